@@ -1,0 +1,66 @@
+"""The ``calmline`` command: one Typer app, subcommands registered from ``calmline.commands``.
+
+Heavy libraries (faster-whisper, llama-cpp, onnxruntime) are imported inside the
+commands that need them, so ``--help`` is instant. Every ``CalmlineError`` becomes one
+line on stderr and exit code 2; nothing the user typed produces a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from calmline import __version__
+from calmline.errors import CalmlineError
+
+app = typer.Typer(
+    name="calmline",
+    help="Voice role-play trainer: practise calming a difficult customer, then get marked.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"calmline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Voice role-play trainer: practise calming a difficult customer, then get marked."""
+
+
+def fail(message: str, hint: str = "") -> None:
+    """Print one clear error line and exit 2."""
+    text = f"calmline: error: {message}"
+    if hint:
+        text += f"\n  hint: {hint}"
+    err_console.print(text, markup=False)
+    raise SystemExit(2)
+
+
+def main() -> None:
+    from calmline import commands  # noqa: F401  (registers subcommands on ``app``)
+
+    try:
+        app()
+    except CalmlineError as exc:
+        fail(exc.message, exc.hint)
+    except KeyboardInterrupt:
+        err_console.print("calmline: interrupted", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

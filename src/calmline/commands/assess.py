@@ -1,0 +1,3 @@
+"""Subcommands: assess (to be filled in)."""
+
+from calmline.cli import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""Subcommands: practice (to be filled in)."""
+
+from calmline.cli import app  # noqa: F401

@@ -1,0 +1,302 @@
+"""The data that flows through calmline: turns, tone readings, anger steps, sessions, verdicts.
+
+Every JSON file calmline writes is a dump of one of these models, carrying
+``schema_version`` so that older files can still be read. Modules add behaviour
+around these types; they do not define parallel ones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+# --------------------------------------------------------------------------- speech
+
+
+class WordTiming(BaseModel):
+    """One recognised word with its time in the utterance's audio, in seconds."""
+
+    word: str
+    start: float
+    end: float
+    probability: float | None = None
+
+
+class Segment(BaseModel):
+    """A stretch of recognised speech as Whisper returns it."""
+
+    start: float
+    end: float
+    text: str
+
+
+class Transcription(BaseModel):
+    """What speech-to-text made of one utterance or file."""
+
+    text: str
+    language: str = "en"
+    duration: float = 0.0
+    segments: list[Segment] = Field(default_factory=list)
+    words: list[WordTiming] = Field(default_factory=list)
+    model: str = ""
+
+
+# --------------------------------------------------------------------------- tone
+
+ToneTag = Literal[
+    "empathy",
+    "apology",
+    "paraphrase",
+    "question",
+    "solution",
+    "ownership",
+    "summary",
+    "blame",
+    "dismissive",
+    "policy_shield",
+    "defensive",
+    "sarcasm",
+    "calm_down",
+    "interrupting",
+    "raised_voice",
+]
+TONE_TAGS: tuple[ToneTag, ...] = ToneTag.__args__  # type: ignore[attr-defined]  # Literal args
+POSITIVE_TAGS: frozenset[str] = frozenset(
+    {"empathy", "apology", "paraphrase", "question", "solution", "ownership", "summary"}
+)
+NEGATIVE_TAGS: frozenset[str] = frozenset(TONE_TAGS) - POSITIVE_TAGS
+
+Direction = Literal["escalating", "neutral", "de-escalating"]
+
+
+class VoiceFeatures(BaseModel):
+    """Acoustic cues of one learner turn, relative to the learner's own running baseline.
+
+    ``*_z`` fields are how many baseline standard deviations the turn sits above the
+    learner's norm; they are ``None`` until the baseline has enough turns.
+    """
+
+    loudness_db: float
+    speech_rate_wps: float
+    pitch_hz: float | None = None
+    loudness_z: float | None = None
+    rate_z: float | None = None
+    pitch_z: float | None = None
+    overlap_s: float = 0.0  # seconds spent talking over the customer
+
+
+class ToneReading(BaseModel):
+    """How one learner turn sounded: tags with confidences and an overall direction."""
+
+    tags: dict[str, float] = Field(default_factory=dict)
+    direction: Direction = "neutral"
+    voice: VoiceFeatures | None = None
+    cues: list[str] = Field(default_factory=list)  # human-readable reasons for the tags
+
+    def has(self, tag: str, threshold: float = 0.5) -> bool:
+        return self.tags.get(tag, 0.0) >= threshold
+
+
+# --------------------------------------------------------------------------- anger
+
+AngerBand = Literal["calm", "irritated", "angry", "furious"]
+
+
+class AngerReason(BaseModel):
+    """One contribution to an anger change, e.g. ``calm_down`` +12."""
+
+    cause: str
+    delta: float
+
+
+class AngerState(BaseModel):
+    """The customer's anger between turns, plus the memory the anger model needs."""
+
+    anger: float = Field(ge=0, le=100)
+    apologies_without_action: int = 0
+    resolution_offered: bool = False
+    turns: int = 0
+
+
+class AngerStep(BaseModel):
+    """The change in anger caused by one learner turn, with its reasons."""
+
+    before: float
+    after: float
+    band: AngerBand
+    reasons: list[AngerReason] = Field(default_factory=list)
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+
+# --------------------------------------------------------------------------- session
+
+Speaker = Literal["learner", "customer", "examiner"]
+Phase = Literal["call", "debrief"]
+Outcome = Literal[
+    "in_progress",
+    "satisfied",
+    "hung_up",
+    "manager",
+    "learner_ended",
+    "max_turns",
+    "interrupted",
+    "error",
+]
+
+
+class Turn(BaseModel):
+    """One utterance in a session, by any party, saved as soon as it exists."""
+
+    index: int
+    speaker: Speaker
+    phase: Phase = "call"
+    text: str
+    stage_direction: str | None = None  # face-to-face non-verbal cues, shown not spoken
+    started_at: float = 0.0  # seconds since the session started
+    ended_at: float = 0.0
+    audio: str | None = None  # WAV file name relative to the session folder
+    words: list[WordTiming] = Field(default_factory=list)  # times relative to the turn audio
+    source: str = ""  # "mic", "audio", "typed", "script", "llm", "authored", ...
+    latency: dict[str, float] = Field(default_factory=dict)  # named stage -> seconds
+    tone: ToneReading | None = None
+    anger: AngerStep | None = None
+    notes: list[str] = Field(default_factory=list)  # e.g. "line check failed: assistant-speak"
+
+
+class ModelsUsed(BaseModel):
+    stt: str = ""
+    llm: str = ""
+    tts: str = ""
+    embedder: str = ""
+
+
+class SessionEvent(BaseModel):
+    """Something that happened outside the turns: an endpoint failure, a fallback, a hang-up."""
+
+    at: float
+    kind: str
+    detail: str = ""
+
+
+class SessionRecord(BaseModel):
+    """Everything about one practice session; ``recordings/<id>/session.json``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    learner: str | None = None
+    scenario: str
+    scenario_title: str = ""
+    setting: Literal["phone", "face_to_face"] = "phone"
+    difficulty: str = ""
+    exam_mode: bool = False
+    models: ModelsUsed = Field(default_factory=ModelsUsed)
+    turns: list[Turn] = Field(default_factory=list)
+    events: list[SessionEvent] = Field(default_factory=list)
+    outcome: Outcome = "in_progress"
+    start_anger: float | None = None
+    final_anger: float | None = None
+    ended_at: datetime | None = None
+
+    def learner_turns(self, phase: Phase | None = None) -> list[Turn]:
+        return [
+            t for t in self.turns if t.speaker == "learner" and (phase is None or t.phase == phase)
+        ]
+
+
+# --------------------------------------------------------------------------- rubric
+
+ShownBy = Literal["call", "debrief", "both"]
+Verdict = Literal["met", "partly", "not_met"]
+
+
+class Check(BaseModel):
+    """One atomic check a marking point is made of (see rubrics/*.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    description: str
+    kind: str  # e.g. "tag", "sequence", "count_distinct", "negative_tag", "debrief_concepts"
+    params: dict[str, object] = Field(default_factory=dict)
+    negative: bool = False  # a common mistake: passing means the mistake was *not* made
+
+
+class MarkingPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    source: str  # "<seed file name>#<n>"
+    text: str  # the examiner marking point, verbatim from the seed
+    shown_by: ShownBy
+    checks: list[Check]
+    rule: str  # how checks become met / partly / not met, e.g. "all:met; any:partly"
+    weight: float = 1.0
+    debrief_questions: list[str] = Field(default_factory=list)
+    improvement: str = ""  # default advice when the point is not met
+
+
+class Rubric(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str
+    seed: str  # seed file name
+    pass_mark: float  # share of weighted score, 0..1
+    points: list[MarkingPoint]
+
+
+class Evidence(BaseModel):
+    """A verbatim learner quote, verified against the transcript."""
+
+    turn_index: int
+    quote: str
+    start: float | None = None  # seconds since session start, where there is audio
+    end: float | None = None
+    phase: Phase = "call"
+
+
+class CheckResult(BaseModel):
+    check_id: str
+    passed: bool
+    detail: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class PointVerdict(BaseModel):
+    point_id: str
+    source: str
+    text: str = ""
+    verdict: Verdict
+    score: float  # 1.0 met, 0.5 partly, 0.0 not met
+    confidence: float = 0.5
+    evidence: list[Evidence] = Field(default_factory=list)
+    checks: list[CheckResult] = Field(default_factory=list)
+    improvement: str = ""
+    tier: Literal["offline", "llm", "merged"] = "offline"
+    flagged: bool = False  # tiers disagreed: the assessor should look
+    flag_reason: str = ""
+
+
+class Assessment(BaseModel):
+    """The evaluator's verdicts on one session against one rubric."""
+
+    schema_version: int = SCHEMA_VERSION
+    session_id: str
+    rubric_id: str
+    rubric_title: str = ""
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    judge: str = "offline"
+    verdicts: list[PointVerdict]
+    score: float  # weighted share 0..1
+    passed: bool
+    ignored_instructions: list[Evidence] = Field(default_factory=list)
