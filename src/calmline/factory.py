@@ -1,0 +1,104 @@
+"""Builds the real collaborators of a practice call from the user's choices.
+
+The one place that knows which concrete class backs each protocol; commands call
+this, and tests build :class:`~calmline.practice.Collaborators` from fakes instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from calmline.models import Assessment, ModelsUsed, SessionRecord
+from calmline.practice import Collaborators, Player
+from calmline.protocols import ChatModel, Transcriber
+from calmline.scenario import Scenario
+
+
+@dataclass
+class BackendChoice:
+    """Which models back a call (from flags and environment variables).
+
+    Attributes:
+        llm: ``local`` (bundled GGUF in process) or ``openai`` (any compatible endpoint).
+        llm_model: model name for the endpoint, or a bundled name / .gguf path for local.
+        base_url, api_key: the OpenAI-compatible endpoint; default from the environment.
+        stt_model: ``tiny.en`` (bundled), ``base``, ``small`` or a model directory.
+        stt_device: ``cpu`` or ``cuda``.
+        tts: ``espeak`` (espeak-ng directly) or ``pyttsx3``.
+    """
+
+    llm: str = "local"
+    llm_model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    stt_model: str = "tiny.en"
+    stt_device: str = "cpu"
+    tts: str = "espeak"
+    seed: int | None = None
+
+
+def load_llm(choice: BackendChoice) -> ChatModel:
+    from calmline.llm import load_chat_model
+
+    return load_chat_model(
+        backend=choice.llm,
+        model=choice.llm_model,
+        base_url=choice.base_url,
+        api_key=choice.api_key,
+    )
+
+
+def load_transcriber(choice: BackendChoice) -> Transcriber:
+    from calmline.stt import load_transcriber as _load
+
+    return _load(choice.stt_model, device=choice.stt_device)
+
+
+def build_collaborators(
+    scenario: Scenario,
+    choice: BackendChoice,
+    *,
+    player: Player | None,
+    rubric_ids: list[str] | None = None,
+    judge: str = "offline",
+) -> Collaborators:
+    """Load every model a call needs, once, and wire them together."""
+    from calmline.customer import Customer
+    from calmline.evaluate.debrief import debrief_questions
+    from calmline.evaluate.evaluator import assess
+    from calmline.report import spoken_summary, write_reports
+    from calmline.rubric import load_rubrics
+    from calmline.tone import load_tone_reader
+    from calmline.tts import load_speaker
+
+    chat = load_llm(choice)
+    tone = load_tone_reader()
+    speaker = load_speaker(choice.tts)
+    rubrics = load_rubrics(rubric_ids)
+
+    def evaluate(record: SessionRecord) -> list[Assessment]:
+        return assess(record, rubrics, judge=None if judge == "offline" else chat, tone=tone)
+
+    def questions(record: SessionRecord) -> list[str]:
+        return debrief_questions(record, rubrics)
+
+    def reports(record: SessionRecord, assessments: list[Assessment], folder: Path) -> list[Path]:
+        return write_reports(record, assessments, folder)
+
+    return Collaborators(
+        customer=Customer(scenario, chat, seed=choice.seed),
+        tone=tone,
+        speaker=speaker,
+        player=player,
+        models=ModelsUsed(
+            stt=choice.stt_model,
+            llm=chat.name,
+            tts=speaker.name,
+            embedder=getattr(tone, "embedder_name", "all-MiniLM-L6-v2 int8"),
+        ),
+        evaluate=evaluate,
+        debrief_questions=questions,
+        write_reports=reports,
+        spoken_summary=spoken_summary,
+    )

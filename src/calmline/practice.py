@@ -1,0 +1,292 @@
+"""One practice call from the opening line to the spoken feedback: the session's conductor.
+
+The loop only sequences collaborators it is handed (learner input, tone reader,
+anger model, customer, speaker, evaluator); it owns the order of events and the rule
+that every turn is on disk before the next one starts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from calmline import anger as anger_model
+from calmline.customer import Customer, CustomerLine
+from calmline.learner_input import LearnerInput, LearnerUtterance, is_goodbye
+from calmline.models import (
+    AngerState,
+    Assessment,
+    ModelsUsed,
+    Outcome,
+    SessionRecord,
+    ToneReading,
+    Turn,
+)
+from calmline.protocols import AudioArray, Speaker
+from calmline.scenario import Scenario
+from calmline.session import SessionWriter, new_session_id
+from calmline.tone import ToneReader
+from calmline.view import CallView
+from calmline.voice import VoiceBaseline, measure_voice
+
+Player = Callable[[AudioArray, int], None]
+
+
+@dataclass
+class PracticeOptions:
+    """How one call runs.
+
+    Attributes:
+        out: the folder that holds session folders (``recordings/`` by default).
+        max_turns: learner turns before the call is ended for them.
+        debrief: ask the examiner's reflective questions after the call.
+        assess: mark the call against the rubrics and give feedback at the end.
+        exam: hide the anger meter and tone tags while the call runs.
+        learner: the learner's user name, for the dashboard.
+    """
+
+    out: Path
+    max_turns: int = 12
+    debrief: bool = True
+    assess: bool = True
+    exam: bool = False
+    learner: str | None = None
+
+
+@dataclass
+class Collaborators:
+    """The components a call uses; each is a protocol, so tests can hand in fakes."""
+
+    customer: Customer
+    tone: ToneReader
+    speaker: Speaker
+    player: Player | None = None  # None: write WAVs only, play nothing
+    models: ModelsUsed = field(default_factory=ModelsUsed)
+    evaluate: Callable[[SessionRecord], list[Assessment]] | None = None
+    debrief_questions: Callable[[SessionRecord], list[str]] | None = None
+    write_reports: Callable[[SessionRecord, list[Assessment], Path], list[Path]] | None = None
+    spoken_summary: Callable[[list[Assessment]], str] | None = None
+
+
+@dataclass
+class PracticeResult:
+    record: SessionRecord
+    folder: Path
+    assessments: list[Assessment]
+    reports: list[Path]
+
+
+class PracticeCall:
+    """Runs one call. Construct, then :meth:`run`; every turn is saved as it happens."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        parts: Collaborators,
+        learner_input: LearnerInput,
+        options: PracticeOptions,
+        view: CallView,
+    ) -> None:
+        self.scenario = scenario
+        self.parts = parts
+        self.input = learner_input
+        self.options = options
+        self.view = view
+        persona = scenario.persona
+        record = SessionRecord(
+            id=new_session_id(scenario.id),
+            learner=options.learner,
+            scenario=scenario.id,
+            scenario_title=scenario.title,
+            setting=scenario.setting,
+            difficulty=scenario.difficulty,
+            exam_mode=options.exam,
+            models=parts.models,
+            start_anger=persona.start_anger,
+        )
+        self.writer = SessionWriter(options.out, record)
+        self.state = AngerState(anger=persona.start_anger)
+        self.baseline = VoiceBaseline()
+        self.last_reading: ToneReading | None = None
+
+    @property
+    def record(self) -> SessionRecord:
+        return self.writer.record
+
+    # ------------------------------------------------------------------ speaking
+
+    def _say(self, speaker: str, voice: str, text: str, **turn_fields: object) -> Turn:
+        """Synthesise ``text``, save the turn and its WAV, then play it."""
+        started = self.writer.elapsed()
+        t0 = time.perf_counter()
+        audio, rate = self.parts.speaker.synthesize(text, voice) if text else (np.zeros(0, np.float32), 16_000)
+        tts_s = time.perf_counter() - t0
+        latency = dict(turn_fields.pop("latency", {}) or {})  # type: ignore[call-overload]
+        latency["tts"] = tts_s
+        turn = Turn(
+            index=self.writer.next_index(),
+            speaker=speaker,  # type: ignore[arg-type]
+            phase="debrief" if speaker == "examiner" else "call",
+            text=text,
+            started_at=started,
+            ended_at=started + (audio.size / rate if rate else 0.0),
+            latency=latency,
+            **turn_fields,  # type: ignore[arg-type]
+        )
+        self.writer.add_turn(turn, audio, rate)
+        self.view.turn(turn)
+        if self.parts.player is not None and audio.size:
+            self.parts.player(audio, rate)
+        return turn
+
+    def _customer_says(self, line: CustomerLine, latency: dict[str, float]) -> Turn:
+        return self._say(
+            "customer",
+            "customer",
+            line.text,
+            stage_direction=line.stage_direction,
+            source=line.source,
+            notes=list(line.notes),
+            latency=latency,
+        )
+
+    # ------------------------------------------------------------------ listening
+
+    def _learner_turn(self, utt: LearnerUtterance, phase: str) -> Turn:
+        started = self.writer.elapsed()
+        voice = None
+        words = utt.transcription.words if utt.transcription else []
+        if utt.audio is not None and utt.audio.size:
+            measured = measure_voice(utt.audio, words, 16_000)
+            measured.overlap_s = utt.overlap_s
+            voice = self.baseline.relative(measured)
+            self.baseline.update(measured)
+        turn = Turn(
+            index=self.writer.next_index(),
+            speaker="learner",
+            phase=phase,  # type: ignore[arg-type]
+            text=utt.text,
+            started_at=started,
+            ended_at=started + (utt.audio.size / 16_000 if utt.audio is not None else 0.0),
+            words=words,
+            source=utt.source,
+            latency=dict(utt.latency),
+        )
+        if phase == "call":
+            context = self._last_customer_text()
+            t0 = time.perf_counter()
+            turn.tone = self.parts.tone.read(utt.text, context=context, voice=voice)
+            turn.latency["tone"] = time.perf_counter() - t0
+        return turn
+
+    def _last_customer_text(self) -> str | None:
+        for turn in reversed(self.record.turns):
+            if turn.speaker == "customer":
+                return turn.text
+        return None
+
+    # ------------------------------------------------------------------ the call
+
+    def run(self) -> PracticeResult:
+        outcome: Outcome = "max_turns"
+        try:
+            outcome = self._call()
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            self.writer.event("interrupted", "the learner pressed Ctrl-C")
+            self.view.note("Call interrupted; everything said so far is saved.")
+        finally:
+            self.writer.finish(outcome, self.state.anger)
+        if outcome != "interrupted" and self.options.debrief:
+            try:
+                self._debrief()
+            except KeyboardInterrupt:
+                self.writer.event("interrupted", "during the debrief")
+        assessments: list[Assessment] = []
+        reports: list[Path] = []
+        if self.options.assess and self.parts.evaluate is not None:
+            assessments, reports = self._feedback()
+        return PracticeResult(self.record, self.writer.folder, assessments, reports)
+
+    def _call(self) -> Outcome:
+        persona = self.scenario.persona
+        self.view.header(self.scenario.title, self.scenario.setting, persona.name)
+        opening = self.parts.customer.opening()
+        self._customer_says(opening, {})
+        learner_turns = 0
+        while learner_turns < self.options.max_turns:
+            with self.view.waiting("Your turn: listening…"):
+                utt = self.input.next_utterance("call")
+            if utt is None:
+                return "learner_ended"
+            learner_turns += 1
+            turn = self._learner_turn(utt, "call")
+            reading = turn.tone or ToneReading()
+            resolution = self.parts.customer.resolution_offered(utt.text)
+            self.state, step = anger_model.step(
+                self.state,
+                reading,
+                persona,
+                resolution_offered=resolution,
+                repeated_failure=self.parts.customer.repeats_failure(utt.text),
+            )
+            turn.anger = step
+            self.writer.add_turn(turn, utt.audio, 16_000)
+            self.view.turn(turn)
+            self.view.anger(step)
+            self.last_reading = reading
+            if is_goodbye(utt.text):
+                return "learner_ended"
+            t0 = time.perf_counter()
+            with self.view.waiting("The customer is answering…"):
+                line = self.parts.customer.respond(self.record.turns, self.state, reading)
+            llm_s = time.perf_counter() - t0
+            for note in line.notes:
+                self.writer.event("customer_line", note)
+            self._customer_says(line, {"customer_line": llm_s})
+            if line.outcome is not None:
+                return line.outcome
+        self.writer.event("max_turns", f"stopped after {self.options.max_turns} learner turns")
+        return "max_turns"
+
+    def _debrief(self) -> None:
+        if self.parts.debrief_questions is None:
+            return
+        questions = self.parts.debrief_questions(self.record)
+        if not questions:
+            return
+        self.view.console.rule("[bold]Debrief")
+        for question in questions:
+            self._say("examiner", "coach", question, source="rubric")
+            with self.view.waiting("Your answer: listening…"):
+                utt = self.input.next_utterance("debrief")
+            if utt is None:
+                self.writer.event("debrief", "no answer given")
+                break
+            turn = self._learner_turn(utt, "debrief")
+            self.writer.add_turn(turn, utt.audio, 16_000)
+            self.view.turn(turn)
+
+    def _feedback(self) -> tuple[list[Assessment], list[Path]]:
+        assert self.parts.evaluate is not None
+        with self.view.waiting("Marking the call against the rubrics…"):
+            assessments = self.parts.evaluate(self.record)
+        reports: list[Path] = []
+        if self.parts.write_reports is not None:
+            reports = self.parts.write_reports(self.record, assessments, self.writer.folder)
+        if self.parts.spoken_summary is not None and assessments:
+            summary = self.parts.spoken_summary(assessments)
+            audio, rate = self.parts.speaker.synthesize(summary, "coach")
+            from calmline.audio import write_wav
+
+            write_wav(self.writer.folder / "feedback-summary.wav", audio, rate)
+            self.writer.write_json("feedback-summary.txt", summary + "\n")
+            self.view.console.rule("[bold]Feedback")
+            self.view.console.print(summary)
+            if self.parts.player is not None:
+                self.parts.player(audio, rate)
+        return assessments, reports
