@@ -46,7 +46,7 @@ def fail(message: str, hint: str = "") -> None:
     text = f"calmline: error: {message}"
     if hint:
         text += f"\n  hint: {hint}"
-    err_console.print(text, markup=False)
+    err_console.print(text, markup=False, soft_wrap=True)
     raise SystemExit(2)
 
 

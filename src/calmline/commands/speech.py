@@ -1,3 +1,100 @@
-"""Subcommands: speech (to be filled in)."""
+"""Subcommands about speech: ``calmline transcribe`` and ``calmline devices``."""
 
-from calmline.cli import app  # noqa: F401
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from calmline.cli import app
+
+_status = Console(stderr=True, highlight=False)  # spinners on stderr keep --json stdout clean
+
+
+class Device(StrEnum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+FilesArg = Annotated[
+    list[Path], typer.Argument(help="Audio files (WAV, FLAC, MP3, OGG, any sample rate).")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON: text, segments and word timings per file.")
+]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", help="tiny.en (bundled), base, small, or a faster-whisper model directory."
+    ),
+]
+DeviceOpt = Annotated[Device, typer.Option("--device", help="Run Whisper on cpu or cuda.")]
+
+
+@app.command()
+def transcribe(
+    files: FilesArg,
+    as_json: JsonOpt = False,
+    model: ModelOpt = "tiny.en",
+    device: DeviceOpt = Device.cpu,
+) -> None:
+    """Transcribe audio files offline with faster-whisper; prints the text of each file."""
+    from calmline.audio import check_audio_file
+
+    # Check every file before the model loads: a typo should not cost a model load.
+    for path in files:
+        check_audio_file(path)
+
+    from calmline.stt import WhisperTranscriber
+
+    with _status.status(f"Loading Whisper {model}…", spinner="dots"):
+        transcriber = WhisperTranscriber(model, device=device.value)
+
+    results = []
+    for path in files:
+        with _status.status(f"Transcribing {path.name}…", spinner="dots"):
+            result = transcriber.transcribe_file(path)
+        results.append((path, result))
+        if not as_json:
+            if len(files) > 1:
+                typer.echo(f"== {path}")
+            typer.echo(result.text or "(no speech)")
+    if as_json:
+        payload = [{"file": str(path), **result.model_dump()} for path, result in results]
+        typer.echo(json.dumps(payload if len(files) > 1 else payload[0], indent=2))
+
+
+@app.command()
+def devices() -> None:
+    """List audio input and output devices.
+
+    Exits 1 after printing "no audio devices found" when there are none (0 otherwise).
+    """
+    from calmline.devices import list_devices
+
+    rows = list_devices()
+    if not rows:
+        typer.echo("no audio devices found (typed, scripted and file input still work)")
+        raise typer.Exit(1)
+    table = Table("index", "name", "host API", "in", "out", "rate (Hz)", "default")
+    for d in rows:
+        default = ", ".join(
+            kind
+            for kind, flag in (("input", d.is_default_input), ("output", d.is_default_output))
+            if flag
+        )
+        table.add_row(
+            str(d.index),
+            d.name,
+            d.hostapi,
+            str(d.max_input_channels),
+            str(d.max_output_channels),
+            f"{d.default_samplerate:.0f}",
+            default,
+        )
+    Console().print(table)

