@@ -23,7 +23,7 @@ END_COMMANDS = frozenset({"/end", "/quit", "/exit"})
 # Saying goodbye ends the call, but only as a sign-off at the end of the turn:
 # "goodbye to the old router" mid-sentence must not hang up on the customer.
 _GOODBYE = re.compile(
-    r"(?:\b(?:good ?bye|bye(?: bye)?|end (?:the|this) call|hang(?:ing)? up now)\b)[\s.!,]*$",
+    r"(?:\b(?:good ?bye|bye(?: bye)?|end (?:the|this) call(?: now)?|hang(?:ing)? up now)\b)[\s.!,]*$",
     re.IGNORECASE,
 )
 
