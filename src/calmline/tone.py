@@ -1,0 +1,322 @@
+"""Tone reading of a learner turn: tags with confidences, a direction, and the cues behind them.
+
+Signals, strongest first:
+
+1. lexical rules from ``prompts/tone_cues.yaml`` (high confidence, negation-aware);
+2. embedding similarity of each sentence (and word window) to the cue prototypes,
+   ramped into a confidence;
+3. paraphrase, judged only against the previous customer line;
+4. voice cues: loudness / rate / pitch z-scores against the learner's own baseline,
+   and seconds spent talking over the customer.
+
+The reader is pure: the same inputs give the same reading, with no clock or I/O
+(beyond loading the cue file and model once in ``load_tone_reader``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from calmline.models import TONE_TAGS, Direction, ToneReading, VoiceFeatures
+from calmline.protocols import Embedder
+from calmline.tone_cues import TagCues, ToneCues, load_cues
+from calmline.tone_text import (
+    SECOND_PERSON,
+    caps_words,
+    content_words,
+    is_negated,
+    normalise,
+    segments,
+    sentences,
+    share,
+    words,
+)
+
+POLICY_SOFTENED_BY_SOLUTION = 0.6  # "policy as a wall, no help offered": help lowers it
+SOLUTION_SOFTENS_AT = 0.7
+MIN_REPORTED = 0.05  # confidences below this are left out of the reading
+
+
+@dataclass(frozen=True)
+class ToneInput:
+    """One learner turn to read, with what the reader may know around it."""
+
+    text: str
+    context: str | None = None  # the previous customer line
+    voice: VoiceFeatures | None = None
+    overlap_s: float = 0.0  # seconds of talking over the customer, if not in ``voice``
+
+
+@dataclass
+class _Evidence:
+    """The best confidence found so far per tag, and why."""
+
+    conf: dict[str, float] = field(default_factory=dict)
+    why: dict[str, str] = field(default_factory=dict)
+
+    def offer(self, tag: str, conf: float, why: str) -> None:
+        if conf > self.conf.get(tag, 0.0):
+            self.conf[tag] = conf
+            self.why[tag] = why
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one turn is cut up: rule sentences and embedded segments (with their sentence)."""
+
+    sentences: list[str]  # normalised
+    segments: list[str]  # as said, for the embedder
+    segment_sentence: list[int]
+
+
+def ramp(value: float, low: float, high: float, top: float = 1.0) -> float:
+    """0 at ``low`` or below, ``top`` at ``high`` or above, linear between."""
+    if high <= low:
+        return top if value >= high else 0.0
+    return float(np.clip((value - low) / (high - low), 0.0, 1.0)) * top
+
+
+def _plan(text: str) -> _Plan:
+    raw_sentences = sentences(text) or [text]
+    segs: list[str] = []
+    owner: list[int] = []
+    for i, sentence in enumerate(raw_sentences):
+        for seg in segments(sentence):
+            segs.append(seg)
+            owner.append(i)
+    return _Plan([normalise(s) for s in raw_sentences], segs, owner)
+
+
+class ToneReader:
+    """Reads learner turns into ``ToneReading``s; cue prototypes are embedded once, here."""
+
+    def __init__(self, embedder: Embedder, cues: ToneCues) -> None:
+        self.embedder = embedder
+        self.cues = cues
+        self._proto_tags: list[str] = []
+        self._proto_text: list[str] = []
+        for tag, tag_cues in cues.tags.items():
+            for proto in tag_cues.prototypes:
+                self._proto_tags.append(tag)
+                self._proto_text.append(proto)
+        self._protos = (
+            embedder.embed(self._proto_text)
+            if self._proto_text
+            else np.zeros((0, 1), dtype=np.float32)
+        )
+        self._tag_index = {
+            tag: np.array([i for i, t in enumerate(self._proto_tags) if t == tag], dtype=int)
+            for tag in cues.tags
+        }
+
+    # ------------------------------------------------------------------ public
+
+    def read(
+        self,
+        text: str,
+        context: str | None = None,
+        voice: VoiceFeatures | None = None,
+        overlap_s: float = 0.0,
+    ) -> ToneReading:
+        """Read one learner turn; ``context`` is the customer line it answers."""
+        return self.read_batch([ToneInput(text, context, voice, overlap_s)])[0]
+
+    def read_batch(self, items: Sequence[ToneInput | str]) -> list[ToneReading]:
+        """Read many turns with one embedding call for all their sentences and contexts."""
+        inputs = [ToneInput(i) if isinstance(i, str) else i for i in items]
+        plans = [_plan(i.text) for i in inputs]
+        texts: dict[str, int] = {}
+        for inp, plan in zip(inputs, plans, strict=True):
+            for seg in plan.segments:
+                texts.setdefault(seg, len(texts))
+            if inp.context and inp.context.strip():
+                texts.setdefault(inp.context.strip(), len(texts))
+        vectors = self.embedder.embed(list(texts)) if texts else None
+        readings = []
+        for inp, plan in zip(inputs, plans, strict=True):
+            seg_vecs = (
+                vectors[[texts[s] for s in plan.segments]]
+                if vectors is not None and plan.segments
+                else None
+            )
+            ctx = inp.context.strip() if inp.context else ""
+            ctx_vec = vectors[texts[ctx]] if ctx and vectors is not None else None
+            readings.append(self._read_one(inp, plan, seg_vecs, ctx_vec))
+        return readings
+
+    # ------------------------------------------------------------------ scoring
+
+    def _read_one(
+        self,
+        inp: ToneInput,
+        plan: _Plan,
+        seg_vecs: npt.NDArray[np.float32] | None,
+        ctx_vec: npt.NDArray[np.float32] | None,
+    ) -> ToneReading:
+        ev = _Evidence()
+        negated = self._apply_rules(plan, ev)
+        if seg_vecs is not None and len(self._proto_tags):
+            self._apply_embeddings(plan, seg_vecs, negated, ev)
+        if inp.context and inp.context.strip() and seg_vecs is not None and ctx_vec is not None:
+            self._apply_paraphrase(plan, seg_vecs, inp.context, ctx_vec, ev)
+        self._apply_voice(inp, ev)
+        self._apply_interactions(ev)
+        tags: dict[str, float] = {
+            tag: round(ev.conf[tag], 3)
+            for tag in TONE_TAGS
+            if ev.conf.get(tag, 0.0) >= MIN_REPORTED
+        }
+        cues = [f"{tag} {tags[tag]:.2f}: {ev.why[tag]}" for tag in tags]
+        return ToneReading(tags=tags, direction=self.direction(tags), voice=inp.voice, cues=cues)
+
+    def _apply_rules(self, plan: _Plan, ev: _Evidence) -> dict[str, set[int]]:
+        """Lexical hits; returns, per tag, the sentences where its cue was negated."""
+        negated: dict[str, set[int]] = {}
+        for idx, sentence in enumerate(plan.sentences):
+            for tag, tc in self.cues.tags.items():
+                if any(u.search(sentence) for u in tc.unless):
+                    continue
+                hit_plain, hit_negated = self._rule_hits(sentence, tc)
+                if hit_plain is not None:
+                    conf, matched = hit_plain
+                    ev.offer(tag, conf, f"rule {matched!r}")
+                elif hit_negated:
+                    negated.setdefault(tag, set()).add(idx)
+        return negated
+
+    def _rule_hits(self, sentence: str, tc: TagCues) -> tuple[tuple[float, str] | None, bool]:
+        best: tuple[float, str] | None = None
+        any_negated = False
+        for pattern in tc.patterns:
+            for match in pattern.regex.finditer(sentence):
+                if pattern.negatable and is_negated(
+                    sentence, match.start(), self.cues.negators, self.cues.clause_breaks
+                ):
+                    any_negated = True
+                    continue
+                if best is None or pattern.conf > best[0]:
+                    best = (pattern.conf, match.group(0).strip() or match.group(0))
+                break
+        return best, any_negated
+
+    def _apply_embeddings(
+        self,
+        plan: _Plan,
+        seg_vecs: npt.NDArray[np.float32],
+        negated: dict[str, set[int]],
+        ev: _Evidence,
+    ) -> None:
+        sims = seg_vecs @ self._protos.T  # (segments, prototypes)
+        for tag, tc in self.cues.tags.items():
+            cols = self._tag_index[tag]
+            if not len(cols):
+                continue
+            tag_sims = sims[:, cols]
+            for seg_i, sentence_i in enumerate(plan.segment_sentence):
+                if sentence_i in negated.get(tag, ()):
+                    continue  # "im not sorry" is close to "im sorry" for an embedder
+                j = int(np.argmax(tag_sims[seg_i]))
+                sim = float(tag_sims[seg_i, j])
+                conf = ramp(sim, tc.sim_low, tc.sim_high, tc.emb_max)
+                if conf > 0:
+                    proto = self._proto_text[cols[j]]
+                    ev.offer(tag, conf, f"like {proto!r} (cos {sim:.2f})")
+
+    def _apply_paraphrase(
+        self,
+        plan: _Plan,
+        seg_vecs: npt.NDArray[np.float32],
+        context: str,
+        ctx_vec: npt.NDArray[np.float32],
+        ev: _Evidence,
+    ) -> None:
+        opts = self.cues.paraphrase
+        ctx_norm = normalise(context)
+        ctx_words = set(words(ctx_norm))
+        ctx_content = content_words(context)
+        sims = seg_vecs @ ctx_vec
+        for idx, sentence in enumerate(plan.sentences):
+            seg_ids = [i for i, s in enumerate(plan.segment_sentence) if s == idx]
+            sim = float(max(sims[i] for i in seg_ids))
+            base = ramp(sim, opts.sim_low, opts.sim_high)
+            marker = any(m.search(sentence) for m in opts.markers)
+            if base <= 0 and not marker:
+                continue
+            tokens = words(sentence)
+            shared = content_words(sentence) & ctx_content
+            if len(shared) < opts.min_shared_content and sim < opts.sim_high:
+                continue
+            second = any(t in SECOND_PERSON for t in tokens)
+            conf = opts.sim_weight * base + (opts.marker_bonus if marker else 0.0)
+            conf += opts.second_person_bonus if second else 0.0
+            offering = not marker and any(p.search(sentence) for p in opts.not_restating)
+            if offering:
+                conf *= 0.5
+            copied = share(tokens, ctx_words)
+            parrot = copied >= opts.parrot_overlap and len(tokens) >= 0.6 * len(ctx_words)
+            if parrot:
+                conf *= 0.3
+            why = f"restates the customer (cos {sim:.2f}, shared {sorted(shared)[:4]}"
+            why += ", marker" if marker else ""
+            why += ", parroted" if parrot else ""
+            why += ", speaks for the learner" if offering else ""
+            ev.offer("paraphrase", min(conf, 1.0), why + ")")
+
+    def _apply_voice(self, inp: ToneInput, ev: _Evidence) -> None:
+        opts = self.cues.voice
+        voice = inp.voice
+        if voice is not None and voice.loudness_z is not None:
+            z = voice.loudness_z
+            z += 0.5 * max(voice.rate_z or 0.0, 0.0) + 0.25 * max(voice.pitch_z or 0.0, 0.0)
+            conf = ramp(z, opts.raised_low_z, opts.raised_high_z)
+            if conf > 0:
+                ev.offer(
+                    "raised_voice",
+                    max(conf, 0.5),
+                    f"voice {voice.loudness_z:+.1f} sd louder than usual"
+                    + (f", rate {voice.rate_z:+.1f} sd" if voice.rate_z else ""),
+                )
+        caps = caps_words(inp.text)
+        if caps >= 2:
+            ev.offer("raised_voice", min(0.5 + 0.1 * caps, 0.9), f"{caps} words in capitals")
+        overlap = max(inp.overlap_s, voice.overlap_s if voice else 0.0)
+        if overlap > opts.overlap_min_s:
+            conf = 0.6 + 0.4 * ramp(overlap, opts.overlap_min_s, opts.overlap_full_s)
+            ev.offer("interrupting", conf, f"talked over the customer for {overlap:.1f} s")
+
+    def _apply_interactions(self, ev: _Evidence) -> None:
+        solution = ev.conf.get("solution", 0.0)
+        policy = ev.conf.get("policy_shield", 0.0)
+        if policy and solution >= SOLUTION_SOFTENS_AT:
+            softened = policy * (1.0 - POLICY_SOFTENED_BY_SOLUTION * solution)
+            ev.conf["policy_shield"] = softened
+            ev.why["policy_shield"] += " (softened: a solution is offered)"
+
+    def direction(self, tags: dict[str, float]) -> Direction:
+        """Escalating / neutral / de-escalating from the weighted balance of the tags."""
+        opts = self.cues.direction
+        score = sum(
+            self.cues.tags[tag].weight * conf if tag in self.cues.tags else 0.0
+            for tag, conf in tags.items()
+            if conf >= opts.floor
+        )
+        if "paraphrase" in tags and tags["paraphrase"] >= opts.floor:
+            score += self.cues.paraphrase.weight * tags["paraphrase"]
+        if score >= opts.de_escalating_at:
+            return "de-escalating"
+        if score <= opts.escalating_at:
+            return "escalating"
+        return "neutral"
+
+
+@lru_cache(maxsize=1)
+def load_tone_reader() -> ToneReader:
+    """The reader on the bundled MiniLM and ``prompts/tone_cues.yaml``, built once per process."""
+    from calmline.embed import load_embedder
+
+    return ToneReader(load_embedder(), load_cues())

@@ -1,0 +1,65 @@
+"""Tone reading with the real bundled MiniLM embedder and the shipped cue file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calmline.embed import load_embedder
+from calmline.tone import ToneInput, load_tone_reader
+
+pytestmark = pytest.mark.models
+
+
+def test_embedder_gives_normalised_rows_and_batches_like_singles() -> None:
+    embedder = load_embedder()
+    texts = ["I'm so sorry about that", "calm down", "a much longer sentence " * 5]
+    batch = embedder.embed(texts)
+    assert batch.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-4)
+    singles = np.vstack([embedder.embed([t]) for t in texts])
+    assert np.allclose(batch, singles, atol=1e-3)
+    assert float(batch[0] @ embedder.embed(["I really apologise for this"])[0]) > float(
+        batch[0] @ embedder.embed(["the train leaves at nine"])[0]
+    )
+
+
+def test_apology_empathy_and_action_de_escalate() -> None:
+    reading = load_tone_reader().read(
+        "I'm so sorry, I can see why you're upset — I'll arrange a replacement today"
+    )
+    assert reading.has("apology") and reading.has("empathy")
+    assert reading.has("solution") or reading.has("ownership")
+    assert reading.direction == "de-escalating"
+
+
+def test_calm_down_and_policy_escalate() -> None:
+    reading = load_tone_reader().read("calm down, it's policy, nothing I can do")
+    assert reading.has("calm_down") and reading.has("policy_shield")
+    assert reading.direction == "escalating"
+
+
+def test_paraphrase_is_judged_only_against_its_context() -> None:
+    reader = load_tone_reader()
+    learner = "so the internet keeps cutting out every evening and it's costing you work"
+    customer = "My broadband drops every night and I'm losing clients because of it!"
+    assert reader.read(learner, context=customer).has("paraphrase")
+    assert not reader.read(learner).has("paraphrase")
+    assert not reader.read(learner, context="The hotel breakfast was cold.").has("paraphrase")
+
+
+def test_batch_of_fifty_equals_one_by_one(repo: Path) -> None:
+    reader = load_tone_reader()
+    rows = [json.loads(line) for line in (repo / "data" / "tone_labels.jsonl").open()][:50]
+    items = [ToneInput(r["text"], r["context"]) for r in rows]
+    batch = reader.read_batch(items)
+    assert len(batch) == 50
+    for item, got in zip(items, batch, strict=True):
+        single = reader.read(item.text, item.context)
+        assert single.direction == got.direction
+        assert single.tags.keys() == got.tags.keys()
+        for tag, conf in single.tags.items():
+            assert got.tags[tag] == pytest.approx(conf, abs=0.02)
