@@ -65,8 +65,9 @@ def build_collaborators(
 ) -> Collaborators:
     """Load every model a call needs, once, and wire them together."""
     from calmline.customer import Customer
-    from calmline.evaluate.debrief import debrief_questions
+    from calmline.evaluate.debrief import build_debrief_questions
     from calmline.evaluate.evaluator import assess
+    from calmline.evaluate.llm_judge import LLMJudge
     from calmline.report import spoken_summary, write_reports
     from calmline.rubric import load_rubrics
     from calmline.tone import load_tone_reader
@@ -78,13 +79,14 @@ def build_collaborators(
     rubrics = load_rubrics(rubric_ids)
 
     def evaluate(record: SessionRecord) -> list[Assessment]:
-        return assess(record, rubrics, judge=None if judge == "offline" else chat, tone=tone)
+        llm_judge = None if judge == "offline" else LLMJudge(chat)
+        return assess(record, rubrics, llm_judge, tone_reader=tone)
 
     def questions(record: SessionRecord) -> list[str]:
-        return debrief_questions(record, rubrics)
+        return build_debrief_questions(record, rubrics)
 
     def reports(record: SessionRecord, assessments: list[Assessment], folder: Path) -> list[Path]:
-        return write_reports(record, assessments, folder)
+        return list(write_reports(record, assessments, folder).values())
 
     return Collaborators(
         customer=Customer(scenario, chat, seed=choice.seed),

@@ -1,0 +1,226 @@
+"""The web dashboard commands: ``calmline serve``, ``calmline index`` and ``calmline users``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from calmline.cli import app, err_console
+from calmline.errors import CalmlineError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from calmline.web.settings import WebSettings
+
+users_app = typer.Typer(help="Manage dashboard accounts: add, list, passwd, groups, assign.",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+DB_HELP = "Index database URL (default: sqlite file recordings/index.sqlite3; or CALMLINE_DB_URL)."
+REC_HELP = "Folder of session folders (default: recordings/ or CALMLINE_RECORDINGS)."
+DbOption = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
+RecordingsOption = Annotated[Path | None, typer.Option("--recordings", help=REC_HELP)]
+StdinOption = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the password from the first line of stdin, not a prompt.")]
+
+
+def _settings(db: str | None, recordings: Path | None, **extra: Any) -> WebSettings:
+    from calmline.web.settings import WebSettings
+
+    kwargs: dict[str, Any] = dict(extra)
+    if recordings is not None:
+        kwargs["recordings"] = recordings
+    if db:
+        kwargs["db_url"] = db
+    return WebSettings(**kwargs)
+
+
+def _factory(
+    db: str | None, recordings: Path | None
+) -> tuple[WebSettings, sessionmaker[Session]]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from calmline.web.db import make_engine, session_factory
+
+    settings = _settings(db, recordings)
+    try:
+        return settings, session_factory(make_engine(settings.db_url))
+    except (SQLAlchemyError, ImportError) as exc:
+        raise CalmlineError(f"cannot open the index database {settings.db_url}: "
+                            f"{str(exc).splitlines()[0]}",
+                            "check --db (PostgreSQL needs `pip install psycopg`)") from exc
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise CalmlineError("no password on stdin", "pipe it in: printf '%s\\n' PW | ...")
+        return line
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True,
+                            err=True))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    db: DbOption = None,
+    recordings: RecordingsOption = None,
+    secure_cookies: Annotated[bool | None, typer.Option(
+        "--secure-cookies/--insecure-cookies",
+        help="Cookie Secure flag (default: on, except plain http on a loopback address).")] = None,
+    assessors_see_all: Annotated[bool, typer.Option(
+        "--assessors-see-all", help="Assessors see every session, not only assigned ones.")
+    ] = False,
+) -> None:
+    """Run the trainer and assessor dashboard in the browser."""
+    import uvicorn
+
+    from calmline.web.app import create_app
+
+    settings = _settings(db, recordings, secure_cookies=secure_cookies,
+                         assessors_see_all=assessors_see_all)
+    err_console.print(f"calmline: indexing {settings.recordings} ...", markup=False)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        web = create_app(settings)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise CalmlineError(f"cannot open the index database {settings.db_url}: "
+                            f"{str(exc).splitlines()[0]}",
+                            "check --db (PostgreSQL needs `pip install psycopg`)") from exc
+    report = web.state.index_report
+    err_console.print(f"calmline: index {report.summary()}; serving on http://{host}:{port}/ "
+                      "(Ctrl-C stops)", markup=False)
+    for problem in report.errors[:10]:
+        err_console.print(f"  skipped: {problem}", markup=False)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@app.command("index")
+def index_command(
+    db: DbOption = None,
+    recordings: RecordingsOption = None,
+    rebuild: Annotated[bool, typer.Option(
+        "--rebuild", help="Re-read every folder, changed or not.")] = False,
+) -> None:
+    """Bring the dashboard index in step with recordings/ (reviews and accounts are kept)."""
+    from calmline.web.db import transaction
+    from calmline.web.indexer import sync
+
+    settings, factory = _factory(db, recordings)
+    with transaction(factory) as session:
+        report = sync(session, settings.recordings, rebuild=rebuild)
+    print(f"{settings.recordings}: {report.summary()}")
+    for problem in report.errors:
+        err_console.print(f"  skipped: {problem}", markup=False)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(
+        help="User name (a learner's must match SessionRecord.learner).")],
+    role: Annotated[str, typer.Option("--role", help="learner, trainer, assessor or admin.")
+    ] = "learner",
+    group: Annotated[str, typer.Option(
+        "--group", help="The learner's group (trainers see groups).")] = "",
+    password_stdin: StdinOption = False,
+    db: DbOption = None,
+) -> None:
+    """Add an account; the password is prompted for (never echoed) or read from stdin."""
+    from calmline.web import auth
+    from calmline.web.db import transaction
+
+    auth.check_role(role)
+    _, factory = _factory(db, None)
+    password = _read_password(password_stdin)
+    with transaction(factory) as session:
+        auth.add_user(session, name, password, role, group)
+    print(f"added {role} {name}" + (f" (group {group})" if group else ""))
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """List accounts: name, role, group, groups trained, active."""
+    from sqlalchemy import select
+
+    from calmline.web import auth
+    from calmline.web.db import User
+
+    _, factory = _factory(db, None)
+    with factory() as session:
+        users = session.scalars(select(User).order_by(User.name)).all()
+        if not users:
+            print("no users yet: add the first admin with `calmline users add NAME --role admin`")
+        for u in users:
+            trains = ",".join(auth.trainer_groups(session, u))
+            print(f"{u.name}\t{u.role}\tgroup={u.group or '-'}\ttrains={trains or '-'}\t"
+                  f"{'active' if u.active else 'disabled'}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: StdinOption = False,
+    db: DbOption = None,
+) -> None:
+    """Set a new password (and log that user out everywhere)."""
+    from calmline.web import auth
+    from calmline.web.db import transaction
+
+    _, factory = _factory(db, None)
+    with factory() as session:
+        auth.get_user(session, name)  # fail before prompting for a password
+    password = _read_password(password_stdin)
+    with transaction(factory) as session:
+        auth.set_password(session, name, password)
+    print(f"password changed for {name}")
+
+
+@users_app.command("groups")
+def users_groups(
+    name: Annotated[str, typer.Argument(help="A trainer's user name.")],
+    groups: Annotated[list[str] | None, typer.Argument(
+        help="The groups they train (none clears them).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Set the learner groups a trainer sees."""
+    from calmline.web import auth
+    from calmline.web.db import transaction
+
+    _, factory = _factory(db, None)
+    with transaction(factory) as session:
+        user = auth.get_user(session, name)
+        if user.role != "trainer":
+            raise CalmlineError(f"{name} is a {user.role}, not a trainer",
+                                "only trainers train groups")
+        auth.set_trainer_groups(session, user, groups or [])
+    print(f"{name} trains: {', '.join(sorted(set(groups or []))) or 'no groups'}")
+
+
+@users_app.command("assign")
+def users_assign(
+    assessor: Annotated[str, typer.Argument(help="An assessor's user name.")],
+    sessions: Annotated[list[str], typer.Argument(help="Session ids to assign.")],
+    db: DbOption = None,
+) -> None:
+    """Give sessions to an assessor to review."""
+    from sqlalchemy import select
+
+    from calmline.web import auth
+    from calmline.web.db import Assignment, transaction
+
+    _, factory = _factory(db, None)
+    with transaction(factory) as session:
+        if auth.get_user(session, assessor).role != "assessor":
+            raise CalmlineError(f"{assessor} is not an assessor", "see `calmline users list`")
+        for sid in sessions:
+            if session.scalar(select(Assignment).where(Assignment.session_id == sid,
+                                                       Assignment.assessor == assessor)) is None:
+                session.add(Assignment(session_id=sid, assessor=assessor, assigned_by="cli"))
+    print(f"assigned {len(sessions)} session(s) to {assessor}")

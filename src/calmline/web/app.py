@@ -1,0 +1,104 @@
+"""The FastAPI application factory: ``create_app(settings)``.
+
+It opens the index database, imports the session folders already on disk, mounts the
+local static files (nothing comes from a CDN), wires the routers and adds the
+security headers and error pages that every response shares.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from calmline import __version__
+from calmline.web.db import make_engine, session_factory, transaction
+from calmline.web.indexer import IndexReport, sync
+from calmline.web.routes import (
+    admin,
+    agreement,
+    auth_routes,
+    review,
+    session_page,
+    sessions,
+    trainer,
+)
+from calmline.web.routes.deps import AppState, LoginRequired, render
+from calmline.web.settings import WebSettings
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    # No inline script or style anywhere, so the policy can forbid them outright.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _templates() -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every template, whatever its extension: learner text is untrusted
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda v: "" if v is None else f"{v * 100:.0f}%"
+    env.filters["num"] = lambda v, d=0: "" if v is None else f"{v:.{d}f}"
+    env.filters["verdict"] = lambda v: {"not_met": "not met"}.get(v, v)
+    env.globals["version"] = __version__
+    return Jinja2Templates(env=env)
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    settings = settings or WebSettings()
+    engine = make_engine(settings.db_url)
+    factory = session_factory(engine)
+    with transaction(factory) as db:
+        report: IndexReport = sync(db, settings.recordings)
+
+    app = FastAPI(title="calmline dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.calmline = AppState(settings=settings, factory=factory, templates=_templates())
+    app.state.index_report = report
+    app.state.engine = engine
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (auth_routes, sessions, session_page, review, agreement, trainer, admin):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        if request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return Response("Log in first.", status_code=401, media_type="text/plain")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "Something went wrong."
+        return render(request, "error.html", None, status_code=exc.status_code,
+                      status=exc.status_code, detail=detail)
+
+    return app

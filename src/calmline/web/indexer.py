@@ -1,0 +1,156 @@
+"""Keeping the index in step with ``recordings/``: import new and changed folders, drop gone ones.
+
+A folder is re-read only when the modification times of its ``session.json`` or
+``assessment.json`` changed. A folder that cannot be read is reported, never fatal:
+one broken session must not keep the dashboard from starting.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from calmline.errors import CalmlineError
+from calmline.models import Assessment, SessionRecord
+from calmline.session import SESSION_FILE, load_session
+from calmline.web.db import MachineVerdict, SessionRow, naive_utc
+
+ASSESSMENT_FILE = "assessment.json"
+REPORT_FILE = "report.html"
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.unchanged} unchanged"
+        )
+        return text + (f", {len(self.errors)} unreadable" if self.errors else "")
+
+
+def load_assessments(folder: Path) -> list[Assessment]:
+    """The machine's assessments of a session: ``assessment.json`` as a list, one object,
+    or ``{"assessments": [...]}``; an empty list when there is none yet."""
+    path = folder / ASSESSMENT_FILE
+    if not path.is_file():
+        return []
+    try:
+        data: Any = json.loads(path.read_bytes())
+        if isinstance(data, dict) and isinstance(data.get("assessments"), list):
+            data = data["assessments"]
+        items = data if isinstance(data, list) else [data]
+        return [Assessment.model_validate(item) for item in items]
+    except (ValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CalmlineError(f"{path}: not a readable assessment ({first})") from exc
+
+
+def _stamp(folder: Path) -> str:
+    parts = []
+    for name in (SESSION_FILE, ASSESSMENT_FILE, REPORT_FILE):
+        path = folder / name
+        parts.append(str(path.stat().st_mtime_ns) if path.exists() else "-")
+    return ":".join(parts)
+
+
+def _fill(row: SessionRow, record: SessionRecord, assessments: list[Assessment]) -> None:
+    row.learner = record.learner or ""
+    row.scenario = record.scenario
+    row.scenario_title = record.scenario_title
+    row.created_at = naive_utc(record.created_at)
+    row.outcome = record.outcome
+    row.turns = len(record.turns)
+    row.start_anger = record.start_anger
+    row.final_anger = record.final_anger
+    if assessments:
+        row.score = sum(a.score for a in assessments) / len(assessments)
+        row.passed = all(a.passed for a in assessments)
+    else:
+        row.score = None
+        row.passed = None
+    row.rubrics = ",".join(a.rubric_id for a in assessments)
+
+
+def index_folder(db: Session, folder: Path, stamp: str | None = None) -> SessionRow:
+    """Read one session folder into the index (insert or replace its rows)."""
+    record = load_session(folder)
+    assessments = load_assessments(folder)
+    row = db.get(SessionRow, record.id)
+    if row is None:
+        row = SessionRow(id=record.id, folder=str(folder.resolve()))
+        db.add(row)
+    row.folder = str(folder.resolve())
+    _fill(row, record, assessments)
+    row.has_report = (folder / REPORT_FILE).is_file()
+    row.stamp = stamp if stamp is not None else _stamp(folder)
+    db.execute(delete(MachineVerdict).where(MachineVerdict.session_id == record.id))
+    db.flush()
+    for assessment in assessments:
+        for v in assessment.verdicts:
+            db.add(
+                MachineVerdict(
+                    session_id=record.id,
+                    rubric_id=assessment.rubric_id,
+                    point_id=v.point_id,
+                    source=v.source,
+                    text=v.text,
+                    verdict=v.verdict,
+                    score=v.score,
+                    flagged=v.flagged,
+                )
+            )
+    return row
+
+
+def session_folders(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p.parent for p in root.glob(f"*/{SESSION_FILE}"))
+
+
+def sync(db: Session, root: Path, rebuild: bool = False) -> IndexReport:
+    """Bring the session rows in line with the folders under ``root``.
+
+    ``rebuild`` re-reads every folder. Reviews, assignments and the audit trail are
+    keyed by session id and survive both a rebuild and a folder that goes missing.
+    """
+    report = IndexReport()
+    known = {row.id: row for row in db.scalars(select(SessionRow))}
+    by_folder = {row.folder: row for row in known.values()}
+    seen: set[str] = set()
+    for folder in session_folders(root):
+        stamp = _stamp(folder)
+        old = by_folder.get(str(folder.resolve()))
+        if old is not None and old.stamp == stamp and not rebuild:
+            seen.add(old.id)
+            report.unchanged += 1
+            continue
+        try:
+            with db.begin_nested():
+                row = index_folder(db, folder, stamp)
+        except CalmlineError as exc:
+            report.errors.append(exc.message)
+            continue
+        seen.add(row.id)
+        if row.id in known:
+            report.updated += 1
+        else:
+            report.added += 1
+    for session_id in set(known) - seen:
+        db.execute(delete(MachineVerdict).where(MachineVerdict.session_id == session_id))
+        db.execute(delete(SessionRow).where(SessionRow.id == session_id))
+        report.removed += 1
+    return report

@@ -1,0 +1,47 @@
+"""Settings of the web dashboard: where the recordings and the index database live, and policy."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calmline.paths import recordings_dir
+
+INDEX_FILE = "index.sqlite3"
+
+
+def default_db_url(recordings: Path) -> str:
+    """``CALMLINE_DB_URL`` if set, else a SQLite file beside the session folders."""
+    return os.environ.get("CALMLINE_DB_URL") or f"sqlite:///{recordings / INDEX_FILE}"
+
+
+@dataclass
+class WebSettings:
+    """How the dashboard behaves.
+
+    Attributes:
+        recordings: the folder of session folders (``recordings/<id>/session.json``).
+        db_url: SQLAlchemy URL of the index; SQLite by default, PostgreSQL works the same.
+        secure_cookies: the cookie ``Secure`` flag; ``None`` means on, except for plain
+            http on a loopback host (a trainer trying it on their laptop).
+        assessors_see_all: assessors see every session, not only those assigned to them.
+        login_failures: failed logins allowed per user name and client address ...
+        login_window_s: ... within this many seconds, before logins are refused.
+        session_hours: how long a login lasts.
+        resync_s: the session list re-reads ``recordings/`` at most this often.
+    """
+
+    recordings: Path = field(default_factory=recordings_dir)
+    db_url: str = ""
+    secure_cookies: bool | None = None
+    assessors_see_all: bool = False
+    login_failures: int = 5
+    login_window_s: int = 300
+    session_hours: int = 12
+    resync_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        self.recordings = Path(self.recordings)
+        if not self.db_url:
+            self.db_url = default_db_url(self.recordings)
