@@ -74,3 +74,16 @@ def test_wrong_source_order_is_rejected(tmp_path: Path, repo: Path) -> None:
 def test_unknown_rubric_id() -> None:
     with pytest.raises(CalmlineError, match="unknown rubric"):
         load_rubrics(["nope"])
+
+
+def test_shipped_seeds_match_the_shared_seeds() -> None:
+    """rubrics/seeds/ are verbatim copies; when the shared folder is beside the checkout,
+    a changed seed must be copied in again before the rubrics can claim to trace to it."""
+    from calmline.paths import project_root, rubrics_dir
+
+    shared = project_root().parent / "shared" / "seeds"
+    shipped = sorted((rubrics_dir() / "seeds").glob("*.txt"))
+    assert [p.name for p in shipped] == ["000_1d3fdee3de4d81c6.txt", "002_a8dbda1b1014a581.txt"]
+    if shared.is_dir():
+        for path in shipped:
+            assert path.read_bytes() == (shared / path.name).read_bytes(), path.name

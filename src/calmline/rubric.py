@@ -25,9 +25,13 @@ _SOURCE = re.compile(r"^(?P<seed>[^#]+)#(?P<n>\d+)$")
 
 
 def seeds_dir() -> Path:
-    """Where the seed documents live: ``CALMLINE_SEEDS`` or ``../shared/seeds``."""
+    """Where the seed documents live: ``CALMLINE_SEEDS``, else the copies shipped in
+    ``rubrics/seeds/``, else the project's shared ``../shared/seeds``."""
     env = os.environ.get("CALMLINE_SEEDS")
-    return Path(env) if env else project_root().parent / "shared" / "seeds"
+    if env:
+        return Path(env)
+    shipped = rubrics_dir() / "seeds"
+    return shipped if shipped.is_dir() else project_root().parent / "shared" / "seeds"
 
 
 def seed_marking_points(seed_file: Path) -> list[str]:
