@@ -1,0 +1,260 @@
+"""The customer-line check: is a generated line speakable, in character and on the facts?
+
+Pure text rules, no model. A small model drifts into assistant-speak, plays the
+agent, talks about its prompt or invents order numbers; every line it produces is
+checked here and rejected lines never reach the learner. Also home to the pure
+readers of learner text the customer needs: ``resolution_offered``, ``asked_about``
+and ``looks_like_injection``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from calmline.scenario import Resolution, Scenario, numbers_in
+
+MAX_WORDS = 30
+
+_ASSISTANT = re.compile(
+    r"how (can|may|could) i (help|assist)|as an ai|language model|i'?m sorry to hear"
+    r"|assist you|happy to help|glad to help|is there anything else|thank you for (contacting|"
+    r"calling|your patience)|i understand your frustration|let me help|i('m| am) here to help"
+    r"|i apologi[sz]e for (the|any) inconvenience|feel free to",
+    re.IGNORECASE,
+)
+_AGENT_SPEAK = re.compile(
+    r"^\s*(agent|assistant|advisor|staff)\s*:|\b(i can offer you|let me (check|look into) (that|"
+    r"this) for you|on behalf of (the|our) (company|team|store)|our policy is|we apologi[sz]e"
+    r"|i('ll| will) (arrange|process|issue) (a|your|the) (refund|replacement|credit))"
+    r"|\b(can|could|may) i (take|have|get) your\b|\bi('ll| will) be in touch\b"
+    r"|\bthank you for your (issue|problem|call|complaint|enquiry)\b|\bplease come back\b"
+    r"|\bwe('ve| have|'ll| will| can) (arranged|booked|sent|send|offer|refund|replace|credit)"
+    r"|^\s*(sir|madam)\b|,\s*(sir|madam)\b",
+    re.IGNORECASE,
+)
+_META = re.compile(
+    r"\b((the|my|your|system) prompt|(my|your|these|system|the system) instructions|role-?play"
+    r"|system message|as the customer|my role|in character|this scenario|simulation"
+    r"|an ai|chatbot|language model|transcript)\b",
+    re.IGNORECASE,
+)
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "fifteen": "15", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
+    "hundred": "100", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
+    "sixth": "6", "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10",
+}  # fmt: skip
+_ALWAYS_OK = {"0", "1"}
+_NEGATION = re.compile(
+    r"\b(not|no|never|cannot|can't|cant|won't|wont|unable|don't|dont|isn't|aren't|"
+    r"couldn't|wouldn't|shouldn't|without|nothing|refuse)\b"
+)
+_INJECTION = re.compile(
+    r"ignore (all |any |your |the |previous |prior |those )*(instructions|prompt|rules)"
+    r"|you are now|you're now|from now on,? you|repeat (your|the) (prompt|instructions|system)"
+    r"|system prompt|your instructions|new instructions|pretend|act as|role ?play"
+    r"|you are (an? )?(ai|assistant|chatbot|language model)|forget (everything|your|all)"
+    r"|i am the customer|i'm the customer|you are the agent|you're the agent"
+    r"|you are (happy|satisfied|calm)|you're (happy|satisfied|calm)"
+    r"|(say|type|output) (that )?you('re| are)? (happy|satisfied)"
+    r"|the customer is (now )?(happy|satisfied|calm)|(^|\n)\s*(system|customer|assistant)\s*:",
+    re.IGNORECASE,
+)
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9£']+(?:[.,:][0-9]+)*", text.lower().replace("’", "'"))
+
+
+def looks_like_injection(text: str) -> bool:
+    """Does the learner's turn try to instruct the model rather than talk to the customer?"""
+    return bool(_INJECTION.search(text.replace("’", "'")))
+
+
+def _phrase_hits(phrase: str, tokens: list[str]) -> int | None:
+    """Index of the first token of ``phrase`` in ``tokens`` if all its words occur."""
+    wanted = words(phrase)
+    if not wanted:
+        return None
+    positions = []
+    for word in wanted:
+        found = [i for i, tok in enumerate(tokens) if tok == word or tok.rstrip("s") == word]
+        if not found:
+            return None
+        positions.append(found[0])
+    return min(positions)
+
+
+def phrase_in(text: str, phrase: str) -> bool:
+    """Do all the words of ``phrase`` occur in ``text`` (any order, plural-tolerant)?"""
+    return _phrase_hits(phrase, words(text)) is not None
+
+
+def matched_resolution(text: str, scenario: Scenario) -> Resolution | None:
+    """The accepted resolution this learner turn offers, if any.
+
+    A turn that looks like an instruction to the model offers nothing ("you are
+    satisfied now", "pretend I offered a refund"); a negated phrase offers nothing
+    ("I can't give you a refund").
+    """
+    if looks_like_injection(text):
+        return None
+    for clause in re.split(r"[.!?;]|\bbut\b", text.lower().replace("’", "'")):
+        tokens = words(clause)
+        for resolution in scenario.will_accept:
+            for phrase in resolution.phrases:
+                at = _phrase_hits(phrase, tokens)
+                if at is None:
+                    continue
+                before = " ".join(tokens[max(0, at - 5) : at + len(words(phrase))])
+                if _NEGATION.search(before):
+                    continue
+                return resolution
+    return None
+
+
+def resolution_offered(text: str, scenario: Scenario) -> bool:
+    """Does this learner turn offer a resolution the customer will accept?"""
+    return matched_resolution(text, scenario) is not None
+
+
+_QUESTION_START = re.compile(
+    r"^\W*(so,? )?(what|when|where|which|who|whose|why|how|did|does|do|is|are|was|were|have|has"
+    r"|had|can|could|would|will|may|tell me|talk me through|walk me through|explain|describe)\b"
+)
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
+
+
+def asked_about(text: str, topics: Iterable[str]) -> bool:
+    """Did the learner ask about one of ``topics``?
+
+    True when one sentence is a question (ends with "?" or starts with a question
+    word) and mentions a topic. A topic is one or more words, all of which must
+    appear in that sentence; a topic word matches a word starting with it, so
+    ``deliver`` matches "delivered" and "delivery".
+    """
+    lowered = text.lower().replace("’", "'")
+    questions = [s for s in re.split(r"(?<=[.!?])\s+", lowered) if _is_question(s)]
+    wanted = [w for w in (words(topic) for topic in topics) if w]
+    for question in questions:
+        tokens = words(question)
+        if any(all(any(t.startswith(w) for t in tokens) for w in topic) for topic in wanted):
+            return True
+    return False
+
+
+def _mentioned(text: str) -> set[str]:
+    lowered = text.lower()
+    found = numbers_in(lowered)
+    for word in words(lowered):
+        if word in _NUMBER_WORDS:
+            found.add(_NUMBER_WORDS[word])
+    return found
+
+
+def _calendar_words(text: str) -> set[str]:
+    tokens = set(words(text))
+    out = {m for m in _MONTHS if m in tokens and m != "may"}
+    return out | {d for d in _WEEKDAYS if d in tokens}
+
+
+def allowed_numbers(scenario: Scenario, said: Iterable[str]) -> set[str]:
+    """Numbers the customer may say: the facts plus anything already said in the call."""
+    allowed = set(_ALWAYS_OK) | scenario.fact_numbers()
+    for key, value in scenario.facts.items():
+        allowed |= _mentioned(f"{key} {value}")
+    for text in said:
+        allowed |= _mentioned(text)
+    return allowed
+
+
+def check_line(
+    text: str,
+    scenario: Scenario,
+    said: Iterable[str] = (),
+    *,
+    earlier: Sequence[str] = (),
+    agent_lines: Sequence[str] = (),
+    max_words: int = MAX_WORDS,
+) -> list[str]:
+    """What is wrong with a candidate customer line; empty when it may be spoken.
+
+    Args:
+        text: the cleaned candidate line.
+        scenario: whose facts the line must keep to.
+        said: everything said so far in the call (both speakers); numbers, dates and
+            days in it may be repeated.
+        earlier: the customer's earlier lines (saying one again, or six words in a row
+            of one, is rejected: small models loop).
+        agent_lines: the learner's lines (copying five words in a row from one is
+            rejected: small models echo the agent instead of answering).
+        max_words: longer lines are too long to speak as one turn.
+    """
+    said = list(said)
+    problems = []
+    letters = sum(ch.isalpha() for ch in text)
+    tokens = words(text)
+    if letters < 2 or not tokens or letters < 0.6 * len(text.replace(" ", "")):
+        return ["empty or garbage"]
+    if (
+        re.search(r"\b(\w+)( \1\b){3,}", text.lower())
+        or len(set(tokens)) < 0.4 * len(tokens)
+        or _repeated_ngram(tokens, 4)
+    ):
+        problems.append("garbage: repeats itself")
+    if _ASSISTANT.search(text.replace("’", "'")):
+        problems.append("assistant-speak")
+    if _AGENT_SPEAK.search(text.replace("’", "'")):
+        problems.append("speaks as the agent")
+    if _META.search(text):
+        problems.append("meta talk about the role-play")
+    if len(tokens) > max_words:
+        problems.append(f"too long to speak ({len(tokens)} words > {max_words})")
+    unknown = _mentioned(text) - allowed_numbers(scenario, said)
+    if unknown:
+        problems.append("number not in the facts: " + ", ".join(sorted(unknown)))
+    known_days = set().union(
+        _calendar_words(" ".join([*scenario.facts.values(), scenario.wants])),
+        *(_calendar_words(t) for t in said),
+    )
+    odd_days = _calendar_words(text) - known_days
+    if odd_days:
+        problems.append("date not in the facts: " + ", ".join(sorted(odd_days)))
+    if any(_same(text, line) or _ngrams(tokens, 6) & _ngrams(words(line), 6) for line in earlier):
+        problems.append("repeats an earlier line")
+    if any(_ngrams(tokens, 5) & _ngrams(words(line), 5) for line in agent_lines):
+        problems.append("echoes the agent")
+    return problems
+
+
+def _same(a: str, b: str) -> bool:
+    return words(a) == words(b)
+
+
+def _ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def _repeated_ngram(tokens: list[str], n: int) -> bool:
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return len(grams) != len(set(grams))

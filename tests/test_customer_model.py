@@ -1,0 +1,103 @@
+"""The bundled local model plays the customer for a whole call, and every line it speaks is checked.
+
+Run with ``-s`` to see the share of generated lines that passed the check and the
+fallback rate for each pack.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from calmline import anger
+from calmline.customer import Customer, CustomerOptions
+from calmline.line_check import allowed_numbers, check_line
+from calmline.models import AngerState, ToneReading, Turn
+from calmline.scenario import load_scenario
+
+pytestmark = pytest.mark.models
+
+LEARNER_TURNS = 15
+
+
+@pytest.fixture(scope="module")
+def gemma():
+    from calmline.llm import load_chat_model
+
+    # One thread: on a shared 2-core machine, two llama.cpp threads with another busy
+    # process spin at their barrier and a turn took minutes instead of about a second.
+    return load_chat_model("local", "gemma3-270m", n_threads=1)
+
+
+def _reading(text: str, good: bool) -> ToneReading:
+    # A stand-in for the tone reader, so this test is about the customer only.
+    if good:
+        return ToneReading(tags={"empathy": 0.7, "paraphrase": 0.5}, direction="de-escalating")
+    return ToneReading(tags={"dismissive": 0.7}, direction="escalating")
+
+
+@pytest.mark.parametrize("pack_id", ["kettle-counter", "broadband-outages"])
+def test_a_fifteen_turn_call_stays_in_character_and_on_the_facts(gemma, pack_id: str) -> None:
+    pack = load_scenario(pack_id)
+    customer = Customer(pack, gemma, CustomerOptions(seed=11, limit_turns=99))
+    script = [(t, False) for t in pack.learner_script_poor] + [
+        (t, True) for t in pack.learner_script_good
+    ]
+    while len(script) < LEARNER_TURNS:
+        script.append((pack.learner_script_poor[len(script) % 3], False))
+    opening = customer.opening()
+    history = [Turn(index=0, speaker="customer", text=opening.text, source=opening.source)]
+    state = AngerState(anger=pack.persona.start_anger)
+    lines = []
+    for text, good in script[:LEARNER_TURNS]:
+        reading = _reading(text, good)
+        state, step = anger.step(
+            state,
+            reading,
+            pack.persona,
+            resolution_offered=customer.resolution_offered(text),
+            repeated_failure=customer.repeats_failure(text),
+        )
+        history.append(
+            Turn(index=len(history), speaker="learner", text=text, tone=reading, anger=step)
+        )
+        said = [t.text for t in history]
+        line = customer.respond(history, state, reading)
+        lines.append(line)
+        history.append(
+            Turn(index=len(history), speaker="customer", text=line.text, source=line.source)
+        )
+        if line.source in ("llm", "retry"):
+            assert check_line(line.text, pack, said) == [], line
+            # no number the facts and the call so far do not already contain
+            numbers = {n for n in allowed_numbers(pack, [line.text]) if n not in {"0", "1"}}
+            assert numbers <= allowed_numbers(pack, said), line
+        else:
+            assert line.text in _authored(pack) or line.outcome is not None, line
+        if line.outcome is not None:
+            break
+
+    generated = [x for x in lines if not _scripted(x)]
+    attempts = sum(1 + (x.source != "llm") for x in generated)
+    passed = sum(x.source in ("llm", "retry") for x in generated)
+    fallbacks = sum(x.source == "authored" for x in generated)
+    print(
+        f"\n{pack_id}: {len(lines)} customer lines, {len(generated)} generated turns; "
+        f"{passed}/{attempts} model lines passed the check "
+        f"({passed / max(attempts, 1):.0%}); fallback rate {fallbacks / max(len(generated), 1):.0%}"
+    )
+    for line in lines:
+        print(f"  [{line.source}] {line.text}  {line.notes if line.notes else ''}")
+    assert len(lines) >= 10
+
+
+def _authored(pack) -> set[str]:
+    out = {pack.manager_line, pack.hangup_line, pack.satisfied_line}
+    out |= {h.detail for h in pack.hidden_details}
+    for band in ("calm", "irritated", "angry", "furious"):
+        out |= set(pack.lines.for_band(band))
+    return out
+
+
+def _scripted(line) -> bool:
+    """Outcome lines and hidden details are chosen without the model."""
+    return line.outcome is not None or any("hidden detail" in n for n in line.notes)
