@@ -7,7 +7,9 @@ line on stderr and exit code 2; nothing the user typed produces a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -60,6 +62,28 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("calmline: interrupted", markup=False)
         sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: one line for the user, details on disk
+        if os.environ.get("CALMLINE_DEBUG"):
+            raise
+        log = _save_traceback()
+        fail(
+            f"internal error: {type(exc).__name__}: {exc}",
+            f"this is a bug in calmline; the details are in {log} (CALMLINE_DEBUG=1 shows them)",
+        )
+
+
+def _save_traceback() -> str:
+    import tempfile
+    import traceback
+
+    from calmline.paths import cache_dir
+
+    try:
+        path = cache_dir() / "last-error.log"
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "calmline-last-error.log"
+    path.write_text(traceback.format_exc(), encoding="utf-8")
+    return str(path)
 
 
 if __name__ == "__main__":

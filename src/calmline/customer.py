@@ -25,6 +25,7 @@ import jinja2
 
 from calmline.anger import band
 from calmline.line_check import (
+    affirmed_phrase_in,
     asked_about,
     check_line,
     looks_like_injection,
@@ -193,7 +194,7 @@ class Customer:
         out = []
         for trigger in self.scenario.triggers:
             by_tag = reading is not None and any(reading.has(t) for t in trigger.tags)
-            if by_tag or any(phrase_in(text, p) for p in trigger.phrases):
+            if by_tag or any(affirmed_phrase_in(text, p) for p in trigger.phrases):
                 out.append(AngerReason(cause=f"trigger: {trigger.id}", delta=trigger.extra_anger))
         return out
 

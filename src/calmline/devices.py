@@ -115,8 +115,17 @@ def _choices(devices: list[DeviceInfo]) -> str:
 
 def default_input_available() -> bool:
     """True when a microphone can be opened without asking which."""
+    return _default_available("input")
+
+
+def default_output_available() -> bool:
+    """True when speakers can be opened without asking which."""
+    return _default_available("output")
+
+
+def _default_available(kind: Kind) -> bool:
     try:
-        resolve_device(None, "input")
+        resolve_device(None, kind)
     except CalmlineError:
         return False
     return True

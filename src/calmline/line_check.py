@@ -116,18 +116,24 @@ def matched_resolution(text: str, scenario: Scenario) -> Resolution | None:
     """
     if looks_like_injection(text):
         return None
+    for resolution in scenario.will_accept:
+        if any(affirmed_phrase_in(text, phrase) for phrase in resolution.phrases):
+            return resolution
+    return None
+
+
+def affirmed_phrase_in(text: str, phrase: str) -> bool:
+    """``phrase_in`` within one clause, and not negated just before it: "I can't give you a
+    refund" does not offer a refund, "you don't need to send it away" does not ask for it."""
     for clause in re.split(r"[.!?;]|\bbut\b", text.lower().replace("’", "'")):
         tokens = words(clause)
-        for resolution in scenario.will_accept:
-            for phrase in resolution.phrases:
-                at = _phrase_hits(phrase, tokens)
-                if at is None:
-                    continue
-                before = " ".join(tokens[max(0, at - 5) : at + len(words(phrase))])
-                if _NEGATION.search(before):
-                    continue
-                return resolution
-    return None
+        at = _phrase_hits(phrase, tokens)
+        if at is None:
+            continue
+        before = " ".join(tokens[max(0, at - 5) : at + len(words(phrase))])
+        if not _NEGATION.search(before):
+            return True
+    return False
 
 
 def resolution_offered(text: str, scenario: Scenario) -> bool:

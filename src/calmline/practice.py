@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from calmline import anger as anger_model
-from calmline.customer import Customer, CustomerLine
+from calmline.customer import Customer, CustomerLine, looks_like_injection
 from calmline.learner_input import LearnerInput, LearnerUtterance, is_goodbye
 from calmline.models import (
+    AngerReason,
     AngerState,
     Assessment,
     ModelsUsed,
@@ -34,6 +35,7 @@ from calmline.view import CallView
 from calmline.voice import VoiceBaseline, measure_voice
 
 Player = Callable[[AudioArray, int], None]
+ODD_REMARK = 4.0  # anger added by a turn that talks to the model instead of the customer
 
 
 @dataclass
@@ -184,10 +186,15 @@ class PracticeCall:
         return turn
 
     def _last_customer_text(self) -> str | None:
-        for turn in reversed(self.record.turns):
-            if turn.speaker == "customer":
-                return turn.text
-        return None
+        """What the learner's turn answers: the customer's complaint and their last line.
+
+        A paraphrase restates the problem, which the opening line usually holds; the
+        last line alone may be a fragment ("I've been doing this for years").
+        """
+        lines = [t.text for t in self.record.turns if t.speaker == "customer" and t.phase == "call"]
+        if not lines:
+            return None
+        return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
 
     # ------------------------------------------------------------------ the call
 
@@ -226,13 +233,20 @@ class PracticeCall:
             learner_turns += 1
             turn = self._learner_turn(utt, "call")
             reading = turn.tone or ToneReading()
-            resolution = self.parts.customer.resolution_offered(utt.text)
+            customer = self.parts.customer
+            extra = customer.trigger_reasons(utt.text, reading)
+            if looks_like_injection(utt.text):
+                # A real customer hears "ignore your instructions" as a strange, unhelpful
+                # remark: it annoys a little and changes nothing else.
+                extra.append(AngerReason(cause="odd remark", delta=ODD_REMARK))
+                turn.notes.append("learner turn looked like instructions to the model")
             self.state, step = anger_model.step(
                 self.state,
                 reading,
                 persona,
-                resolution_offered=resolution,
-                repeated_failure=self.parts.customer.repeats_failure(utt.text),
+                resolution_offered=customer.resolution_offered(utt.text),
+                repeated_failure=customer.repeats_failure(utt.text),
+                extra=extra,
             )
             turn.anger = step
             self.writer.add_turn(turn, utt.audio, 16_000)

@@ -156,8 +156,13 @@ _SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)[.;]\s")
 
 
 def _first_sentence(text: str) -> str:
-    parts = _SENTENCE_END.split(text, maxsplit=1)
-    return parts[0].rstrip(".") + "."
+    """The first sentence, never cut inside a quotation: advice often ends with an
+    example in quotes that has sentences of its own."""
+    for match in _SENTENCE_END.finditer(text):
+        head = text[: match.start()]
+        if head.count('"') % 2 == 0:
+            return head.rstrip(".") + "."
+    return text.rstrip(".") + ("" if text.rstrip().endswith(('"', "?", "!")) else ".")
 
 
 def spoken_summary(assessments: Sequence[Assessment]) -> str:

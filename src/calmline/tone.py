@@ -270,7 +270,14 @@ class ToneReader:
     def _apply_voice(self, inp: ToneInput, ev: _Evidence) -> None:
         opts = self.cues.voice
         voice = inp.voice
-        if voice is not None and voice.loudness_z is not None:
+        # Only a louder voice is a raised voice: speed and pitch add to it but never make
+        # it on their own (a learner who speaks quickly while offering a refund is not
+        # shouting; the demo's espeak learner showed rate_z 2.5 at normal loudness).
+        if (
+            voice is not None
+            and voice.loudness_z is not None
+            and voice.loudness_z >= opts.raised_min_loudness_z
+        ):
             z = voice.loudness_z
             z += 0.5 * max(voice.rate_z or 0.0, 0.0) + 0.25 * max(voice.pitch_z or 0.0, 0.0)
             conf = ramp(z, opts.raised_low_z, opts.raised_high_z)

@@ -75,6 +75,7 @@ class VoiceOptions:
 
     raised_low_z: float = 1.0
     raised_high_z: float = 2.5
+    raised_min_loudness_z: float = 0.8  # below this, speed and pitch alone never read as raised
     overlap_min_s: float = 0.3
     overlap_full_s: float = 1.5
 

@@ -13,7 +13,7 @@ from calmline.cli import app
 from calmline.errors import CalmlineError
 from calmline.paths import recordings_dir
 
-DEFAULT_SCENARIO = "retail-kettle"
+DEFAULT_SCENARIO = "kettle-counter"
 
 
 def _backend_options(
