@@ -28,7 +28,9 @@ def test_goodbye_mid_sentence_does_not(text: str) -> None:
 
 def test_script_splits_call_and_debrief(tmp_path: Path) -> None:
     script = tmp_path / "s.txt"
-    script.write_text("# a comment\nI'm sorry.\n\nLet me fix that.\n--- debrief ---\nThey shouted.\n")
+    script.write_text(
+        "# a comment\nI'm sorry.\n\nLet me fix that.\n--- debrief ---\nThey shouted.\n"
+    )
     src = ScriptInput.from_file(script)
     assert src.next_utterance("call").text == "I'm sorry."  # type: ignore[union-attr]
     assert src.next_utterance("debrief").text == "They shouted."  # type: ignore[union-attr]

@@ -38,7 +38,9 @@ def test_concurrent_sessions_never_share_a_folder(tmp_path: Path) -> None:
     folders: list[Path] = []
 
     def start() -> None:
-        folders.append(SessionWriter(tmp_path, SessionRecord(id=fixed, scenario="retail-kettle")).folder)
+        folders.append(
+            SessionWriter(tmp_path, SessionRecord(id=fixed, scenario="retail-kettle")).folder
+        )
 
     threads = [threading.Thread(target=start) for _ in range(8)]
     for t in threads:
@@ -82,7 +84,7 @@ while True:
 
 
 def test_loading_a_folder_without_a_session_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(CalmlineError, match="no session.json"):
+    with pytest.raises(CalmlineError, match=r"no session\.json"):
         load_session(tmp_path)
     (tmp_path / "session.json").write_text("{not json")
     with pytest.raises(CalmlineError, match="not a readable calmline session"):

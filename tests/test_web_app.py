@@ -40,8 +40,11 @@ def app(template: Path, tmp_path: Path) -> FastAPI:
     shutil.copytree(template / "rec", tmp_path / "rec", symlinks=True)
     shutil.copy(template / "index.sqlite3", tmp_path / "index.sqlite3")
     (tmp_path / "secret.txt").write_text("top secret")
-    settings = WebSettings(recordings=tmp_path / "rec",
-                           db_url=f"sqlite:///{tmp_path / 'index.sqlite3'}", secure_cookies=False)
+    settings = WebSettings(
+        recordings=tmp_path / "rec",
+        db_url=f"sqlite:///{tmp_path / 'index.sqlite3'}",
+        secure_cookies=False,
+    )
     return create_app(settings)
 
 
@@ -65,8 +68,11 @@ def csrf_of(html: str) -> str:
 def login(app: FastAPI, name: str, password: str = SAMPLE_PASSWORD) -> TestClient:
     client = TestClient(app, base_url="http://127.0.0.1")
     token = csrf_of(client.get("/login").text)
-    r = client.post("/login", data={"username": name, "password": password, "csrf_token": token,
-                                    "next": "/sessions"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": token, "next": "/sessions"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return client
 
@@ -74,9 +80,19 @@ def login(app: FastAPI, name: str, password: str = SAMPLE_PASSWORD) -> TestClien
 def test_every_data_route_needs_a_login(app: FastAPI) -> None:
     client = TestClient(app, base_url="http://127.0.0.1")
     sid = session_ids(app)["alice"][0]
-    for path in ["/sessions", f"/sessions/{sid}", f"/sessions/{sid}/audio/turn-001-learner.wav",
-                 f"/sessions/{sid}/report/report.html", "/agreement", "/scenarios", "/learners",
-                 "/learners/alice", "/admin/users", "/export/sessions.csv", "/export/verdicts.csv"]:
+    for path in [
+        "/sessions",
+        f"/sessions/{sid}",
+        f"/sessions/{sid}/audio/turn-001-learner.wav",
+        f"/sessions/{sid}/report/report.html",
+        "/agreement",
+        "/scenarios",
+        "/learners",
+        "/learners/alice",
+        "/admin/users",
+        "/export/sessions.csv",
+        "/export/verdicts.csv",
+    ]:
         r = client.get(path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
     for path in [f"/sessions/{sid}/review", f"/sessions/{sid}/final", "/admin/users", "/logout"]:
@@ -88,8 +104,11 @@ def test_every_data_route_needs_a_login(app: FastAPI) -> None:
 def test_login_cookie_flags_and_security_headers(app: FastAPI) -> None:
     client = TestClient(app, base_url="http://127.0.0.1")
     token = csrf_of(client.get("/login").text)
-    r = client.post("/login", data={"username": "alice", "password": SAMPLE_PASSWORD,
-                                    "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "alice", "password": SAMPLE_PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
     cookie = r.headers["set-cookie"].lower()
     assert "calmline_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
     page = client.get("/sessions")
@@ -140,8 +159,14 @@ def test_path_traversal_refused(app: FastAPI) -> None:
     sid = session_ids(app)["alice"][0]
     admin = login(app, "admin")
     # (A literal "../" is normalised away by the client; test_web_server sends it raw.)
-    for name in ["..%2F..%2Fsecret.txt", "..%2Fsession.json", "%2Fetc%2Fpasswd",
-                 "....%2F%2Fsecret.txt", "session.json", "..%5C..%5Csecret.txt"]:
+    for name in [
+        "..%2F..%2Fsecret.txt",
+        "..%2Fsession.json",
+        "%2Fetc%2Fpasswd",
+        "....%2F%2Fsecret.txt",
+        "session.json",
+        "..%5C..%5Csecret.txt",
+    ]:
         for kind in ("audio", "report"):
             r = admin.get(f"/sessions/{sid}/{kind}/{name}")
             assert r.status_code == 404, (kind, name)
@@ -163,11 +188,17 @@ def test_learner_text_is_escaped(app: FastAPI) -> None:
 def test_csrf_missing_or_wrong_is_403(app: FastAPI) -> None:
     sid = session_ids(app)["alice"][0]
     ann = login(app, "admin")
-    form = {"rubric_id": "difficult_customers", "point_id": "dc1_indicators",
-            "verdict": "not_met", "comment": "no"}
+    form = {
+        "rubric_id": "difficult_customers",
+        "point_id": "dc1_indicators",
+        "verdict": "not_met",
+        "comment": "no",
+    }
     assert ann.post(f"/sessions/{sid}/review", data=form).status_code == 403
-    assert ann.post(f"/sessions/{sid}/review",
-                    data={**form, "csrf_token": "forged"}).status_code == 403
+    assert (
+        ann.post(f"/sessions/{sid}/review", data={**form, "csrf_token": "forged"}).status_code
+        == 403
+    )
     # The login form is protected too (a token cookie with the form).
     fresh = TestClient(app, base_url="http://127.0.0.1")
     r = fresh.post("/login", data={"username": "admin", "password": SAMPLE_PASSWORD})
@@ -178,8 +209,10 @@ def test_assessor_cannot_change_users(app: FastAPI) -> None:
     ann = login(app, "ann")
     token = csrf_of(ann.get("/sessions").text)
     assert ann.get("/admin/users").status_code == 403
-    r = ann.post("/admin/users", data={"csrf_token": token, "name": "mallory",
-                                       "password": "password123", "role": "admin"})
+    r = ann.post(
+        "/admin/users",
+        data={"csrf_token": token, "name": "mallory", "password": "password123", "role": "admin"},
+    )
     assert r.status_code == 403
     r = ann.post("/admin/users/ann", data={"csrf_token": token, "role": "admin", "active": "1"})
     assert r.status_code == 403
@@ -191,11 +224,13 @@ def test_login_rate_limit(app: FastAPI) -> None:
     client = TestClient(app, base_url="http://127.0.0.1")
     token = csrf_of(client.get("/login").text)
     for _ in range(5):
-        r = client.post("/login", data={"username": "alice", "password": "wrong-one",
-                                        "csrf_token": token})
+        r = client.post(
+            "/login", data={"username": "alice", "password": "wrong-one", "csrf_token": token}
+        )
         assert r.status_code == 401
-    r = client.post("/login", data={"username": "alice", "password": SAMPLE_PASSWORD,
-                                    "csrf_token": token})
+    r = client.post(
+        "/login", data={"username": "alice", "password": SAMPLE_PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 429 and "Too many failed attempts" in r.text
     login(app, "bob")  # other users are unaffected
 
@@ -207,30 +242,64 @@ def test_assessor_review_flow(app: FastAPI) -> None:
     assert ann.get(f"/sessions/{sid}").status_code == 404  # not assigned yet
     tina = login(app, "tina")
     token = csrf_of(tina.get(f"/sessions/{sid}").text)
-    assert tina.post(f"/sessions/{sid}/assign", data={"csrf_token": token, "assessor": "ann"},
-                     follow_redirects=False).status_code == 303
+    assert (
+        tina.post(
+            f"/sessions/{sid}/assign",
+            data={"csrf_token": token, "assessor": "ann"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     # A trainer cannot review.
-    assert tina.post(f"/sessions/{sid}/review", data={
-        "csrf_token": token, "rubric_id": "difficult_customers", "point_id": "dc1_indicators",
-        "verdict": "agree"}).status_code == 403
+    assert (
+        tina.post(
+            f"/sessions/{sid}/review",
+            data={
+                "csrf_token": token,
+                "rubric_id": "difficult_customers",
+                "point_id": "dc1_indicators",
+                "verdict": "agree",
+            },
+        ).status_code
+        == 403
+    )
 
     page = ann.get(f"/sessions/{sid}")
     assert page.status_code == 200
     token = csrf_of(page.text)
     machine_before = (app.state.calmline.settings.recordings / sid / "assessment.json").read_bytes()
-    for point, verdict, comment in [("dc1_indicators", "agree", ""),
-                                    ("dc2_structured_approach", "met", "offered two options"),
-                                    ("dc2_structured_approach", "partly", "on reflection")]:
-        r = ann.post(f"/sessions/{sid}/review", follow_redirects=False, data={
-            "csrf_token": token, "rubric_id": "difficult_customers", "point_id": point,
-            "verdict": verdict, "comment": comment})
+    for point, verdict, comment in [
+        ("dc1_indicators", "agree", ""),
+        ("dc2_structured_approach", "met", "offered two options"),
+        ("dc2_structured_approach", "partly", "on reflection"),
+    ]:
+        r = ann.post(
+            f"/sessions/{sid}/review",
+            follow_redirects=False,
+            data={
+                "csrf_token": token,
+                "rubric_id": "difficult_customers",
+                "point_id": point,
+                "verdict": verdict,
+                "comment": comment,
+            },
+        )
         assert r.status_code == 303
-    r = ann.post(f"/sessions/{sid}/review", data={
-        "csrf_token": token, "rubric_id": "difficult_customers", "point_id": "dc1_indicators",
-        "verdict": "not_met", "comment": ""})
+    r = ann.post(
+        f"/sessions/{sid}/review",
+        data={
+            "csrf_token": token,
+            "rubric_id": "difficult_customers",
+            "point_id": "dc1_indicators",
+            "verdict": "not_met",
+            "comment": "",
+        },
+    )
     assert r.status_code == 400 and "needs a comment" in r.text
-    ann.post(f"/sessions/{sid}/final", data={"csrf_token": token, "mark": "pass",
-                                              "comment": "good recovery"})
+    ann.post(
+        f"/sessions/{sid}/final",
+        data={"csrf_token": token, "mark": "pass", "comment": "good recovery"},
+    )
     page = ann.get(f"/sessions/{sid}").text
     assert "on reflection" in page and "good recovery" in page
     with session_factory(app.state.engine)() as db:
@@ -241,8 +310,9 @@ def test_assessor_review_flow(app: FastAPI) -> None:
         ("ann", "dc2_structured_approach", "met", "partly"),
         ("ann", "final mark", "", "pass"),
     ]
-    assert (app.state.calmline.settings.recordings / sid / "assessment.json").read_bytes() \
-        == machine_before
+    assert (
+        app.state.calmline.settings.recordings / sid / "assessment.json"
+    ).read_bytes() == machine_before
 
     agreement = login(app, "admin").get("/agreement").text
     assert "linear" in agreement and "dc2_structured_approach" in agreement

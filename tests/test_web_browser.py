@@ -34,15 +34,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.fail("chromium and chromium-driver are not installed (apt-get install chromium "
-                    "chromium-driver)")
+        pytest.fail(
+            "chromium and chromium-driver are not installed (apt-get install chromium "
+            "chromium-driver)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                "--autoplay-policy=no-user-gesture-required", "--window-size=1400,1000",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(arg)
     service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
     driver = webdriver.Chrome(options=options, service=service)
@@ -82,9 +92,12 @@ def test_assessor_reviews_a_session_in_chromium(browser, server: Server) -> None
     driver.get(f"{server.url}/sessions/{sid}")
 
     # Audio served by the authorised route actually loads in the browser.
-    ready = WebDriverWait(driver, 15).until(lambda d: d.execute_script(
-        "const a = document.getElementById('audio-1');"
-        "return a && (a.readyState >= 1 || a.duration > 0) ? a.readyState : false;"))
+    ready = WebDriverWait(driver, 15).until(
+        lambda d: d.execute_script(
+            "const a = document.getElementById('audio-1');"
+            "return a && (a.readyState >= 1 || a.duration > 0) ? a.readyState : false;"
+        )
+    )
     assert ready >= 1
     assert driver.execute_script("return document.getElementById('audio-1').duration") > 0.3
     # The anger timeline is inline SVG with a tooltip per point.
@@ -94,15 +107,18 @@ def test_assessor_reviews_a_session_in_chromium(browser, server: Server) -> None
     link = driver.find_element(By.CSS_SELECTOR, "a.evidence")
     turn = link.get_attribute("data-turn")
     link.click()
-    WebDriverWait(driver, 5).until(lambda d: "current" in d.find_element(
-        By.ID, f"turn-{turn}").get_attribute("class"))
+    WebDriverWait(driver, 5).until(
+        lambda d: "current" in d.find_element(By.ID, f"turn-{turn}").get_attribute("class")
+    )
 
     override(driver, "dc1_indicators", "not_met", "named only one indicator <b>really</b>")
     driver.refresh()
     row = driver.find_element(By.ID, "point-difficult_customers-dc1_indicators")
     assert "named only one indicator <b>really</b>" in row.text  # shown as text, not markup
-    assert Select(row.find_element(By.NAME, "verdict")).first_selected_option \
-        .get_attribute("value") == "not_met"
+    assert (
+        Select(row.find_element(By.NAME, "verdict")).first_selected_option.get_attribute("value")
+        == "not_met"
+    )
     assert "named only one indicator" in driver.find_element(By.ID, "audit").text
 
     shots = os.environ.get("CALMLINE_SCREENSHOTS")
@@ -113,9 +129,11 @@ def test_assessor_reviews_a_session_in_chromium(browser, server: Server) -> None
 def save_screenshots(driver, server: Server, folder: Path, sid: str) -> None:  # type: ignore[no-untyped-def]
     """The docs' screenshots: a reviewed session, and agreement over a few reviews."""
     folder.mkdir(parents=True, exist_ok=True)
-    plan = {0: [("dc2_structured_approach", "agree", "")],
-            2: [("dc1_indicators", "agree", ""), ("dc5_professionalism", "not_met", "blamed IT")],
-            3: [("dc3_active_listening", "partly", "one clarifying question")]}
+    plan = {
+        0: [("dc2_structured_approach", "agree", "")],
+        2: [("dc1_indicators", "agree", ""), ("dc5_professionalism", "not_met", "blamed IT")],
+        3: [("dc3_active_listening", "partly", "one clarifying question")],
+    }
     alice, bob = ids_of(server, "alice"), ids_of(server, "bob")
     for n, reviews in plan.items():
         other = (alice + bob)[n]

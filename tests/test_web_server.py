@@ -61,9 +61,22 @@ def running_server(root: Path, *extra: str) -> Iterator[Server]:
     log = root / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*CALMLINE, "serve", "--host", "127.0.0.1", "--port", str(port), "--recordings",
-             str(rec), "--db", db_url, *extra],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                *CALMLINE,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--recordings",
+                str(rec),
+                "--db",
+                db_url,
+                *extra,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
             deadline = time.monotonic() + 30
@@ -98,8 +111,15 @@ def login(server: Server, name: str) -> httpx.Client:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token
-    r = client.post("/login", data={"username": name, "password": SAMPLE_PASSWORD,
-                                    "csrf_token": token.group(1), "next": "/sessions"})
+    r = client.post(
+        "/login",
+        data={
+            "username": name,
+            "password": SAMPLE_PASSWORD,
+            "csrf_token": token.group(1),
+            "next": "/sessions",
+        },
+    )
     assert r.status_code == 303, r.text
     return client
 
@@ -107,8 +127,11 @@ def login(server: Server, name: str) -> httpx.Client:
 def ids_of(server: Server, learner: str) -> list[str]:
     import json
 
-    return sorted(p.parent.name for p in server.recordings.glob("*/session.json")
-                  if json.loads(p.read_text())["learner"] == learner)
+    return sorted(
+        p.parent.name
+        for p in server.recordings.glob("*/session.json")
+        if json.loads(p.read_text())["learner"] == learner
+    )
 
 
 def raw_get(server: Server, path: str, cookie: str) -> tuple[int, bytes]:
@@ -140,11 +163,13 @@ def test_raw_path_traversal_refused(server: Server) -> None:
     with closing(login(server, "admin")) as admin:
         cookie = "; ".join(f"{c.name}={c.value}" for c in admin.cookies.jar)
         sid = ids_of(server, "alice")[0]
-        for path in [f"/sessions/{sid}/audio/../../../secret.txt",
-                     f"/sessions/{sid}/report/../../secret.txt",
-                     f"/sessions/{sid}/audio/..%2f..%2fsecret.txt",
-                     f"/sessions/{sid}/report/%2e%2e%2f%2e%2e%2fsecret.txt",
-                     f"/sessions/{sid}/audio/%2e%2e/%2e%2e/secret.txt"]:
+        for path in [
+            f"/sessions/{sid}/audio/../../../secret.txt",
+            f"/sessions/{sid}/report/../../secret.txt",
+            f"/sessions/{sid}/audio/..%2f..%2fsecret.txt",
+            f"/sessions/{sid}/report/%2e%2e%2f%2e%2e%2fsecret.txt",
+            f"/sessions/{sid}/audio/%2e%2e/%2e%2e/secret.txt",
+        ]:
             status, body = raw_get(server, path, cookie)
             assert b"top secret" not in body, path
             assert status in (400, 403, 404), (path, status)
@@ -154,28 +179,55 @@ def test_assessor_cannot_change_users_and_csrf_is_checked(server: Server) -> Non
     with closing(login(server, "ann")) as ann:
         token = re.search(r'name="csrf_token" value="([^"]+)"', ann.get("/sessions").text)
         assert token
-        r = ann.post("/admin/users", data={"csrf_token": token.group(1), "name": "mallory",
-                                           "password": "password123", "role": "admin"})
+        r = ann.post(
+            "/admin/users",
+            data={
+                "csrf_token": token.group(1),
+                "name": "mallory",
+                "password": "password123",
+                "role": "admin",
+            },
+        )
         assert r.status_code == 403
     with closing(login(server, "admin")) as admin:
-        r = admin.post("/admin/users", data={"name": "mallory", "password": "password123",
-                                             "role": "admin"})
+        r = admin.post(
+            "/admin/users", data={"name": "mallory", "password": "password123", "role": "admin"}
+        )
         assert r.status_code == 403  # no CSRF token
         assert "mallory" not in admin.get("/admin/users").text
 
 
 def test_users_cli_reads_password_from_stdin_without_echo(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'index.sqlite3'}"
-    run = subprocess.run([*CALMLINE, "users", "add", "carol", "--role", "trainer",
-                          "--password-stdin", "--db", db_url], input="a-long-secret-pw\n",
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            *CALMLINE,
+            "users",
+            "add",
+            "carol",
+            "--role",
+            "trainer",
+            "--password-stdin",
+            "--db",
+            db_url,
+        ],
+        input="a-long-secret-pw\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert "a-long-secret-pw" not in run.stdout + run.stderr
-    again = subprocess.run([*CALMLINE, "users", "add", "carol", "--password-stdin", "--db",
-                            db_url], input="another-pw-123\n", capture_output=True, text=True,
-                           timeout=60)
+    again = subprocess.run(
+        [*CALMLINE, "users", "add", "carol", "--password-stdin", "--db", db_url],
+        input="another-pw-123\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.returncode == 2 and "already exists" in again.stderr
     assert "Traceback" not in again.stderr
-    listed = subprocess.run([*CALMLINE, "users", "list", "--db", db_url], capture_output=True,
-                            text=True, timeout=60)
+    listed = subprocess.run(
+        [*CALMLINE, "users", "list", "--db", db_url], capture_output=True, text=True, timeout=60
+    )
     assert "carol\ttrainer" in listed.stdout

@@ -55,9 +55,12 @@ def test_kappa_known_values() -> None:
     # Hand-computed: 10 pairs, po=0.7 unweighted; pe from marginals machine (3,3,4),
     # assessor (3,4,3): pe = (9+12+12)/100 = 0.33 -> kappa = (0.7-0.33)/0.67.
     pairs = (
-        [("not_met", "not_met")] * 2 + [("not_met", "partly")]
-        + [("partly", "partly")] * 2 + [("partly", "not_met")]
-        + [("met", "met")] * 3 + [("met", "partly")]
+        [("not_met", "not_met")] * 2
+        + [("not_met", "partly")]
+        + [("partly", "partly")] * 2
+        + [("partly", "not_met")]
+        + [("met", "met")] * 3
+        + [("met", "partly")]
     )
     assert cohen_kappa(pairs, weighted=False) == pytest.approx(0.37 / 0.67)
     # Linear weights: every disagreement is one step apart (weight 0.5) -> po = 0.85;
@@ -92,8 +95,12 @@ def test_indexer_imports_updates_and_removes(
         db.commit()
         assert (report.added, report.removed) == (6, 0)
         assert len(report.errors) == 1 and "broken" in report.errors[0]
-        assert db.scalar(select(SessionRow).where(SessionRow.learner == "bob",
-                                                  SessionRow.passed.is_(None))) is not None
+        assert (
+            db.scalar(
+                select(SessionRow).where(SessionRow.learner == "bob", SessionRow.passed.is_(None))
+            )
+            is not None
+        )
         assert len(db.scalars(select(MachineVerdict)).all()) == 5 * 5
         assert sync(db, rec).unchanged == 6  # nothing changed: nothing re-read
 
@@ -107,8 +114,16 @@ def test_indexer_imports_updates_and_removes(
         assert db.get(SessionRow, record.id).passed is True  # type: ignore[union-attr]
 
         # Reviews survive a rebuild and a vanished folder.
-        db.add(Review(session_id=record.id, rubric_id="r", point_id="p", reviewer="ann",
-                      machine_verdict="met", verdict="partly"))
+        db.add(
+            Review(
+                session_id=record.id,
+                rubric_id="r",
+                point_id="p",
+                reviewer="ann",
+                machine_verdict="met",
+                verdict="partly",
+            )
+        )
         db.commit()
         import shutil
 
@@ -211,8 +226,10 @@ def test_filters(tmp_path: Path, factory: sessionmaker[Session]) -> None:
 
         def ids(**query: str) -> list[str]:
             f = SessionFilter.from_query(query)
-            return [r.learner + str(r.passed) for r in
-                    db.scalars(f.ordered(select(SessionRow).where(f.condition())))]
+            return [
+                r.learner + str(r.passed)
+                for r in db.scalars(f.ordered(select(SessionRow).where(f.condition())))
+            ]
 
         assert len(ids()) == 6
         assert ids(result="unmarked") == ["bobNone"]
@@ -226,19 +243,37 @@ def test_filters(tmp_path: Path, factory: sessionmaker[Session]) -> None:
 # --------------------------------------------------------------------------- review, csv, charts
 
 
-def test_review_keeps_machine_verdict_and_audits(tmp_path: Path,
-                                                 factory: sessionmaker[Session]) -> None:
+def test_review_keeps_machine_verdict_and_audits(
+    tmp_path: Path, factory: sessionmaker[Session]
+) -> None:
     folder = sample_session(tmp_path, "s1", "alice")
     before = (folder / "assessment.json").read_bytes()
     assessments = load_assessments(folder)
     with factory() as db:
-        record_review(db, "s1", assessments, "ann", "difficult_customers", "dc1_indicators",
-                      "agree", "")
+        record_review(
+            db, "s1", assessments, "ann", "difficult_customers", "dc1_indicators", "agree", ""
+        )
         with pytest.raises(CalmlineError, match="needs a comment"):
-            record_review(db, "s1", assessments, "ann", "difficult_customers",
-                          "dc1_indicators", "not_met", " ")
-        review = record_review(db, "s1", assessments, "ann", "difficult_customers",
-                               "dc1_indicators", "not_met", "named only one indicator")
+            record_review(
+                db,
+                "s1",
+                assessments,
+                "ann",
+                "difficult_customers",
+                "dc1_indicators",
+                "not_met",
+                " ",
+            )
+        review = record_review(
+            db,
+            "s1",
+            assessments,
+            "ann",
+            "difficult_customers",
+            "dc1_indicators",
+            "not_met",
+            "named only one indicator",
+        )
         assert (review.machine_verdict, review.verdict) == ("met", "not_met")
         audit = db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
         assert [(a.old, a.new) for a in audit] == [("machine: met", "met"), ("met", "not_met")]
@@ -246,8 +281,17 @@ def test_review_keeps_machine_verdict_and_audits(tmp_path: Path,
 
 
 def test_csv_neutralises_formulas() -> None:
-    row = SessionRow(id="s1", folder="/x", learner="=HYPERLINK(\"x\")", scenario="k",
-                     created_at=utcnow(), outcome="satisfied", turns=3, score=0.5, passed=True)
+    row = SessionRow(
+        id="s1",
+        folder="/x",
+        learner='=HYPERLINK("x")',
+        scenario="k",
+        created_at=utcnow(),
+        outcome="satisfied",
+        turns=3,
+        score=0.5,
+        passed=True,
+    )
     text = sessions_csv([row])
     assert "'=HYPERLINK" in text and text.startswith("session_id,")
 

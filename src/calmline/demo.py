@@ -22,8 +22,10 @@ def demo_debrief_answers(poor: bool) -> list[str]:
     return list(data["poor" if poor else "good"])
 
 
-def synthesise_learner(scenario: str, folder: Path, *, poor: bool = False) -> tuple[list[Path], list[Path]]:
-    """Speak the learner's call turns and debrief answers into ``folder``; return both file lists."""
+def synthesise_learner(
+    scenario: str, folder: Path, *, poor: bool = False
+) -> tuple[list[Path], list[Path]]:
+    """Speak the learner's call turns and debrief answers into ``folder``; return both lists."""
     pack = load_scenario(scenario)
     lines = pack.learner_script_poor if poor else pack.learner_script_good
     speaker = load_speaker("espeak")

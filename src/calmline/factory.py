@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from calmline.models import Assessment, ModelsUsed, SessionRecord
 from calmline.practice import Collaborators, Player
@@ -28,7 +29,7 @@ class BackendChoice:
         tts: ``espeak`` (espeak-ng directly) or ``pyttsx3``.
     """
 
-    llm: str = "local"
+    llm: Literal["local", "openai"] = "local"
     llm_model: str | None = None
     base_url: str | None = None
     api_key: str | None = None

@@ -23,7 +23,8 @@ END_COMMANDS = frozenset({"/end", "/quit", "/exit"})
 # Saying goodbye ends the call, but only as a sign-off at the end of the turn:
 # "goodbye to the old router" mid-sentence must not hang up on the customer.
 _GOODBYE = re.compile(
-    r"(?:\b(?:good ?bye|bye(?: bye)?|end (?:the|this) call(?: now)?|hang(?:ing)? up now)\b)[\s.!,]*$",
+    r"(?:\b(?:good ?bye|bye(?: bye)?|end (?:the|this) call(?: now)?|hang(?:ing)? up now)\b)"
+    r"[\s.!,]*$",
     re.IGNORECASE,
 )
 
@@ -165,14 +166,14 @@ class MicInput:
         self._push_to_talk = push_to_talk
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
-        from calmline.vad import EndpointOptions, Endpointer
+        from calmline.vad import Endpointer, EndpointOptions, UtteranceEnded
 
         if self._push_to_talk is not None:
             self._push_to_talk()  # waits for the key press that starts the turn
         endpointer = Endpointer(EndpointOptions(min_silence_ms=self._min_silence_ms))
         for chunk in self._stream_factory():
             for event in endpointer.feed(chunk):
-                if event.kind == "utterance_ended" and event.audio is not None:
+                if isinstance(event, UtteranceEnded):
                     ended = time.perf_counter()
                     utt = _transcribe(self._transcriber, event.audio, "microphone")
                     utt.source = "mic"

@@ -125,7 +125,11 @@ class PracticeCall:
         """Synthesise ``text``, save the turn and its WAV, then play it."""
         started = self.writer.elapsed()
         t0 = time.perf_counter()
-        audio, rate = self.parts.speaker.synthesize(text, voice) if text else (np.zeros(0, np.float32), 16_000)
+        audio, rate = (
+            self.parts.speaker.synthesize(text, voice)
+            if text
+            else (np.zeros(0, np.float32), 16_000)
+        )
         tts_s = time.perf_counter() - t0
         latency = dict(turn_fields.pop("latency", {}) or {})  # type: ignore[call-overload]
         latency["tts"] = tts_s

@@ -77,7 +77,9 @@ class SessionWriter:
     def audio_name(self, turn: Turn) -> str:
         return f"turn-{turn.index:03d}-{turn.speaker}.wav"
 
-    def add_turn(self, turn: Turn, audio: AudioArray | None = None, sample_rate: int = 16_000) -> Turn:
+    def add_turn(
+        self, turn: Turn, audio: AudioArray | None = None, sample_rate: int = 16_000
+    ) -> Turn:
         """Write the turn's audio (if any), then the updated session.json."""
         if audio is not None and audio.size:
             name = self.audio_name(turn)

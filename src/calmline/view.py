@@ -53,7 +53,9 @@ class CallView:
         line.append(turn.text)
         self.console.print(line)
         if turn.tone and not self.exam and turn.speaker == "learner":
-            tags = ", ".join(t for t, c in sorted(turn.tone.tags.items(), key=lambda x: -x[1]) if c >= 0.5)
+            tags = ", ".join(
+                t for t, c in sorted(turn.tone.tags.items(), key=lambda x: -x[1]) if c >= 0.5
+            )
             if tags:
                 self.console.print(Text(f"      tone: {tags}", style="grey50"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from calmline.errors import CalmlineError
@@ -15,7 +16,8 @@ from calmline.learner_input import (
     ScriptInput,
     TypedInput,
 )
-from calmline.practice import PracticeCall, PracticeOptions, PracticeResult
+from calmline.practice import Player, PracticeCall, PracticeOptions, PracticeResult
+from calmline.protocols import AudioArray
 from calmline.view import CallView
 
 
@@ -35,9 +37,12 @@ def _pick_input(
     if stray_files:
         raise CalmlineError(
             f"unexpected argument {stray_files[0]}",
-            "to use audio files as learner turns, add --audio: calmline practice --audio a.wav b.wav",
+            "to use audio files as learner turns, add --audio: "
+            "calmline practice --audio a.wav b.wav",
         )
-    chosen = [name for name, on in (("--script", script), ("--audio", audio_files is not None)) if on]
+    chosen = [
+        name for name, on in (("--script", script), ("--audio", audio_files is not None)) if on
+    ]
     if input_mode:
         chosen.append(f"--input {input_mode}")
     if len(chosen) > 1:
@@ -46,7 +51,9 @@ def _pick_input(
         return ScriptInput.from_file(script)
     if audio_files is not None:
         if not audio_files:
-            raise CalmlineError("--audio needs at least one audio file", "calmline practice --audio a.wav b.wav")
+            raise CalmlineError(
+                "--audio needs at least one audio file", "calmline practice --audio a.wav b.wav"
+            )
         with view.waiting("Loading speech-to-text…"):
             transcriber = load_transcriber(choice)
         return AudioFilesInput(audio_files, transcriber, debrief=debrief_audio)
@@ -60,13 +67,20 @@ def _pick_input(
     device = devices.resolve_device(input_device, kind="input")
     with view.waiting("Loading speech-to-text…"):
         transcriber = load_transcriber(choice)
-    ptt = (lambda: view.ask("press Enter, then speak")) if push_to_talk else None
 
-    def stream():  # type: ignore[no-untyped-def]  # a generator of audio chunks
-        with devices.MicStream(device) as mic:
+    def wait_for_enter() -> None:
+        view.ask("press Enter, then speak")
+
+    def stream() -> Iterator[AudioArray]:
+        with devices.MicStream(device.index) as mic:
             yield from mic
 
-    return MicInput(transcriber, stream, min_silence_ms=min_silence_ms, push_to_talk=ptt)
+    return MicInput(
+        transcriber,
+        stream,
+        min_silence_ms=min_silence_ms,
+        push_to_talk=wait_for_enter if push_to_talk else None,
+    )
 
 
 def _default_input_mode() -> str:
@@ -82,7 +96,7 @@ def _default_input_mode() -> str:
     )
 
 
-def _player(speak: bool | None, output_device: str | None):  # type: ignore[no-untyped-def]
+def _player(speak: bool | None, output_device: str | None) -> Player | None:
     from calmline import devices
 
     if speak is False:
@@ -90,7 +104,11 @@ def _player(speak: bool | None, output_device: str | None):  # type: ignore[no-u
     if speak is None and not devices.default_output_available():
         return None
     device = devices.resolve_device(output_device, kind="output")
-    return lambda audio, rate: devices.play(audio, rate, device)
+
+    def play(audio: AudioArray, rate: int) -> None:
+        devices.play(audio, rate, device.index, block=True)
+
+    return play
 
 
 def run_call(
@@ -138,7 +156,9 @@ def run_call(
         scenario,
         parts,
         learner_input,
-        PracticeOptions(out=out, max_turns=max_turns, debrief=debrief, assess=assess, exam=exam, learner=learner),
+        PracticeOptions(
+            out=out, max_turns=max_turns, debrief=debrief, assess=assess, exam=exam, learner=learner
+        ),
         view,
     )
     result = call.run()
@@ -158,8 +178,12 @@ def _report(result: PracticeResult, view: CallView, json_out: bool) -> None:
         "turns": len(record.turns),
         "learner_turns": len(record.learner_turns("call")),
         "assessments": [
-            {"rubric": a.rubric_id, "score": round(a.score, 3), "passed": a.passed,
-             "verdicts": {v.point_id: v.verdict for v in a.verdicts}}
+            {
+                "rubric": a.rubric_id,
+                "score": round(a.score, 3),
+                "passed": a.passed,
+                "verdicts": {v.point_id: v.verdict for v in a.verdicts},
+            }
             for a in result.assessments
         ],
         "reports": [str(p) for p in result.reports],
@@ -168,7 +192,10 @@ def _report(result: PracticeResult, view: CallView, json_out: bool) -> None:
         print(json.dumps(summary))
         return
     view.console.rule()
-    view.console.print(f"Outcome: [bold]{record.outcome}[/bold]; anger {record.start_anger:.0f} → {record.final_anger:.0f}")
+    view.console.print(
+        f"Outcome: [bold]{record.outcome}[/bold]; "
+        f"anger {record.start_anger:.0f} → {record.final_anger:.0f}"
+    )
     for a in result.assessments:
         mark = "[green]PASS[/green]" if a.passed else "[red]not yet[/red]"
         view.console.print(f"{a.rubric_title or a.rubric_id}: {a.score:.0%} {mark}")

@@ -1,4 +1,4 @@
-"""Subcommands ``practice`` (one call) and ``demo`` (an unattended call with a synthesised learner)."""
+"""Subcommands ``practice`` (one call) and ``demo`` (an unattended call, synthesised learner)."""
 
 from __future__ import annotations
 
@@ -6,26 +6,36 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
 
 import typer
 
 from calmline.cli import app
 from calmline.errors import CalmlineError
+
+if TYPE_CHECKING:
+    from calmline.factory import BackendChoice
 from calmline.paths import recordings_dir
 
 DEFAULT_SCENARIO = "kettle-counter"
 
 
 def _backend_options(
-    llm: str, model: str | None, base_url: str | None, api_key: str | None,
-    stt_model: str, stt_device: str, tts: str, seed: int | None,
-):  # type: ignore[no-untyped-def]  # returns factory.BackendChoice, imported lazily
+    llm: str,
+    model: str | None,
+    base_url: str | None,
+    api_key: str | None,
+    stt_model: str,
+    stt_device: str,
+    tts: str,
+    seed: int | None,
+) -> BackendChoice:
     from calmline.factory import BackendChoice
 
     if llm not in {"local", "openai"}:
         raise CalmlineError(f"unknown --llm {llm!r}", "use --llm local or --llm openai")
     return BackendChoice(
-        llm=llm,
+        llm=cast(Literal["local", "openai"], llm),
         llm_model=model or os.environ.get("CALMLINE_MODEL"),
         base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
         api_key=api_key or os.environ.get("OPENAI_API_KEY"),
@@ -38,32 +48,82 @@ def _backend_options(
 
 @app.command()
 def practice(
-    files: list[Path] = typer.Argument(None, help="Audio files, one learner turn each (with --audio).", show_default=False),
-    scenario: str = typer.Option(DEFAULT_SCENARIO, "--scenario", "-s", help="Scenario pack (see `calmline scenarios`)."),
-    input_mode: str = typer.Option(None, "--input", help="mic (default when a microphone exists) or text."),
-    script: Path = typer.Option(None, "--script", help="Text file: one learner turn per line; '--- debrief ---' starts the debrief answers."),
-    audio: bool = typer.Option(False, "--audio", help="Take learner turns from the audio FILES given as arguments."),
-    debrief_audio: list[Path] = typer.Option(None, "--debrief-audio", help="Audio file answering a debrief question (repeat)."),
-    out: Path = typer.Option(None, "--out", help="Folder for session folders [default: recordings/]."),
-    speak: bool = typer.Option(None, "--speak/--no-speak", help="Play the customer through the speakers [default: if an output device exists]."),
-    exam: bool = typer.Option(False, "--exam", help="Exam mode: hide the anger meter and tone tags."),
-    max_turns: int = typer.Option(12, "--max-turns", min=1, max=200, help="End the call after this many learner turns."),
-    debrief: bool = typer.Option(True, "--debrief/--no-debrief", help="Ask the examiner's reflective questions after the call."),
-    assess: bool = typer.Option(True, "--assess/--no-assess", help="Mark the call and give spoken and written feedback."),
+    files: list[Path] = typer.Argument(
+        None, help="Audio files, one learner turn each (with --audio).", show_default=False
+    ),
+    scenario: str = typer.Option(
+        DEFAULT_SCENARIO, "--scenario", "-s", help="Scenario pack (see `calmline scenarios`)."
+    ),
+    input_mode: str = typer.Option(
+        None, "--input", help="mic (default when a microphone exists) or text."
+    ),
+    script: Path = typer.Option(
+        None,
+        "--script",
+        help="Text file: one learner turn per line; '--- debrief ---' starts the debrief answers.",
+    ),
+    audio: bool = typer.Option(
+        False, "--audio", help="Take learner turns from the audio FILES given as arguments."
+    ),
+    debrief_audio: list[Path] = typer.Option(
+        None, "--debrief-audio", help="Audio file answering a debrief question (repeat)."
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Folder for session folders [default: recordings/]."
+    ),
+    speak: bool = typer.Option(
+        None,
+        "--speak/--no-speak",
+        help="Play the customer through the speakers [default: if an output device exists].",
+    ),
+    exam: bool = typer.Option(
+        False, "--exam", help="Exam mode: hide the anger meter and tone tags."
+    ),
+    max_turns: int = typer.Option(
+        12, "--max-turns", min=1, max=200, help="End the call after this many learner turns."
+    ),
+    debrief: bool = typer.Option(
+        True,
+        "--debrief/--no-debrief",
+        help="Ask the examiner's reflective questions after the call.",
+    ),
+    assess: bool = typer.Option(
+        True, "--assess/--no-assess", help="Mark the call and give spoken and written feedback."
+    ),
     learner: str = typer.Option(None, "--learner", help="Your user name, for the dashboard."),
-    json_out: bool = typer.Option(False, "--json", help="Print the session path and a summary as one JSON object."),
-    llm: str = typer.Option("local", "--llm", help="local (bundled model) or openai (OPENAI_BASE_URL endpoint)."),
-    model: str = typer.Option(None, "--model", help="LLM name for --llm openai, or a bundled name / .gguf for local [env CALMLINE_MODEL]."),
-    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint [env OPENAI_BASE_URL]."),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the session path and a summary as one JSON object."
+    ),
+    llm: str = typer.Option(
+        "local", "--llm", help="local (bundled model) or openai (OPENAI_BASE_URL endpoint)."
+    ),
+    model: str = typer.Option(
+        None,
+        "--model",
+        help="LLM name for --llm openai, or a bundled name / .gguf for local [env CALMLINE_MODEL].",
+    ),
+    base_url: str = typer.Option(
+        None, "--base-url", help="OpenAI-compatible endpoint [env OPENAI_BASE_URL]."
+    ),
     api_key: str = typer.Option(None, "--api-key", help="API key [env OPENAI_API_KEY]."),
-    stt_model: str = typer.Option("tiny.en", "--stt-model", help="tiny.en (bundled), base, small, or a model directory."),
+    stt_model: str = typer.Option(
+        "tiny.en", "--stt-model", help="tiny.en (bundled), base, small, or a model directory."
+    ),
     stt_device: str = typer.Option("cpu", "--stt-device", help="cpu or cuda."),
     tts: str = typer.Option("espeak", "--tts", help="espeak (espeak-ng directly) or pyttsx3."),
-    input_device: str = typer.Option(None, "--input-device", help="Microphone index or name (see `calmline devices`)."),
+    input_device: str = typer.Option(
+        None, "--input-device", help="Microphone index or name (see `calmline devices`)."
+    ),
     output_device: str = typer.Option(None, "--output-device", help="Speaker index or name."),
-    min_silence_ms: int = typer.Option(600, "--min-silence-ms", min=100, max=5000, help="Silence that ends your turn (mic)."),
-    push_to_talk: bool = typer.Option(False, "--push-to-talk", help="Press Enter to start each spoken turn (noisy rooms)."),
-    seed: int = typer.Option(None, "--seed", help="Seed for the customer's sampling (repeatable calls)."),
+    min_silence_ms: int = typer.Option(
+        600, "--min-silence-ms", min=100, max=5000, help="Silence that ends your turn (mic)."
+    ),
+    push_to_talk: bool = typer.Option(
+        False, "--push-to-talk", help="Press Enter to start each spoken turn (noisy rooms)."
+    ),
+    seed: int = typer.Option(
+        None, "--seed", help="Seed for the customer's sampling (repeatable calls)."
+    ),
 ) -> None:
     """Run one practice call with a difficult customer, then the debrief and feedback."""
     from calmline.commands._run import run_call
@@ -94,11 +154,21 @@ def practice(
 
 @app.command()
 def demo(
-    scenario: str = typer.Option(DEFAULT_SCENARIO, "--scenario", "-s", help="Scenario pack to demonstrate."),
-    poor: bool = typer.Option(False, "--poor", help="Use the pack's poorly handled learner script instead."),
-    out: Path = typer.Option(None, "--out", help="Folder for session folders [default: recordings/]."),
-    speak: bool = typer.Option(None, "--speak/--no-speak", help="Play audio [default: if an output device exists]."),
-    json_out: bool = typer.Option(False, "--json", help="Print the session path and a summary as one JSON object."),
+    scenario: str = typer.Option(
+        DEFAULT_SCENARIO, "--scenario", "-s", help="Scenario pack to demonstrate."
+    ),
+    poor: bool = typer.Option(
+        False, "--poor", help="Use the pack's poorly handled learner script instead."
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Folder for session folders [default: recordings/]."
+    ),
+    speak: bool = typer.Option(
+        None, "--speak/--no-speak", help="Play audio [default: if an output device exists]."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the session path and a summary as one JSON object."
+    ),
     llm: str = typer.Option("local", "--llm", help="local (bundled model) or openai."),
     seed: int = typer.Option(7, "--seed", help="Seed for the customer's sampling."),
 ) -> None:

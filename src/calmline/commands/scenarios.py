@@ -55,7 +55,7 @@ def list_packs(ctx: typer.Context) -> None:
 
 @scenarios_app.command("check")
 def check(
-    paths: list[Path] = typer.Argument(..., help="Scenario pack YAML files to validate."),  # noqa: B008  (Typer's idiom)
+    paths: list[Path] = typer.Argument(..., help="Scenario pack YAML files to validate."),
 ) -> None:
     """Validate scenario packs: OK per valid file, else each problem on its own line (exit 1)."""
     from calmline.scenario import validate_file

@@ -16,16 +16,21 @@ if TYPE_CHECKING:
 
     from calmline.web.settings import WebSettings
 
-users_app = typer.Typer(help="Manage dashboard accounts: add, list, passwd, groups, assign.",
-                        no_args_is_help=True)
+users_app = typer.Typer(
+    help="Manage dashboard accounts: add, list, passwd, groups, assign.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 
 DB_HELP = "Index database URL (default: sqlite file recordings/index.sqlite3; or CALMLINE_DB_URL)."
 REC_HELP = "Folder of session folders (default: recordings/ or CALMLINE_RECORDINGS)."
 DbOption = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
 RecordingsOption = Annotated[Path | None, typer.Option("--recordings", help=REC_HELP)]
-StdinOption = Annotated[bool, typer.Option(
-    "--password-stdin", help="Read the password from the first line of stdin, not a prompt.")]
+StdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin, not a prompt."
+    ),
+]
 
 
 def _settings(db: str | None, recordings: Path | None, **extra: Any) -> WebSettings:
@@ -39,9 +44,7 @@ def _settings(db: str | None, recordings: Path | None, **extra: Any) -> WebSetti
     return WebSettings(**kwargs)
 
 
-def _factory(
-    db: str | None, recordings: Path | None
-) -> tuple[WebSettings, sessionmaker[Session]]:
+def _factory(db: str | None, recordings: Path | None) -> tuple[WebSettings, sessionmaker[Session]]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from calmline.web.db import make_engine, session_factory
@@ -50,9 +53,10 @@ def _factory(
     try:
         return settings, session_factory(make_engine(settings.db_url))
     except (SQLAlchemyError, ImportError) as exc:
-        raise CalmlineError(f"cannot open the index database {settings.db_url}: "
-                            f"{str(exc).splitlines()[0]}",
-                            "check --db (PostgreSQL needs `pip install psycopg`)") from exc
+        raise CalmlineError(
+            f"cannot open the index database {settings.db_url}: {str(exc).splitlines()[0]}",
+            "check --db (PostgreSQL needs `pip install psycopg`)",
+        ) from exc
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -61,8 +65,7 @@ def _read_password(from_stdin: bool) -> str:
         if not line:
             raise CalmlineError("no password on stdin", "pipe it in: printf '%s\\n' PW | ...")
         return line
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True,
-                            err=True))
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
 
 
 @app.command()
@@ -71,11 +74,18 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
     db: DbOption = None,
     recordings: RecordingsOption = None,
-    secure_cookies: Annotated[bool | None, typer.Option(
-        "--secure-cookies/--insecure-cookies",
-        help="Cookie Secure flag (default: on, except plain http on a loopback address).")] = None,
-    assessors_see_all: Annotated[bool, typer.Option(
-        "--assessors-see-all", help="Assessors see every session, not only assigned ones.")
+    secure_cookies: Annotated[
+        bool | None,
+        typer.Option(
+            "--secure-cookies/--insecure-cookies",
+            help="Cookie Secure flag (default: on, except plain http on a loopback address).",
+        ),
+    ] = None,
+    assessors_see_all: Annotated[
+        bool,
+        typer.Option(
+            "--assessors-see-all", help="Assessors see every session, not only assigned ones."
+        ),
     ] = False,
 ) -> None:
     """Run the trainer and assessor dashboard in the browser."""
@@ -83,20 +93,24 @@ def serve(
 
     from calmline.web.app import create_app
 
-    settings = _settings(db, recordings, secure_cookies=secure_cookies,
-                         assessors_see_all=assessors_see_all)
+    settings = _settings(
+        db, recordings, secure_cookies=secure_cookies, assessors_see_all=assessors_see_all
+    )
     err_console.print(f"calmline: indexing {settings.recordings} ...", markup=False)
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         web = create_app(settings)
     except (SQLAlchemyError, ImportError) as exc:
-        raise CalmlineError(f"cannot open the index database {settings.db_url}: "
-                            f"{str(exc).splitlines()[0]}",
-                            "check --db (PostgreSQL needs `pip install psycopg`)") from exc
+        raise CalmlineError(
+            f"cannot open the index database {settings.db_url}: {str(exc).splitlines()[0]}",
+            "check --db (PostgreSQL needs `pip install psycopg`)",
+        ) from exc
     report = web.state.index_report
-    err_console.print(f"calmline: index {report.summary()}; serving on http://{host}:{port}/ "
-                      "(Ctrl-C stops)", markup=False)
+    err_console.print(
+        f"calmline: index {report.summary()}; serving on http://{host}:{port}/ (Ctrl-C stops)",
+        markup=False,
+    )
     for problem in report.errors[:10]:
         err_console.print(f"  skipped: {problem}", markup=False)
     uvicorn.run(web, host=host, port=port, log_level="warning")
@@ -106,8 +120,9 @@ def serve(
 def index_command(
     db: DbOption = None,
     recordings: RecordingsOption = None,
-    rebuild: Annotated[bool, typer.Option(
-        "--rebuild", help="Re-read every folder, changed or not.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Re-read every folder, changed or not.")
+    ] = False,
 ) -> None:
     """Bring the dashboard index in step with recordings/ (reviews and accounts are kept)."""
     from calmline.web.db import transaction
@@ -123,12 +138,15 @@ def index_command(
 
 @users_app.command("add")
 def users_add(
-    name: Annotated[str, typer.Argument(
-        help="User name (a learner's must match SessionRecord.learner).")],
-    role: Annotated[str, typer.Option("--role", help="learner, trainer, assessor or admin.")
+    name: Annotated[
+        str, typer.Argument(help="User name (a learner's must match SessionRecord.learner).")
+    ],
+    role: Annotated[
+        str, typer.Option("--role", help="learner, trainer, assessor or admin.")
     ] = "learner",
-    group: Annotated[str, typer.Option(
-        "--group", help="The learner's group (trainers see groups).")] = "",
+    group: Annotated[
+        str, typer.Option("--group", help="The learner's group (trainers see groups).")
+    ] = "",
     password_stdin: StdinOption = False,
     db: DbOption = None,
 ) -> None:
@@ -159,8 +177,10 @@ def users_list(db: DbOption = None) -> None:
             print("no users yet: add the first admin with `calmline users add NAME --role admin`")
         for u in users:
             trains = ",".join(auth.trainer_groups(session, u))
-            print(f"{u.name}\t{u.role}\tgroup={u.group or '-'}\ttrains={trains or '-'}\t"
-                  f"{'active' if u.active else 'disabled'}")
+            print(
+                f"{u.name}\t{u.role}\tgroup={u.group or '-'}\ttrains={trains or '-'}\t"
+                f"{'active' if u.active else 'disabled'}"
+            )
 
 
 @users_app.command("passwd")
@@ -185,8 +205,9 @@ def users_passwd(
 @users_app.command("groups")
 def users_groups(
     name: Annotated[str, typer.Argument(help="A trainer's user name.")],
-    groups: Annotated[list[str] | None, typer.Argument(
-        help="The groups they train (none clears them).")] = None,
+    groups: Annotated[
+        list[str] | None, typer.Argument(help="The groups they train (none clears them).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Set the learner groups a trainer sees."""
@@ -197,8 +218,9 @@ def users_groups(
     with transaction(factory) as session:
         user = auth.get_user(session, name)
         if user.role != "trainer":
-            raise CalmlineError(f"{name} is a {user.role}, not a trainer",
-                                "only trainers train groups")
+            raise CalmlineError(
+                f"{name} is a {user.role}, not a trainer", "only trainers train groups"
+            )
         auth.set_trainer_groups(session, user, groups or [])
     print(f"{name} trains: {', '.join(sorted(set(groups or []))) or 'no groups'}")
 
@@ -220,7 +242,13 @@ def users_assign(
         if auth.get_user(session, assessor).role != "assessor":
             raise CalmlineError(f"{assessor} is not an assessor", "see `calmline users list`")
         for sid in sessions:
-            if session.scalar(select(Assignment).where(Assignment.session_id == sid,
-                                                       Assignment.assessor == assessor)) is None:
+            if (
+                session.scalar(
+                    select(Assignment).where(
+                        Assignment.session_id == sid, Assignment.assessor == assessor
+                    )
+                )
+                is None
+            ):
                 session.add(Assignment(session_id=sid, assessor=assessor, assigned_by="cli"))
     print(f"assigned {len(sessions)} session(s) to {assessor}")

@@ -25,7 +25,7 @@ def assess(
     if tone_reader is None:
         from calmline.tone import load_tone_reader
 
-        tone_reader = load_tone_reader()  # type: ignore[assignment]  # read_batch takes ToneInput
+        tone_reader = load_tone_reader()  # read_batch takes ToneInput
     if embedder is None:
         from calmline.embed import load_embedder
 

@@ -7,7 +7,7 @@ from the live session keep it; the rest are read in one batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from calmline.evaluate.checks import CheckContext, run_check
 from calmline.evaluate.evidence import strip_marker_instructions
@@ -28,7 +28,7 @@ from calmline.protocols import Embedder
 
 
 class ToneReaderLike(Protocol):
-    def read_batch(self, items: Sequence[object]) -> list[ToneReading]: ...
+    def read_batch(self, items: Sequence[Any]) -> list[ToneReading]: ...
 
 
 def read_tones(session: SessionRecord, reader: ToneReaderLike | None) -> dict[int, ToneReading]:

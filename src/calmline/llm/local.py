@@ -135,7 +135,9 @@ class LlamaChatModel:
         # CALMLINE_LLM_THREADS lets a busy machine use fewer threads: with another process
         # on the CPU, llama.cpp with one thread per core slows to a crawl (seen here: 4 min
         # vs 9 s for one call on 2 shared cores).
-        threads = n_threads or int(os.environ.get("CALMLINE_LLM_THREADS") or 0) or os.cpu_count() or 1
+        threads = (
+            n_threads or int(os.environ.get("CALMLINE_LLM_THREADS") or 0) or os.cpu_count() or 1
+        )
         t0 = time.perf_counter()
         try:
             with without_weight_repacking(), _quiet_native_stderr():

@@ -98,7 +98,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "Something went wrong."
-        return render(request, "error.html", None, status_code=exc.status_code,
-                      status=exc.status_code, detail=detail)
+        return render(
+            request,
+            "error.html",
+            None,
+            status_code=exc.status_code,
+            status=exc.status_code,
+            detail=detail,
+        )
 
     return app

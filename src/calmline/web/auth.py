@@ -92,8 +92,9 @@ def add_user(db: Session, name: str, password: str, role: str, group: str = "") 
         raise CalmlineError(f"bad user name '{name}'", "1-64 characters, no spaces")
     if db.scalar(select(User).where(User.name == name)) is not None:
         raise CalmlineError(f"user '{name}' already exists", "use `calmline users passwd`")
-    user = User(name=name, password_hash=hash_password(password), role=check_role(role),
-                group=group.strip())
+    user = User(
+        name=name, password_hash=hash_password(password), role=check_role(role), group=group.strip()
+    )
     db.add(user)
     db.flush()
     return user
@@ -152,8 +153,15 @@ def start_session(db: Session, user: User, hours: int) -> str:
     """Create a login session; returns the cookie token."""
     token = new_token()
     now = utcnow()
-    db.add(LoginSession(token_hash=token_hash(token), user_id=user.id, csrf_token=new_token(),
-                        created_at=now, expires_at=now + timedelta(hours=hours)))
+    db.add(
+        LoginSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            csrf_token=new_token(),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
     db.execute(delete(LoginSession).where(LoginSession.expires_at < now))
     return token
 

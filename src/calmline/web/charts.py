@@ -64,13 +64,25 @@ def anger_chart(session: SessionRecord) -> Chart:
         if step is None:
             continue
         if not points:
-            points.append(ChartPoint(_x(0, count), _y(step.before), round(step.before, 1),
-                                     f"Start: anger {step.before:.0f}", "#turn-0"))
+            points.append(
+                ChartPoint(
+                    _x(0, count),
+                    _y(step.before),
+                    round(step.before, 1),
+                    f"Start: anger {step.before:.0f}",
+                    "#turn-0",
+                )
+            )
         reasons = "; ".join(f"{r.cause} {r.delta:+.0f}" for r in step.reasons) or "no change"
-        title = (f"Turn {turn.index} ({turn.speaker}): anger {step.before:.0f} → "
-                 f"{step.after:.0f} ({step.delta:+.0f}, {step.band}). Reasons: {reasons}")
-        points.append(ChartPoint(_x(pos, count), _y(step.after), round(step.after, 1), title,
-                                 f"#turn-{turn.index}"))
+        title = (
+            f"Turn {turn.index} ({turn.speaker}): anger {step.before:.0f} → "
+            f"{step.after:.0f} ({step.delta:+.0f}, {step.band}). Reasons: {reasons}"
+        )
+        points.append(
+            ChartPoint(
+                _x(pos, count), _y(step.after), round(step.after, 1), title, f"#turn-{turn.index}"
+            )
+        )
     ticks = [Tick(_x(pos, count), str(t.index)) for pos, t in enumerate(session.turns)]
     return Chart(WIDTH, HEIGHT, {"anger": points}, ticks, _grid())
 
@@ -93,10 +105,18 @@ def progress_chart(items: Sequence[ProgressItem]) -> Chart:
         href = f"/sessions/{item.session_id}"
         if item.score is not None:
             pct = item.score * 100
-            score.append(ChartPoint(x, _y(pct), round(pct, 1),
-                                    f"{item.label}: score {pct:.0f}%", href))
+            score.append(
+                ChartPoint(x, _y(pct), round(pct, 1), f"{item.label}: score {pct:.0f}%", href)
+            )
         if item.final_anger is not None:
-            anger.append(ChartPoint(x, _y(item.final_anger), round(item.final_anger, 1),
-                                    f"{item.label}: final anger {item.final_anger:.0f}", href))
+            anger.append(
+                ChartPoint(
+                    x,
+                    _y(item.final_anger),
+                    round(item.final_anger, 1),
+                    f"{item.label}: final anger {item.final_anger:.0f}",
+                    href,
+                )
+            )
     ticks = [Tick(_x(pos, count), str(pos + 1)) for pos in range(count)]
     return Chart(WIDTH, HEIGHT, {"score": score, "anger": anger}, ticks, _grid())

@@ -13,12 +13,31 @@ from collections.abc import Iterable, Sequence
 from calmline.web.db import MachineVerdict, Review, SessionRow
 
 SESSION_COLUMNS = (
-    "session_id", "created_at", "learner", "scenario", "outcome", "turns",
-    "start_anger", "final_anger", "score", "passed", "rubrics",
+    "session_id",
+    "created_at",
+    "learner",
+    "scenario",
+    "outcome",
+    "turns",
+    "start_anger",
+    "final_anger",
+    "score",
+    "passed",
+    "rubrics",
 )
 VERDICT_COLUMNS = (
-    "session_id", "learner", "scenario", "rubric_id", "point_id", "source",
-    "machine_verdict", "machine_score", "flagged", "reviewer", "assessor_verdict", "comment",
+    "session_id",
+    "learner",
+    "scenario",
+    "rubric_id",
+    "point_id",
+    "source",
+    "machine_verdict",
+    "machine_score",
+    "flagged",
+    "reviewer",
+    "assessor_verdict",
+    "comment",
 )
 
 
@@ -44,8 +63,19 @@ def sessions_csv(rows: Iterable[SessionRow]) -> str:
     return _csv(
         SESSION_COLUMNS,
         (
-            (r.id, r.created_at.isoformat(timespec="seconds"), r.learner, r.scenario, r.outcome,
-             r.turns, r.start_anger, r.final_anger, r.score, r.passed, r.rubrics)
+            (
+                r.id,
+                r.created_at.isoformat(timespec="seconds"),
+                r.learner,
+                r.scenario,
+                r.outcome,
+                r.turns,
+                r.start_anger,
+                r.final_anger,
+                r.score,
+                r.passed,
+                r.rubrics,
+            )
             for r in rows
         ),
     )
@@ -62,12 +92,25 @@ def verdicts_csv(
 
     def rows() -> Iterable[Sequence[object]]:
         for s, v in items:
-            base = (s.id, s.learner, s.scenario, v.rubric_id, v.point_id, v.source, v.verdict,
-                    v.score, v.flagged)
+            base = (
+                s.id,
+                s.learner,
+                s.scenario,
+                v.rubric_id,
+                v.point_id,
+                v.source,
+                v.verdict,
+                v.score,
+                v.flagged,
+            )
             found: list[Review | None] = [*by_point.get((s.id, v.rubric_id, v.point_id), [])]
             found = found or [None]
             for r in found:
-                yield (*base, r.reviewer if r else "", r.verdict if r else "",
-                       r.comment if r else "")
+                yield (
+                    *base,
+                    r.reviewer if r else "",
+                    r.verdict if r else "",
+                    r.comment if r else "",
+                )
 
     return _csv(VERDICT_COLUMNS, rows())

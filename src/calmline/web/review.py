@@ -25,8 +25,14 @@ def machine_verdict(assessments: list[Assessment], rubric_id: str, point_id: str
 
 
 def record_review(
-    db: Session, session_id: str, assessments: list[Assessment], reviewer: str,
-    rubric_id: str, point_id: str, choice: str, comment: str,
+    db: Session,
+    session_id: str,
+    assessments: list[Assessment],
+    reviewer: str,
+    rubric_id: str,
+    point_id: str,
+    choice: str,
+    comment: str,
 ) -> Review:
     """Agree (``choice == "agree"``) or override with a verdict; returns the current review.
 
@@ -39,20 +45,39 @@ def record_review(
     comment = comment.strip()[:MAX_COMMENT]
     if verdict != machine and not comment:
         raise CalmlineError("an override needs a comment", "say why you disagree")
-    review = db.scalar(select(Review).where(
-        Review.session_id == session_id, Review.rubric_id == rubric_id,
-        Review.point_id == point_id, Review.reviewer == reviewer))
+    review = db.scalar(
+        select(Review).where(
+            Review.session_id == session_id,
+            Review.rubric_id == rubric_id,
+            Review.point_id == point_id,
+            Review.reviewer == reviewer,
+        )
+    )
     old = review.verdict if review else ""
     if review is None:
-        review = Review(session_id=session_id, rubric_id=rubric_id, point_id=point_id,
-                        reviewer=reviewer, machine_verdict=machine, verdict=verdict)
+        review = Review(
+            session_id=session_id,
+            rubric_id=rubric_id,
+            point_id=point_id,
+            reviewer=reviewer,
+            machine_verdict=machine,
+            verdict=verdict,
+        )
         db.add(review)
     review.machine_verdict = machine
     review.verdict = verdict
     review.comment = comment
     review.at = utcnow()
-    db.add(AuditEntry(session_id=session_id, who=reviewer, point=f"{rubric_id}/{point_id}",
-                      old=old or f"machine: {machine}", new=verdict, comment=comment))
+    db.add(
+        AuditEntry(
+            session_id=session_id,
+            who=reviewer,
+            point=f"{rubric_id}/{point_id}",
+            old=old or f"machine: {machine}",
+            new=verdict,
+            comment=comment,
+        )
+    )
     return review
 
 
@@ -60,8 +85,9 @@ def record_final(db: Session, session_id: str, reviewer: str, mark: str, comment
     if mark not in MARKS:
         raise CalmlineError(f"unknown final mark '{mark}'", "pass or fail")
     comment = comment.strip()[:MAX_COMMENT]
-    final = db.scalar(select(FinalMark).where(FinalMark.session_id == session_id,
-                                              FinalMark.reviewer == reviewer))
+    final = db.scalar(
+        select(FinalMark).where(FinalMark.session_id == session_id, FinalMark.reviewer == reviewer)
+    )
     old = final.mark if final else ""
     if final is None:
         final = FinalMark(session_id=session_id, reviewer=reviewer, mark=mark)
@@ -69,5 +95,13 @@ def record_final(db: Session, session_id: str, reviewer: str, mark: str, comment
     final.mark = mark
     final.comment = comment
     final.at = utcnow()
-    db.add(AuditEntry(session_id=session_id, who=reviewer, point="final mark", old=old, new=mark,
-                      comment=comment))
+    db.add(
+        AuditEntry(
+            session_id=session_id,
+            who=reviewer,
+            point="final mark",
+            old=old,
+            new=mark,
+            comment=comment,
+        )
+    )

@@ -54,8 +54,11 @@ def turn_views(record: SessionRecord, assessments: Sequence[Assessment]) -> list
     views = []
     for turn in record.turns:
         tags = sorted(
-            ((t, c) for t, c in (turn.tone.tags.items() if turn.tone else ())
-             if c >= TAG_THRESHOLD),
+            (
+                (t, c)
+                for t, c in (turn.tone.tags.items() if turn.tone else ())
+                if c >= TAG_THRESHOLD
+            ),
             key=lambda tc: -tc[1],
         )
         views.append(TurnView(turn, tags, sorted(set(quoted.get(turn.index, [])))))
@@ -63,7 +66,9 @@ def turn_views(record: SessionRecord, assessments: Sequence[Assessment]) -> list
 
 
 def point_rows(
-    record: SessionRecord, assessments: Sequence[Assessment], reviews: Sequence[Review],
+    record: SessionRecord,
+    assessments: Sequence[Assessment],
+    reviews: Sequence[Review],
     viewer_name: str,
 ) -> list[PointRow]:
     turns = {t.index: t for t in record.turns}
@@ -72,13 +77,17 @@ def point_rows(
         for v in a.verdicts:
             key = (a.rubric_id, v.point_id)
             mine_all = [r for r in reviews if (r.rubric_id, r.point_id) == key]
-            rows.append(PointRow(
-                rubric_id=a.rubric_id,
-                rubric_title=a.rubric_title or a.rubric_id,
-                verdict=v,
-                evidence=[EvidenceLink(e.turn_index, e.quote, _offset(turns.get(e.turn_index), e))
-                          for e in v.evidence],
-                reviews=mine_all,
-                mine=next((r for r in mine_all if r.reviewer == viewer_name), None),
-            ))
+            rows.append(
+                PointRow(
+                    rubric_id=a.rubric_id,
+                    rubric_title=a.rubric_title or a.rubric_id,
+                    verdict=v,
+                    evidence=[
+                        EvidenceLink(e.turn_index, e.quote, _offset(turns.get(e.turn_index), e))
+                        for e in v.evidence
+                    ],
+                    reviews=mine_all,
+                    mine=next((r for r in mine_all if r.reviewer == viewer_name), None),
+                )
+            )
     return rows

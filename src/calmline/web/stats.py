@@ -45,9 +45,7 @@ def cohen_kappa(pairs: Sequence[Pair], weighted: bool = True) -> float | None:
         return None
     rows = [sum(counts[i]) / n for i in range(k)]
     cols = [sum(counts[i][j] for i in range(k)) / n for j in range(k)]
-    observed = sum(
-        _weight(i, j, weighted) * counts[i][j] / n for i in range(k) for j in range(k)
-    )
+    observed = sum(_weight(i, j, weighted) * counts[i][j] / n for i in range(k) for j in range(k))
     expected = sum(_weight(i, j, weighted) * rows[i] * cols[j] for i in range(k) for j in range(k))
     if abs(1.0 - expected) < 1e-12:
         return 1.0 if abs(1.0 - observed) < 1e-12 else 0.0

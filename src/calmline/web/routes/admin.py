@@ -22,9 +22,7 @@ def _admin(who: Viewer) -> None:
 
 
 @router.get("/admin/users")
-def users_page(
-    request: Request, who: AdminViewer, db: DB
-) -> Response:
+def users_page(request: Request, who: AdminViewer, db: DB) -> Response:
     users = db.scalars(select(User).order_by(User.name)).all()
     groups = {u.name: ", ".join(auth.trainer_groups(db, u)) for u in users if u.role == "trainer"}
     return render(request, "users.html", who, users=users, roles=ROLES, trainer_groups=groups)
@@ -32,8 +30,12 @@ def users_page(
 
 @router.post("/admin/users")
 def add_user(
-    who: Posted, db: DB, name: Annotated[str, Form()], password: Annotated[str, Form()],
-    role: Annotated[str, Form()], group: Annotated[str, Form()] = "",
+    who: Posted,
+    db: DB,
+    name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    group: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(who)
     try:
@@ -46,8 +48,12 @@ def add_user(
 
 @router.post("/admin/users/{name}")
 def update_user(
-    name: str, who: Posted, db: DB, role: Annotated[str, Form()],
-    group: Annotated[str, Form()] = "", trainer_groups: Annotated[str, Form()] = "",
+    name: str,
+    who: Posted,
+    db: DB,
+    role: Annotated[str, Form()],
+    group: Annotated[str, Form()] = "",
+    trainer_groups: Annotated[str, Form()] = "",
     active: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(who)

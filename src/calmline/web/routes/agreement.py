@@ -16,16 +16,20 @@ router = APIRouter()
 
 @router.get("/agreement")
 def agreement_page(
-    request: Request, who: AgreementViewer,
+    request: Request,
+    who: AgreementViewer,
     db: DB,
 ) -> Response:
     see_all = state(request).settings.assessors_see_all
     rows = db.execute(
         select(Review, MachineVerdict.text)
         .join(SessionRow, SessionRow.id == Review.session_id)
-        .outerjoin(MachineVerdict, (MachineVerdict.session_id == Review.session_id)
-                   & (MachineVerdict.rubric_id == Review.rubric_id)
-                   & (MachineVerdict.point_id == Review.point_id))
+        .outerjoin(
+            MachineVerdict,
+            (MachineVerdict.session_id == Review.session_id)
+            & (MachineVerdict.rubric_id == Review.rubric_id)
+            & (MachineVerdict.point_id == Review.point_id),
+        )
         .where(visible_condition(who.user, see_all))
         .order_by(Review.rubric_id, Review.point_id)
     ).all()
@@ -38,5 +42,13 @@ def agreement_page(
     all_pairs = [p for pairs in by_point.values() for p in pairs]
     points = [(key, texts[key], agreement(pairs)) for key, pairs in by_point.items()]
     sessions = len({review.session_id for review, _ in rows})
-    return render(request, "agreement.html", who, points=points, overall=agreement(all_pairs),
-                  matrix=confusion(all_pairs), categories=CATEGORIES, sessions=sessions)
+    return render(
+        request,
+        "agreement.html",
+        who,
+        points=points,
+        overall=agreement(all_pairs),
+        matrix=confusion(all_pairs),
+        categories=CATEGORIES,
+        sessions=sessions,
+    )

@@ -21,16 +21,30 @@ def _safe_next(target: str) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return auth.cookie_secure(state(request).settings.secure_cookies, request.url.scheme,
-                              request.url.hostname)
+    return auth.cookie_secure(
+        state(request).settings.secure_cookies, request.url.scheme, request.url.hostname
+    )
 
 
 def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
     token = request.cookies.get(auth.PRELOGIN_COOKIE) or auth.new_token()
-    response = render(request, "login.html", None, status_code=status, login_token=token,
-                      next_path=_safe_next(next_path), error=error)
-    response.set_cookie(auth.PRELOGIN_COOKIE, token, httponly=True, samesite="lax",
-                        secure=_secure(request), max_age=3600)
+    response = render(
+        request,
+        "login.html",
+        None,
+        status_code=status,
+        login_token=token,
+        next_path=_safe_next(next_path),
+        error=error,
+    )
+    response.set_cookie(
+        auth.PRELOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        max_age=3600,
+    )
     return response
 
 
@@ -56,8 +70,9 @@ def login(
     username = username.strip()
     if auth.login_blocked(db, username, ip, settings.login_failures, settings.login_window_s):
         minutes = max(1, settings.login_window_s // 60)
-        return _login_page(request, next_path, f"Too many failed attempts. Try again in "
-                           f"{minutes} minutes.", 429)
+        return _login_page(
+            request, next_path, f"Too many failed attempts. Try again in {minutes} minutes.", 429
+        )
     user = auth.authenticate(db, username, password, ip)
     if user is None:
         db.commit()
@@ -65,16 +80,20 @@ def login(
     token = auth.start_session(db, user, settings.session_hours)
     db.commit()
     response = RedirectResponse(_safe_next(next_path), status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=_secure(request), max_age=settings.session_hours * 3600)
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        max_age=settings.session_hours * 3600,
+    )
     response.delete_cookie(auth.PRELOGIN_COOKIE)
     return response
 
 
 @router.post("/logout")
-def logout(
-    request: Request, _who: Posted, db: DB
-) -> Response:
+def logout(request: Request, _who: Posted, db: DB) -> Response:
     auth.end_session(db, request.cookies.get(auth.SESSION_COOKIE))
     db.commit()
     response = RedirectResponse("/login", status_code=303)

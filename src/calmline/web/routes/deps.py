@@ -83,8 +83,11 @@ async def csrf(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Vie
     form = await request.form()
     given = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not auth.tokens_match(who.csrf_token, given if isinstance(given, str) else None):
-        raise HTTPException(status_code=403, detail="The form expired or was not sent by this "
-                            "site (CSRF check failed). Reload the page and try again.")
+        raise HTTPException(
+            status_code=403,
+            detail="The form expired or was not sent by this "
+            "site (CSRF check failed). Reload the page and try again.",
+        )
     return who
 
 
@@ -109,5 +112,6 @@ def render(
     request: Request, name: str, who: Viewer | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     context.update(viewer=who, csrf_token=who.csrf_token if who else "")
-    return state(request).templates.TemplateResponse(request, name, context,
-                                                     status_code=status_code)
+    return state(request).templates.TemplateResponse(
+        request, name, context, status_code=status_code
+    )

@@ -32,15 +32,28 @@ def _role(who: Viewer, roles: frozenset[str]) -> None:
 
 @router.post("/sessions/{session_id}/review")
 def review_point(
-    request: Request, session_id: str, who: Posted, db: DB,
-    rubric_id: Annotated[str, Form()], point_id: Annotated[str, Form()],
-    verdict: Annotated[str, Form()], comment: Annotated[str, Form()] = "",
+    request: Request,
+    session_id: str,
+    who: Posted,
+    db: DB,
+    rubric_id: Annotated[str, Form()],
+    point_id: Annotated[str, Form()],
+    verdict: Annotated[str, Form()],
+    comment: Annotated[str, Form()] = "",
 ) -> Response:
     _role(who, REVIEWERS)
     row = session_or_404(request, db, who, session_id)
     try:
-        record_review(db, row.id, load_assessments(Path(row.folder)), who.name, rubric_id,
-                      point_id, verdict, comment)
+        record_review(
+            db,
+            row.id,
+            load_assessments(Path(row.folder)),
+            who.name,
+            rubric_id,
+            point_id,
+            verdict,
+            comment,
+        )
     except CalmlineError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     db.commit()
@@ -49,8 +62,12 @@ def review_point(
 
 @router.post("/sessions/{session_id}/final")
 def final_mark(
-    request: Request, session_id: str, who: Posted, db: DB,
-    mark: Annotated[str, Form()], comment: Annotated[str, Form()] = "",
+    request: Request,
+    session_id: str,
+    who: Posted,
+    db: DB,
+    mark: Annotated[str, Form()],
+    comment: Annotated[str, Form()] = "",
 ) -> Response:
     _role(who, REVIEWERS)
     row = session_or_404(request, db, who, session_id)
@@ -64,15 +81,19 @@ def final_mark(
 
 @router.post("/sessions/{session_id}/assign")
 def assign(
-    request: Request, session_id: str, who: Posted, db: DB,
+    request: Request,
+    session_id: str,
+    who: Posted,
+    db: DB,
     assessor: Annotated[str, Form()],
 ) -> Response:
     _role(who, TRAINERS)
     row = session_or_404(request, db, who, session_id)
     if db.scalar(select(User).where(User.name == assessor, User.role == "assessor")) is None:
         raise HTTPException(status_code=400, detail=f"No assessor called {assessor!r}.")
-    exists = db.scalar(select(Assignment).where(Assignment.session_id == row.id,
-                                                Assignment.assessor == assessor))
+    exists = db.scalar(
+        select(Assignment).where(Assignment.session_id == row.id, Assignment.assessor == assessor)
+    )
     if exists is None:
         db.add(Assignment(session_id=row.id, assessor=assessor, assigned_by=who.name))
         db.commit()

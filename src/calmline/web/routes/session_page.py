@@ -43,7 +43,9 @@ def file_in_session(row: SessionRow, name: str) -> Path:
 
 @router.get("/sessions/{session_id}")
 def session_page(
-    request: Request, session_id: str, who: LoggedIn,
+    request: Request,
+    session_id: str,
+    who: LoggedIn,
     db: DB,
 ) -> Response:
     row = session_or_404(request, db, who, session_id)
@@ -63,18 +65,31 @@ def session_page(
         assessors = list(db.scalars(select(User.name).where(User.role == "assessor")))
     assigned = list(db.scalars(select(Assignment.assessor).where(Assignment.session_id == row.id)))
     return render(
-        request, "session.html", who, row=row, record=record, assessments=assessments,
-        turns=turn_views(record, assessments), chart=anger_chart(record),
-        points=point_rows(record, assessments, reviews, who.name), audit=audit, finals=finals,
+        request,
+        "session.html",
+        who,
+        row=row,
+        record=record,
+        assessments=assessments,
+        turns=turn_views(record, assessments),
+        chart=anger_chart(record),
+        points=point_rows(record, assessments, reviews, who.name),
+        audit=audit,
+        finals=finals,
         my_final=next((f for f in finals if f.reviewer == who.name), None),
-        can_review=can_review(who.user), assessors=assessors, assigned=assigned,
+        can_review=can_review(who.user),
+        assessors=assessors,
+        assigned=assigned,
         reports=[n for n in REPORTS if (folder / n).is_file()],
     )
 
 
 @router.get("/sessions/{session_id}/audio/{name}")
 def session_audio(
-    request: Request, session_id: str, name: str, who: LoggedIn,
+    request: Request,
+    session_id: str,
+    name: str,
+    who: LoggedIn,
     db: DB,
 ) -> Response:
     row = session_or_404(request, db, who, session_id)
@@ -85,7 +100,10 @@ def session_audio(
 
 @router.get("/sessions/{session_id}/report/{name}")
 def session_report(
-    request: Request, session_id: str, name: str, who: LoggedIn,
+    request: Request,
+    session_id: str,
+    name: str,
+    who: LoggedIn,
     db: DB,
 ) -> Response:
     row = session_or_404(request, db, who, session_id)
@@ -93,5 +111,9 @@ def session_report(
         raise HTTPException(status_code=404, detail="No such report.")
     path = file_in_session(row, name)
     # Always a download: the report is a standalone page and must not run in our origin.
-    return FileResponse(path, media_type=REPORTS[name],
-                        filename=f"{row.id}-{name}", content_disposition_type="attachment")
+    return FileResponse(
+        path,
+        media_type=REPORTS[name],
+        filename=f"{row.id}-{name}",
+        content_disposition_type="attachment",
+    )

@@ -26,9 +26,7 @@ def home() -> Response:
 
 
 @router.get("/sessions")
-def session_list(
-    request: Request, who: LoggedIn, db: DB
-) -> Response:
+def session_list(request: Request, who: LoggedIn, db: DB) -> Response:
     resync_if_due(request, db)
     f = SessionFilter.from_query(request.query_params)
     where = _visible(request, who, f)
@@ -45,35 +43,49 @@ def session_list(
     scenarios = db.scalars(
         select(SessionRow.scenario).where(everything).distinct().order_by(SessionRow.scenario)
     ).all()
-    reviewed = set(db.scalars(
-        select(Review.session_id).where(Review.session_id.in_([r.id for r in rows])).distinct()
-    ))
-    return render(request, "sessions.html", who, rows=rows, f=f, total=total, pages=pages,
-                  learners=learners, scenarios=scenarios, reviewed=reviewed)
+    reviewed = set(
+        db.scalars(
+            select(Review.session_id).where(Review.session_id.in_([r.id for r in rows])).distinct()
+        )
+    )
+    return render(
+        request,
+        "sessions.html",
+        who,
+        rows=rows,
+        f=f,
+        total=total,
+        pages=pages,
+        learners=learners,
+        scenarios=scenarios,
+        reviewed=reviewed,
+    )
 
 
 def _csv_response(text: str, name: str) -> Response:
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/export/sessions.csv")
-def export_sessions(
-    request: Request, who: LoggedIn, db: DB
-) -> Response:
+def export_sessions(request: Request, who: LoggedIn, db: DB) -> Response:
     f = SessionFilter.from_query(request.query_params)
     rows = db.scalars(f.ordered(select(SessionRow).where(_visible(request, who, f)))).all()
     return _csv_response(sessions_csv(rows), "calmline-sessions.csv")
 
 
 @router.get("/export/verdicts.csv")
-def export_verdicts(
-    request: Request, who: LoggedIn, db: DB
-) -> Response:
+def export_verdicts(request: Request, who: LoggedIn, db: DB) -> Response:
     f = SessionFilter.from_query(request.query_params)
     stmt = (
-        f.ordered(select(SessionRow, MachineVerdict).join(
-            MachineVerdict, MachineVerdict.session_id == SessionRow.id))
+        f.ordered(
+            select(SessionRow, MachineVerdict).join(
+                MachineVerdict, MachineVerdict.session_id == SessionRow.id
+            )
+        )
         .where(_visible(request, who, f))
         .order_by(MachineVerdict.rubric_id, MachineVerdict.id)
     )

@@ -48,27 +48,38 @@ def pack_statuses(directory: Path | None = None) -> list[PackStatus]:
         except Exception as exc:  # one bad file must not hide the others
             problems, ok = [f"validator failed: {type(exc).__name__}: {exc}"], False
         pack = valid.get(path.stem)
-        out.append(PackStatus(path.name, getattr(pack, "id", path.stem),
-                              str(getattr(pack, "title", "")),
-                              str(getattr(pack, "difficulty", "")), ok, problems))
+        out.append(
+            PackStatus(
+                path.name,
+                getattr(pack, "id", path.stem),
+                str(getattr(pack, "title", "")),
+                str(getattr(pack, "difficulty", "")),
+                ok,
+                problems,
+            )
+        )
     return out
 
 
 @router.get("/scenarios")
 def scenarios_page(
-    request: Request, who: TrainerViewer,
+    request: Request,
+    who: TrainerViewer,
 ) -> Response:
     return render(request, "scenarios.html", who, packs=pack_statuses())
 
 
 @router.get("/learners")
 def learners_page(
-    request: Request, who: TrainerViewer,
+    request: Request,
+    who: TrainerViewer,
     db: DB,
 ) -> Response:
     where = visible_condition(who.user, state(request).settings.assessors_see_all)
     learners = db.scalars(
-        select(SessionRow.learner).where(where, SessionRow.learner != "").distinct()
+        select(SessionRow.learner)
+        .where(where, SessionRow.learner != "")
+        .distinct()
         .order_by(SessionRow.learner)
     ).all()
     return render(request, "learners.html", who, learners=learners)
@@ -76,17 +87,23 @@ def learners_page(
 
 @router.get("/learners/{name}")
 def learner_progress(
-    request: Request, name: str, who: TrainerViewer,
+    request: Request,
+    name: str,
+    who: TrainerViewer,
     db: DB,
 ) -> Response:
     where = visible_condition(who.user, state(request).settings.assessors_see_all)
     rows = db.scalars(
-        select(SessionRow).where(where, SessionRow.learner == name)
+        select(SessionRow)
+        .where(where, SessionRow.learner == name)
         .order_by(SessionRow.created_at, SessionRow.id)
     ).all()
     if not rows:
         raise HTTPException(status_code=404, detail="No sessions of that learner that you can see.")
-    items = [ProgressItem(r.id, f"{r.created_at:%Y-%m-%d} {r.scenario}", r.score, r.final_anger)
-             for r in rows]
-    return render(request, "progress.html", who, learner=name, rows=rows,
-                  chart=progress_chart(items))
+    items = [
+        ProgressItem(r.id, f"{r.created_at:%Y-%m-%d} {r.scenario}", r.score, r.final_anger)
+        for r in rows
+    ]
+    return render(
+        request, "progress.html", who, learner=name, rows=rows, chart=progress_chart(items)
+    )
