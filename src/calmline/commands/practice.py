@@ -172,8 +172,11 @@ def demo(
     llm: str = typer.Option("local", "--llm", help="local (bundled model) or openai."),
     seed: int = typer.Option(7, "--seed", help="Seed for the customer's sampling."),
 ) -> None:
-    """An unattended practice call: a scripted learner speaks (synthesised with espeak-ng),
-    the real speech-to-text hears it, the customer answers, then debrief and feedback."""
+    """Run an unattended practice call with a synthesised learner.
+
+    The pack's learner script is spoken by espeak-ng, the real speech-to-text hears it,
+    the customer answers, then come the debrief questions, the marking and the feedback.
+    """
     from calmline.commands._run import run_call
     from calmline.demo import synthesise_learner
 
