@@ -11,6 +11,7 @@ import os
 import struct
 import tempfile
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,62 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> AudioArray:
     if audio.size == 0:
         raise CalmlineError(f"audio file holds no audio samples: {file}", CONVERT_HINT)
     return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def stream_audio(
+    path: str | Path, sample_rate: int = SAMPLE_RATE, block_s: float = 30.0
+) -> Iterator[AudioArray]:
+    """Decode a file of any length as mono float32 blocks of about ``block_s`` seconds.
+
+    ``load_audio`` holds the whole recording (230 MB an hour at 16 kHz, and
+    ``decode_audio`` briefly twice that); this holds one block, so a two-hour file
+    costs the same memory as a two-minute one. Errors are ``CalmlineError``s naming
+    the file, as in ``load_audio``; a file with no samples at all is one too.
+    """
+    file = check_audio_file(path)
+    import av
+
+    block = max(1, int(block_s * sample_rate))
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    pending: list[AudioArray] = []
+    held = total = 0
+    try:
+        with av.open(str(file), mode="r", metadata_errors="ignore") as container:
+            for frame in _valid_frames(container.decode(audio=0)):
+                frame.pts = None  # resample by sample count; broken timestamps do not matter
+                for out in resampler.resample(frame):
+                    pending.append(out.to_ndarray().reshape(-1).astype(np.float32))
+                    held += pending[-1].size
+                if held >= block:
+                    total += held
+                    yield np.concatenate(pending)
+                    pending, held = [], 0
+            pending += [
+                f.to_ndarray().reshape(-1).astype(np.float32) for f in resampler.resample(None)
+            ]
+    except CalmlineError:
+        raise
+    except Exception as exc:  # PyAV raises many error types for bad input
+        raise _undecodable(file, exc) from exc
+    rest = np.concatenate(pending).astype(np.float32) if pending else np.zeros(0, np.float32)
+    if total + rest.size == 0:
+        raise CalmlineError(f"audio file holds no audio samples: {file}", CONVERT_HINT)
+    if rest.size:
+        yield rest
+
+
+def _valid_frames(frames: Iterator[Any]) -> Iterator[Any]:
+    """Skip frames FFmpeg flags as invalid (a damaged stretch), as faster-whisper does."""
+    import av
+
+    iterator = iter(frames)
+    while True:
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+        except av.error.InvalidDataError:
+            continue
 
 
 def check_audio_file(path: str | Path) -> Path:

@@ -10,6 +10,7 @@ and ``looks_like_injection``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from calmline.scenario import Resolution, Scenario, numbers_in
@@ -74,9 +75,24 @@ _INJECTION = re.compile(
     r"|i am the customer|i'm the customer|you are the agent|you're the agent"
     r"|you are (happy|satisfied|calm)|you're (happy|satisfied|calm)"
     r"|(say|type|output) (that )?you('re| are)? (happy|satisfied)"
-    r"|the customer is (now )?(happy|satisfied|calm)|(^|\n)\s*(system|customer|assistant)\s*:",
+    r"|the customer is (now )?(happy|satisfied|calm)|(^|\n)\s*(system|customer|assistant)\s*:"
+    r"|developer mode|(^|\n|#)\s*instructions?\s*:|respond (only )?in json"
+    r"|(print|show|reveal|tell me) your (hidden|rules|prompt|instructions|facts)",
     re.IGNORECASE,
 )
+
+
+# A generated line that declares the matter settled. Settling is decided by the anger
+# model and spoken from the pack's authored ``satisfied_line``; a model that says it
+# anyway (a small model drifting, or one obeying "say you are satisfied") is out of step.
+_SETTLES = re.compile(
+    r"\b(i'?m|i am|i feel|we'?re|we are)\s+(now\s+|so\s+|very\s+|really\s+|completely\s+"
+    r"|totally\s+|quite\s+|much\s+)*(happy|satisfied|calm|content|sorted)\b(?!\s+to\b)"
+    r"|\b(that'?s|it'?s|everything'?s|everything is|all)\s+(all\s+)?sorted\b"
+    r"|\bthank(s| you)( so much| very much)? for (the|my|your) (refund|replacement|help)\b",
+    re.IGNORECASE,
+)
+_MARKUP = re.compile(r"[{}<>#`|\\]")  # JSON, HTML, Markdown: nobody says these aloud
 
 
 def words(text: str) -> list[str]:
@@ -85,7 +101,8 @@ def words(text: str) -> list[str]:
 
 def looks_like_injection(text: str) -> bool:
     """Does the learner's turn try to instruct the model rather than talk to the customer?"""
-    return bool(_INJECTION.search(text.replace("’", "'")))
+    # NFKC folds look-alikes ("Ｉｇｎｏｒｅ" in full-width letters) to plain text first
+    return bool(_INJECTION.search(unicodedata.normalize("NFKC", text).replace("’", "'")))
 
 
 def _phrase_hits(phrase: str, tokens: list[str]) -> int | None:
@@ -234,6 +251,10 @@ def check_line(
         problems.append("speaks as the agent")
     if _META.search(text):
         problems.append("meta talk about the role-play")
+    if _SETTLES.search(text.replace("’", "'")):
+        problems.append("declares the matter settled (only the anger model may)")
+    if _MARKUP.search(text):
+        problems.append("markup, not speech")
     if len(tokens) > max_words:
         problems.append(f"too long to speak ({len(tokens)} words > {max_words})")
     unknown = _mentioned(text) - allowed_numbers(scenario, said)

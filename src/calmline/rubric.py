@@ -103,7 +103,12 @@ def _check_params(path: Path, root: yaml.Node, rubric: Rubric) -> None:
                 concepts = p.get("concepts")
                 if not isinstance(concepts, dict) or not concepts:
                     raise _fail(path, root, [*loc, "params"], "count_distinct needs `concepts`")
-                missing = [r for r in p.get("required", []) or [] if r not in concepts]  # type: ignore[attr-defined]
+                required = p.get("required") or []
+                if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+                    raise _fail(
+                        path, root, [*loc, "params", "required"], "required must be concept names"
+                    )
+                missing = [r for r in required if r not in concepts]
                 if missing:
                     raise _fail(
                         path,
@@ -177,7 +182,7 @@ def load_rubric_file(path: Path, seeds: Path | None = None) -> Rubric:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CalmlineError(
-            f"{path}: not valid YAML: {exc}", "check indentation and quotes"
+            f"{path}: {_yaml_problem(exc)}", "check indentation and quotes"
         ) from exc
     if not isinstance(data, dict) or root is None:
         raise CalmlineError(f"{path}: a rubric must be a YAML mapping")
@@ -186,9 +191,25 @@ def load_rubric_file(path: Path, seeds: Path | None = None) -> Rubric:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise _fail(path, root, list(first["loc"]), first["msg"]) from exc
-    _check_params(path, root, rubric)
+    try:
+        _check_params(path, root, rubric)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        # params is free-form per check kind; a shape no check above foresaw lands here
+        raise CalmlineError(
+            f"{path}: malformed check parameters ({type(exc).__name__}: {exc})",
+            "compare the point's `params` with a shipped rubric in rubrics/",
+        ) from exc
     _check_sources(path, root, rubric, seeds or seeds_dir())
     return rubric
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: where the YAML broke and why (PyYAML's own text spans several lines)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return f"{where}not valid YAML: {exc.problem or exc.context or 'syntax error'}"
+    return f"not valid YAML: {' '.join(str(exc).split())}"
 
 
 def rubric_files(folder: Path | None = None) -> list[Path]:

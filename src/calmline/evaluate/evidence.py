@@ -32,7 +32,8 @@ _MARKER_PATTERNS = [
     r"\b(all|every)\s+(of\s+the\s+)?(marking\s+)?points?\s+(are|is|were)\s+met\b",
     r"\bignore\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|your)\s+(instructions"
     r"|rules|criteria|rubric)\b",
-    r"(^|[\s\"'(\[])(system|assistant|developer|instruction)\s*:",
+    # a lookbehind, not ``^``: searches start at each sentence, where ``^`` never matches
+    r"(?<!\w)(system|assistant|developer|instruction)\s*:",
     r"\bverdict\s*[:=]\s*[\"']?met\b",
 ]
 _MARKER = re.compile("|".join(f"(?:{p})" for p in _MARKER_PATTERNS), re.IGNORECASE)

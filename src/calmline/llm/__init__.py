@@ -101,6 +101,7 @@ def load_chat_model(
     """Build a ``ChatModel``; flags win over ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``
     and ``CALMLINE_MODEL``. Raises ``CalmlineError`` with a hint on bad input."""
     model = model or os.environ.get("CALMLINE_MODEL") or None
+    timeout = _timeout_from_env(timeout)
     if backend == "local":
         from calmline.llm.local import get_local_model
 
@@ -132,6 +133,27 @@ def load_chat_model(
             cycle=True,
         )
     raise CalmlineError(f"unknown LLM backend {backend!r}", f"use one of {', '.join(BACKENDS)}")
+
+
+def _timeout_from_env(timeout: float) -> float:
+    """``CALMLINE_LLM_TIMEOUT`` (seconds) overrides the default endpoint time-out.
+
+    A dead-but-listening endpoint costs ``timeout`` per attempt, so a training room
+    with a flaky server may want 5 s rather than 30 s; tests use it to stay fast.
+    """
+    raw = os.environ.get("CALMLINE_LLM_TIMEOUT")
+    if not raw or timeout != 30.0:  # an explicit, non-default value wins
+        return timeout
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise CalmlineError(
+            f"CALMLINE_LLM_TIMEOUT={raw!r} is not a number of seconds",
+            "e.g. CALMLINE_LLM_TIMEOUT=10",
+        )
+    return value
 
 
 def collect(stream: Iterable[str]) -> str:

@@ -28,6 +28,7 @@ class OpenAIChatModel:
     Attributes:
         retries: retries made so far by this instance (for reports and tests).
         last_attempts: attempts the last call needed (1 = no retry).
+        down: the last request failed after all its retries; the next gets one try.
     """
 
     def __init__(
@@ -52,6 +53,10 @@ class OpenAIChatModel:
         self._sleep = sleep  # injectable so retry tests do not wait
         self.retries = 0
         self.last_attempts = 0
+        # Set when the last request used up its retries; cleared by the next success.
+        # While set, a request gets one attempt: a dead endpoint then costs each later
+        # turn one refused connection (or one time-out), not the whole backoff again.
+        self.down = False
         self._client = openai.OpenAI(
             base_url=self.base_url,
             # Local servers ignore the key but the SDK refuses to start without one.
@@ -163,15 +168,20 @@ class OpenAIChatModel:
     def _with_retries(self, call: Callable[[], Any]) -> Any:
         """Run ``call``, retrying connection errors, time-outs, 429 and 5xx with
         exponential backoff; map the final failure to an ``LLMError``."""
-        for attempt in range(1, self.max_attempts + 1):
+        attempts = 1 if self.down else self.max_attempts
+        for attempt in range(1, attempts + 1):
             self.last_attempts = attempt
             try:
-                return call()
+                result = call()
             except openai.APIStatusError as exc:
                 error = _status_error(exc, self.base_url)
             except openai.APIConnectionError as exc:  # includes APITimeoutError
                 error = _connection_error(exc, self.base_url)
-            if not error.retryable or attempt == self.max_attempts:
+            else:
+                self.down = False
+                return result
+            if not error.retryable or attempt == attempts:
+                self.down = self.down or error.retryable
                 raise error
             self.retries += 1
             self._sleep(self.backoff_s * 2 ** (attempt - 1))
