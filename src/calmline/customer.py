@@ -229,6 +229,21 @@ class Customer:
         """
         return LineStream(self._respond(list(history), state, last_reading))
 
+    def prime(self, history: Sequence[Turn], state: AngerState) -> None:
+        """Evaluate the prompt of the call so far, so the next reply reuses it from the cache.
+
+        Run while the learner is speaking: the first reply of a call would otherwise
+        pay for the whole header (persona, facts, examples), over a second here.
+        Only for completion prompts, which are append-only; a no-op for chat models.
+        """
+        if self.model.prompt_style != "completion":
+            return
+        call = [t for t in history if t.phase == "call" and t.speaker in ("learner", "customer")]
+        request = self._request(call, band(state.anger), "steady", "")
+        options = GenerationOptions(max_tokens=1, temperature=0.0, stop=list(COMPLETION_STOPS))
+        for _ in self.model.stream_complete(str(request), options):
+            pass
+
     # ------------------------------------------------------------------ decisions
 
     def _respond(

@@ -56,6 +56,30 @@ def load_transcriber(choice: BackendChoice) -> Transcriber:
     return _load(choice.stt_model, device=choice.stt_device)
 
 
+def warm_models(*models: object) -> None:
+    """Run each loaded model once, so the learner's first turn does not pay for page-ins.
+
+    The first Whisper encode, llama.cpp decode and ONNX run each cost several times a
+    normal one (memory mapping, kernel selection); paying that at load time keeps the
+    first reply as quick as the rest.
+    """
+    import numpy as np
+
+    from calmline.protocols import SAMPLE_RATE
+
+    for model in models:
+        warm = getattr(model, "warm", None)
+        if callable(warm):
+            warm()
+        elif hasattr(model, "transcribe"):
+            t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+            model.transcribe((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
+        elif hasattr(model, "read"):
+            model.read("Hello, how can I help?", context="It broke again.")
+        elif hasattr(model, "synthesize"):
+            model.synthesize("Hello.", "customer")
+
+
 def build_collaborators(
     scenario: Scenario,
     choice: BackendChoice,
@@ -65,7 +89,7 @@ def build_collaborators(
     judge: str = "offline",
 ) -> Collaborators:
     """Load every model a call needs, once, and wire them together."""
-    from calmline.customer import Customer
+    from calmline.customer import Customer, CustomerOptions
     from calmline.evaluate.debrief import build_debrief_questions
     from calmline.evaluate.evaluator import assess
     from calmline.evaluate.llm_judge import LLMJudge
@@ -78,6 +102,7 @@ def build_collaborators(
     tone = load_tone_reader()
     speaker = load_speaker(choice.tts)
     rubrics = load_rubrics(rubric_ids)
+    warm_models(chat, tone, speaker)
 
     def evaluate(record: SessionRecord) -> list[Assessment]:
         llm_judge = None if judge == "offline" else LLMJudge(chat)
@@ -90,7 +115,8 @@ def build_collaborators(
         return list(write_reports(record, assessments, folder).values())
 
     return Collaborators(
-        customer=Customer(scenario, chat, seed=choice.seed),
+        # stream_early: the first checked sentence is spoken while the rest is generated.
+        customer=Customer(scenario, chat, CustomerOptions(stream_early=True), seed=choice.seed),
         tone=tone,
         speaker=speaker,
         player=player,

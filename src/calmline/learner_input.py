@@ -7,16 +7,21 @@ know or care which one it has. Audio sources go through the same speech-to-text 
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from calmline.errors import CalmlineError
 from calmline.models import Transcription
 from calmline.protocols import SAMPLE_RATE, AudioArray, Transcriber
+
+if TYPE_CHECKING:
+    from calmline.listener import HeardTurn
 
 DEBRIEF_MARKER = "--- debrief ---"
 END_COMMANDS = frozenset({"/end", "/quit", "/exit"})
@@ -46,6 +51,8 @@ class LearnerUtterance:
     overlap_s: float = 0.0  # seconds the learner talked over the customer
     latency: dict[str, float] = field(default_factory=dict)
     origin: str = ""  # file name or line number, for messages
+    decided_at: float | None = None  # clock time of the end-of-turn decision (live input)
+    cut_in: bool = False  # the customer cut the learner off (a persona that may interrupt)
 
 
 class LearnerInput(Protocol):
@@ -150,8 +157,114 @@ class AudioFilesInput:
         return utt
 
 
+class LiveInput:
+    """Turns from a live 16 kHz stream that stays open for the whole call.
+
+    A reader thread feeds the stream to a ``TurnListener`` (Silero endpointing with
+    phrases transcribed while the learner talks) and queues finished turns;
+    ``next_utterance`` takes the next one. Because the stream keeps being read
+    while the customer speaks, ``speech_started_after`` tells the practice loop
+    that the learner has started talking over the customer (barge-in).
+    """
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        stream: Iterable[AudioArray],
+        min_silence_ms: int = 600,
+        clock: Callable[[], float] = time.perf_counter,
+        source: str = "mic",
+    ) -> None:
+        from calmline.listener import TurnListener
+
+        self._clock = clock
+        self._source = source
+        self.listener = TurnListener(transcriber, min_silence_ms=min_silence_ms, clock=clock)
+        self._stream = stream
+        self._turns: queue.Queue[HeardTurn | BaseException | None] = queue.Queue()
+        self._speech_starts: list[float] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start reading the stream (``next_utterance`` does this on first use)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._read, name="calmline-listen", daemon=True)
+            self._thread.start()
+
+    def _read(self) -> None:
+        from calmline.listener import HeardTurn
+
+        iterator = iter(self._stream)
+        try:
+            for chunk in iterator:
+                if self._closed:
+                    break
+                for event in self.listener.feed(chunk):
+                    if isinstance(event, HeardTurn):
+                        self._turns.put(event)
+                    else:
+                        with self._lock:
+                            self._speech_starts.append(self._clock())
+            else:
+                for event in self.listener.flush():
+                    if isinstance(event, HeardTurn):
+                        self._turns.put(event)
+            self._turns.put(None)
+        except BaseException as exc:  # e.g. a dead microphone: raised in next_utterance
+            self._turns.put(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                close()
+
+    def speech_started_after(self, t: float) -> float | None:
+        """Clock time the learner started speaking after ``t`` (None if they have not)."""
+        with self._lock:
+            later = [s for s in self._speech_starts if s > t]
+        return later[0] if later else None
+
+    def set_cut_in(self, seconds: float | None) -> None:
+        """End the learner's turn after this much continuous speech (None: never)."""
+        self.listener.cut_in_after_s = seconds
+
+    def next_utterance(self, phase: str) -> LearnerUtterance | None:
+        self.start()
+        while True:
+            item = self._turns.get()
+            if item is None:
+                self._turns.put(None)  # stays ended for later calls
+                return None
+            if isinstance(item, BaseException):
+                raise item
+            result = item.result()
+            ready = self._clock()
+            utt = LearnerUtterance(
+                text=result.text.strip(),
+                source=self._source,
+                audio=item.audio,
+                transcription=result,
+                latency={"end_of_turn_to_text": ready - item.decided_at},
+                origin="microphone" if self._source == "mic" else self._source,
+                decided_at=item.decided_at,
+                cut_in=item.forced,
+            )
+            if utt.text:
+                return utt
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+
+
 class MicInput:
-    """Live microphone turns, ended by Silero VAD after a short silence (or push-to-talk)."""
+    """Live microphone turns, ended by Silero VAD after a short silence (or push-to-talk).
+
+    Without push-to-talk the microphone stays open for the whole call (``LiveInput``),
+    so the learner can talk over the customer. With push-to-talk each turn opens the
+    stream after the key press and closes it at the end of the turn.
+    """
 
     def __init__(
         self,
@@ -164,24 +277,49 @@ class MicInput:
         self._stream_factory = stream_factory
         self._min_silence_ms = min_silence_ms
         self._push_to_talk = push_to_talk
+        self._live: LiveInput | None = None
+
+    def speech_started_after(self, t: float) -> float | None:
+        return self._live.speech_started_after(t) if self._live is not None else None
+
+    def set_cut_in(self, seconds: float | None) -> None:
+        if self._live is not None:
+            self._live.set_cut_in(seconds)
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
-        from calmline.vad import Endpointer, EndpointOptions, UtteranceEnded
+        if self._push_to_talk is None:
+            if self._live is None:
+                self._live = LiveInput(
+                    self._transcriber, self._stream_factory(), self._min_silence_ms
+                )
+            return self._live.next_utterance(phase)
+        from calmline.listener import HeardTurn, TurnListener
 
-        if self._push_to_talk is not None:
-            self._push_to_talk()  # waits for the key press that starts the turn
-        endpointer = Endpointer(EndpointOptions(min_silence_ms=self._min_silence_ms))
-        for chunk in self._stream_factory():
-            for event in endpointer.feed(chunk):
-                if isinstance(event, UtteranceEnded):
-                    ended = time.perf_counter()
-                    utt = _transcribe(self._transcriber, event.audio, "microphone")
-                    utt.source = "mic"
-                    utt.latency["end_of_turn_to_text"] = time.perf_counter() - ended
-                    if utt.text:
-                        return utt
-                    endpointer = Endpointer(EndpointOptions(min_silence_ms=self._min_silence_ms))
+        self._push_to_talk()  # waits for the key press that starts the turn
+        listener = TurnListener(self._transcriber, min_silence_ms=self._min_silence_ms)
+        try:
+            for chunk in self._stream_factory():
+                for event in listener.feed(chunk):
+                    if isinstance(event, HeardTurn):
+                        result = event.result()
+                        if result.text.strip():
+                            return LearnerUtterance(
+                                text=result.text.strip(),
+                                source="mic",
+                                audio=event.audio,
+                                transcription=result,
+                                latency={
+                                    "end_of_turn_to_text": time.perf_counter() - event.decided_at
+                                },
+                                origin="microphone",
+                            )
+        finally:
+            listener.close()
         return None
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.close()
 
 
 __all__ = [
@@ -189,6 +327,7 @@ __all__ = [
     "AudioFilesInput",
     "LearnerInput",
     "LearnerUtterance",
+    "LiveInput",
     "MicInput",
     "ScriptInput",
     "TypedInput",

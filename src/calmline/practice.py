@@ -7,6 +7,7 @@ that every turn is on disk before the next one starts.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from calmline import anger as anger_model
+from calmline.anger import band
+from calmline.audio_out import AudioSink, PlayerSink
 from calmline.customer import Customer, CustomerLine, looks_like_injection
 from calmline.learner_input import LearnerInput, LearnerUtterance, is_goodbye
+from calmline.listener import BARGE_IN_SPEECH_MS
 from calmline.models import (
     AngerReason,
     AngerState,
@@ -30,12 +34,16 @@ from calmline.models import (
 from calmline.protocols import AudioArray, Speaker
 from calmline.scenario import Scenario
 from calmline.session import SessionWriter, new_session_id
+from calmline.speaking import SpokenReply, speak_streamed
 from calmline.tone import ToneReader
 from calmline.view import CallView
 from calmline.voice import VoiceBaseline, measure_voice
 
 Player = Callable[[AudioArray, int], None]
 ODD_REMARK = 4.0  # anger added by a turn that talks to the model instead of the customer
+# An angry persona that may interrupt cuts the learner off after this much unbroken
+# speech: a long monologue to a furious customer is itself a trigger.
+CUT_IN_AFTER_S = {"angry": 12.0, "furious": 7.0}
 
 
 @dataclass
@@ -72,6 +80,11 @@ class Collaborators:
     debrief_questions: Callable[[SessionRecord], list[str]] | None = None
     write_reports: Callable[[SessionRecord, list[Assessment], Path], list[Path]] | None = None
     spoken_summary: Callable[[list[Assessment]], str] | None = None
+    # Customer replies are spoken sentence by sentence through a sink (non-blocking,
+    # stoppable). None: a sink is made from ``player`` (or WAVs only, without one).
+    sink: AudioSink | None = None
+    # The clock that timestamps latencies; must match the input's and the sink's.
+    clock: Callable[[], float] = time.perf_counter
 
 
 @dataclass
@@ -114,6 +127,10 @@ class PracticeCall:
         self.state = AngerState(anger=persona.start_anger)
         self.baseline = VoiceBaseline()
         self.last_reading: ToneReading | None = None
+        self._overlap_s = 0.0  # the learner's talk-over of the last reply, for voice cues
+        self._sink: AudioSink | None = parts.sink
+        if self._sink is None and parts.player is not None:
+            self._sink = PlayerSink(parts.player)
 
     @property
     def record(self) -> SessionRecord:
@@ -145,9 +162,19 @@ class PracticeCall:
         )
         self.writer.add_turn(turn, audio, rate)
         self.view.turn(turn)
-        if self.parts.player is not None and audio.size:
-            self.parts.player(audio, rate)
+        self._play_whole(audio, rate)
         return turn
+
+    def _play_whole(self, audio: AudioArray, rate: int) -> None:
+        """Play ``audio`` to the end (lines that are not streamed: opening, examiner, summary)."""
+        if not audio.size:
+            return
+        if self._sink is not None:
+            self._sink.begin()
+            self._sink.play(audio, rate)
+            self._sink.wait()
+        elif self.parts.player is not None:
+            self.parts.player(audio, rate)
 
     def _customer_says(self, line: CustomerLine, latency: dict[str, float]) -> Turn:
         return self._say(
@@ -228,14 +255,21 @@ class PracticeCall:
         self.view.header(self.scenario.title, self.scenario.setting, persona.name)
         opening = self.parts.customer.opening()
         self._customer_says(opening, {})
+        if self._sink is not None:
+            self._prime_customer()
         learner_turns = 0
         while learner_turns < self.options.max_turns:
+            self._allow_cut_in(persona.may_interrupt)
             with self.view.waiting("Your turn: listening…"):
                 utt = self.input.next_utterance("call")
             if utt is None:
                 return "learner_ended"
             learner_turns += 1
+            if self._overlap_s:
+                utt.overlap_s, self._overlap_s = max(utt.overlap_s, self._overlap_s), 0.0
             turn = self._learner_turn(utt, "call")
+            if utt.cut_in:
+                turn.notes.append("the customer cut in: the learner had talked for too long")
             reading = turn.tone or ToneReading()
             customer = self.parts.customer
             extra = customer.trigger_reasons(utt.text, reading)
@@ -259,17 +293,106 @@ class PracticeCall:
             self.last_reading = reading
             if is_goodbye(utt.text):
                 return "learner_ended"
-            t0 = time.perf_counter()
-            with self.view.waiting("The customer is answering…"):
-                line = self.parts.customer.respond(self.record.turns, self.state, reading)
-            llm_s = time.perf_counter() - t0
-            for note in line.notes:
-                self.writer.event("customer_line", note)
-            self._customer_says(line, {"customer_line": llm_s})
+            line = self._reply(reading, utt)
             if line.outcome is not None:
                 return line.outcome
         self.writer.event("max_turns", f"stopped after {self.options.max_turns} learner turns")
         return "max_turns"
+
+    # ------------------------------------------------------------------ replying
+
+    def _prime_customer(self) -> None:
+        """Let the model read the call's prompt while the learner speaks their first turn."""
+        turns, state = list(self.record.turns), self.state.model_copy()
+
+        def prime() -> None:
+            try:
+                self.parts.customer.prime(turns, state)
+            except Exception as exc:  # only a speed-up: a failure here must not end the call
+                self.writer.event("customer_prime", f"{type(exc).__name__}: {exc}")
+
+        threading.Thread(target=prime, name="calmline-prime", daemon=True).start()
+
+    def _allow_cut_in(self, may_interrupt: bool) -> None:
+        """Let an angry persona that may interrupt cut the learner off (live input only)."""
+        set_cut_in = getattr(self.input, "set_cut_in", None)
+        if callable(set_cut_in):
+            current = band(self.state.anger)
+            set_cut_in(CUT_IN_AFTER_S.get(current) if may_interrupt else None)
+
+    def _barged_in(self, since: float) -> Callable[[], bool]:
+        """A check that the learner started talking after ``since`` (False without live input)."""
+        heard = getattr(self.input, "speech_started_after", None)
+        if not callable(heard):
+            return lambda: False
+        return lambda: heard(since) is not None
+
+    def _reply(self, reading: ToneReading, utt: LearnerUtterance) -> CustomerLine:
+        """The customer answers: generated, checked, spoken sentence by sentence, saved.
+
+        Without a sink (no speakers) the line is generated whole and saved as before.
+        """
+        clock = self.parts.clock
+        decided = utt.decided_at if utt.decided_at is not None else clock()
+        customer = self.parts.customer
+        if self._sink is None:
+            t0 = clock()
+            with self.view.waiting("The customer is answering…"):
+                line = customer.respond(self.record.turns, self.state, reading)
+            for note in line.notes:
+                self.writer.event("customer_line", note)
+            self._customer_says(line, {"customer_line": clock() - t0})
+            return line
+        stream = customer.stream(self.record.turns, self.state, reading)
+        started = self.writer.elapsed()
+        # A customer who has just cut the learner off talks over them: no barge-in.
+        since = clock()
+        barged = (lambda: False) if utt.cut_in else self._barged_in(since)
+        reply = speak_streamed(
+            stream, self.parts.speaker, self._sink, barged_in=barged, clock=clock
+        )
+        if reply.interrupted:
+            heard = getattr(self.input, "speech_started_after", lambda _t: None)(since)
+            # SpeechStarted fires once BARGE_IN_SPEECH_MS of speech has been heard.
+            self._overlap_s = (
+                max(clock() - heard, 0.0) + BARGE_IN_SPEECH_MS / 1000 if heard is not None else 0.0
+            )
+        line = stream.line or CustomerLine(reply.full_text(), source="llm")
+        for note in line.notes:
+            self.writer.event("customer_line", note)
+        self._save_reply(line, reply, started, decided)
+        return line
+
+    def _save_reply(
+        self, line: CustomerLine, reply: SpokenReply, started: float, decided: float
+    ) -> Turn:
+        latency = {"tts": reply.tts_s}
+        if reply.first_text_at is not None:
+            latency["first_sentence"] = reply.first_text_at - reply.started_at
+        if reply.first_audio_at is not None:
+            latency["end_of_turn_to_first_audio"] = reply.first_audio_at - decided
+        notes = list(line.notes)
+        text = line.text
+        if reply.interrupted:
+            text = reply.played_text()
+            notes.append(f"interrupted by the learner after {reply.played_s:.1f} s")
+            self.writer.event("barge_in", f"customer stopped after {reply.played_s:.1f} s")
+        audio = reply.played_audio()
+        turn = Turn(
+            index=self.writer.next_index(),
+            speaker="customer",
+            phase="call",
+            text=text,
+            stage_direction=line.stage_direction,
+            started_at=started,
+            ended_at=started + audio.size / reply.rate,
+            source=line.source,
+            latency=latency,
+            notes=notes,
+        )
+        self.writer.add_turn(turn, audio, reply.rate)
+        self.view.turn(turn)
+        return turn
 
     def _debrief(self) -> None:
         if self.parts.debrief_questions is None:
@@ -305,6 +428,5 @@ class PracticeCall:
             self.writer.write_json("feedback-summary.txt", summary + "\n")
             self.view.console.rule("[bold]Feedback")
             self.view.console.print(summary)
-            if self.parts.player is not None:
-                self.parts.player(audio, rate)
+            self._play_whole(audio, rate)
         return assessments, reports

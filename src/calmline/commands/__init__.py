@@ -1,3 +1,3 @@
 """Subcommands of ``calmline``; importing this package registers them on ``cli.app``."""
 
-from calmline.commands import assess, models, practice, scenarios, speech, tag, web  # noqa: F401
+from calmline.commands import assess, bench, models, practice, scenarios, speech, tag, web  # noqa: F401

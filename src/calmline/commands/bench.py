@@ -1,0 +1,148 @@
+"""The ``calmline bench`` command: latency and memory of the live pipeline, printed as a table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from calmline.cli import app
+
+if TYPE_CHECKING:
+    from calmline.bench import BenchResult
+
+_status = Console(stderr=True, highlight=False)
+
+# The targets of the latency issue, on a 2-core machine with the embedded defaults.
+TARGETS = {
+    "turn_median": 1.0,
+    "turn_p95": 1.6,
+    "decision_median": 0.6,
+    "ratio": 0.5,
+    "rss_mb": 1200.0,
+    "growth_mb": 50.0,
+}
+
+
+def _mark(ok: bool) -> str:
+    return "[green]met[/green]" if ok else "[red]missed[/red]"
+
+
+def render_table(r: BenchResult) -> Table:
+    """The benchmark as one table: what, measured, target, met or missed."""
+    table = Table(title=f"calmline bench — {r.machine.get('date', '')}, {r.turns} turns")
+    for col in ("measure", "value", "target", ""):
+        table.add_column(col)
+    turn, dec, naive = r.turn_latency, r.decision_to_audio, r.naive_latency
+    assert turn is not None and dec is not None and naive is not None
+    rows: list[tuple[str, str, str, str]] = [
+        *((f"STT real-time factor ({m})", f"{v:.3f}", "", "") for m, v in r.stt_rtf.items()),
+        ("LLM time to first token (median)", f"{r.llm_first_token_s:.3f} s", "", ""),
+        ("LLM tokens per second (median)", f"{r.llm_tokens_per_s:.1f}", "", ""),
+        ("LLM prompt tokens reused from cache", f"{r.llm_reused_share:.0%}", "", ""),
+        ("TTS time to first audio (1st sentence)", f"{r.tts_first_audio_s:.3f} s", "", ""),
+        (
+            "speech end → first reply audio, median",
+            f"{turn.median:.2f} s",
+            "≤ 1.0 s",
+            _mark(turn.median <= TARGETS["turn_median"]),
+        ),
+        (
+            "speech end → first reply audio, p95",
+            f"{turn.p95:.2f} s (max {turn.max:.2f})",
+            "≤ 1.6 s",
+            _mark(turn.p95 <= TARGETS["turn_p95"]),
+        ),
+        (
+            "end-of-turn decision → first audio, median",
+            f"{dec.median:.2f} s (p95 {dec.p95:.2f})",
+            "≤ 0.6 s",
+            _mark(dec.median <= TARGETS["decision_median"]),
+        ),
+        (
+            "naive pipeline, median (p95)",
+            f"{naive.median:.2f} s ({naive.p95:.2f})",
+            "",
+            "",
+        ),
+        ("  naive parts (median)", _parts(r.naive_parts), "", ""),
+        ("streaming / naive (medians)", f"{r.ratio:.2f}", "≤ 0.5", _mark(r.ratio <= 0.5)),
+        (
+            "barge-in: learner onset → customer stopped",
+            ", ".join(f"{s:.2f} s" for s in r.barge_in_stop_s) or "not run",
+            "≤ 0.3 s",
+            _mark(bool(r.barge_in_stop_s) and max(r.barge_in_stop_s) <= 0.3),
+        ),
+        ("evaluator (offline tier, one session)", f"{r.evaluator_s:.2f} s", "", ""),
+        (
+            "resident memory, all models loaded",
+            f"{r.rss_loaded_mb:.0f} MB (peak {r.rss_peak_mb:.0f})",
+            "≤ 1200 MB",
+            _mark(r.rss_peak_mb <= TARGETS["rss_mb"]),
+        ),
+        (
+            f"memory growth over {r.turns} turns",
+            f"{r.rss_growth_mb:+.0f} MB",
+            "≤ 50 MB",
+            _mark(r.rss_growth_mb <= TARGETS["growth_mb"]),
+        ),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _parts(parts: dict[str, float]) -> str:
+    names = {"silence_wait_s": "wait", "stt_s": "stt", "tone_s": "tone", "llm_s": "llm"}
+    names["tts_s"] = "tts"
+    return " + ".join(f"{names[k]} {v:.2f}" for k, v in parts.items())
+
+
+@app.command()
+def bench(
+    json_file: Path = typer.Option(None, "--json", help="Also write every figure to this file."),
+    turns: int = typer.Option(30, "--turns", min=2, max=200, help="Learner turns to stream."),
+    naive_turns: int = typer.Option(
+        12, "--naive-turns", min=1, max=200, help="Turns also run through the naive pipeline."
+    ),
+    scenario: list[str] = typer.Option(
+        None, "--scenario", "-s", help="Scenario packs to speak (repeat); default all."
+    ),
+    barge_in: bool = typer.Option(
+        True, "--barge-in/--no-barge-in", help="Add one turn spoken over the customer."
+    ),
+) -> None:
+    """Measure reply latency, speed of each model and memory, fed in real time.
+
+    Synthesised learner speech goes through the same input path as a microphone
+    (30 ms chunks, Silero end of turn, Whisper, tone, anger, the customer model,
+    espeak-ng) in real time; a simulated speaker timestamps each reply's first
+    sample. A naive pipeline runs on the same turns for comparison. Takes about
+    five minutes for 30 turns; run it on an otherwise idle machine.
+    """
+    from calmline.bench import BenchOptions, run_bench
+
+    with _status.status("Starting…", spinner="dots") as status:
+        result = run_bench(
+            BenchOptions(
+                turns=turns,
+                naive_turns=naive_turns,
+                scenarios=list(scenario or []),
+                barge_in=barge_in,
+            ),
+            progress=lambda message: status.update(message),
+        )
+    console = Console(highlight=False)
+    console.print(render_table(result))
+    m = result.machine
+    console.print(
+        f"{m.get('cpu')} · {m.get('cores')} cores · LLM threads {m.get('llm_threads')} · "
+        f"load average at start {m.get('load_avg_start')}, at end {m.get('load_avg_end')}"
+    )
+    if json_file is not None:
+        json_file.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"Figures written to {json_file}")
