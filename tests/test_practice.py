@@ -146,3 +146,21 @@ def test_exam_mode_hides_the_anger_meter(tmp_path: Path) -> None:
     _call(tmp_path, script, exam=True, debrief=False, assess=False).run()
     shown = (tmp_path / "view.txt").read_text()
     assert "CUSTOMER:" in shown and "anger" not in shown
+
+
+def test_a_failing_endpoint_is_recorded_in_the_session(tmp_path: Path) -> None:
+    from calmline.llm.fallback import FallbackChatModel
+
+    scenario = load_scenario("kettle-counter")
+    dead = FakeChatModel(replies=["never used"], name="endpoint", fail_on={0, 1, 2, 3, 4, 5})
+    local = FakeChatModel(replies=list(CUSTOMER_LINES), cycle=True, name="bundled")
+    parts = Collaborators(
+        customer=Customer(scenario, FallbackChatModel(dead, local), seed=1),
+        tone=ToneReader(FakeEmbedder(), load_cues()),
+        speaker=FakeSpeaker(),
+    )
+    script = ScriptInput(["I'm sorry, let me look into that for you."])
+    saved = load_session(_call(tmp_path, script, parts, debrief=False, assess=False).run().folder)
+    kinds = [e.kind for e in saved.events]
+    assert "llm_fallback" in kinds  # the assessor can see the endpoint failed
+    assert saved.turns[-1].speaker == "customer" and saved.turns[-1].text  # the call went on

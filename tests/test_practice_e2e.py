@@ -164,3 +164,14 @@ def test_corrupt_audio_is_refused_before_the_call_starts(tmp_path: Path) -> None
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "turn.wav" in done.stderr
     assert not (tmp_path / "rec").exists() or not any((tmp_path / "rec").iterdir())
+
+
+def test_an_hour_long_file_is_not_taken_as_one_turn(tmp_path: Path) -> None:
+    import numpy as np
+
+    long = write_wav(tmp_path / "lecture.wav", np.zeros(8_000 * 60 * 11, np.float32), 8_000)
+    done = run(
+        "practice", "--audio", str(long), "--no-speak", "--out", str(tmp_path / "rec"), timeout=60
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "11 minutes long" in done.stderr and "calmline transcribe" in done.stderr

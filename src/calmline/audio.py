@@ -104,6 +104,15 @@ def check_audio_file(path: str | Path) -> Path:
 
     The CLI runs these on every file before loading a model, so a typo costs nothing.
     """
+    return _check(path)[0]
+
+
+def audio_duration(path: str | Path) -> float | None:
+    """The file's length in seconds from its header, without decoding (None if unstated)."""
+    return _check(path)[1]
+
+
+def _check(path: str | Path) -> tuple[Path, float | None]:
     file = Path(path)
     if not file.exists():
         raise CalmlineError(f"audio file not found: {file}", "check the path")
@@ -117,11 +126,12 @@ def check_audio_file(path: str | Path) -> Path:
         with av.open(str(file), mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise CalmlineError(f"file has no audio stream: {file}", CONVERT_HINT)
+            duration = container.duration / av.time_base if container.duration else None
     except CalmlineError:
         raise
     except Exception as exc:  # PyAV raises many error types; all mean "can't decode"
         raise _undecodable(file, exc) from exc
-    return file
+    return file, duration
 
 
 def _undecodable(file: Path, exc: Exception) -> CalmlineError:

@@ -27,6 +27,9 @@ class BackendChoice:
         stt_model: ``tiny.en`` (bundled), ``base``, ``small`` or a model directory.
         stt_device: ``cpu`` or ``cuda``.
         tts: ``espeak`` (espeak-ng directly) or ``pyttsx3``.
+        fallback: with ``openai``, answer with the bundled model while the endpoint fails
+            (before falling back to authored lines).
+        llm_timeout: seconds before an endpoint request is given up and retried.
     """
 
     llm: Literal["local", "openai"] = "local"
@@ -37,6 +40,8 @@ class BackendChoice:
     stt_device: str = "cpu"
     tts: str = "espeak"
     seed: int | None = None
+    fallback: bool = True  # --llm openai: the bundled model answers when the endpoint fails
+    llm_timeout: float = 30.0
 
 
 def load_llm(choice: BackendChoice) -> ChatModel:
@@ -47,6 +52,8 @@ def load_llm(choice: BackendChoice) -> ChatModel:
         model=choice.llm_model,
         base_url=choice.base_url,
         api_key=choice.api_key,
+        timeout=choice.llm_timeout,
+        fallback=choice.fallback and choice.llm == "openai",
     )
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from calmline.listener import HeardTurn
 
 DEBRIEF_MARKER = "--- debrief ---"
+MAX_TURN_S = 600.0  # longest audio file accepted as one learner turn
 END_COMMANDS = frozenset({"/end", "/quit", "/exit"})
 # Saying goodbye ends the call, but only as a sign-off at the end of the turn:
 # "goodbye to the old router" mid-sentence must not hang up on the customer.
@@ -137,8 +138,17 @@ class AudioFilesInput:
         debrief: Sequence[Path] = (),
         load: Callable[[Path], AudioArray] | None = None,
     ) -> None:
-        from calmline.audio import load_audio
+        from calmline.audio import audio_duration, load_audio
 
+        for path in [*call, *debrief]:
+            seconds = audio_duration(path)
+            if seconds is not None and seconds > MAX_TURN_S:
+                # Decoding it whole would take ~1 GB an hour; no learner turn is that long.
+                raise CalmlineError(
+                    f"{path} is {seconds / 60:.0f} minutes long; one learner turn is at most "
+                    f"{MAX_TURN_S / 60:.0f} minutes",
+                    "split the recording into turns, or use `calmline transcribe` for long files",
+                )
         self._files = {"call": list(call), "debrief": list(debrief)}
         self._transcriber = transcriber
         self._load = load or load_audio

@@ -39,7 +39,8 @@ from calmline.tone import ToneReader
 from calmline.view import CallView
 from calmline.voice import VoiceBaseline, measure_voice
 
-Player = Callable[[AudioArray, int], None]
+# A player may return a handle with wait()/stop() (devices.Playback) so barge-in can cut it.
+Player = Callable[[AudioArray, int], object]
 ODD_REMARK = 4.0  # anger added by a turn that talks to the model instead of the customer
 # An angry persona that may interrupt cuts the learner off after this much unbroken
 # speech: a long monologue to a furious customer is itself a trigger.
@@ -128,6 +129,7 @@ class PracticeCall:
         self.baseline = VoiceBaseline()
         self.last_reading: ToneReading | None = None
         self._overlap_s = 0.0  # the learner's talk-over of the last reply, for voice cues
+        self._model_events_seen = 0
         self._sink: AudioSink | None = parts.sink
         if self._sink is None and parts.player is not None:
             self._sink = PlayerSink(parts.player)
@@ -341,6 +343,7 @@ class PracticeCall:
                 line = customer.respond(self.record.turns, self.state, reading)
             for note in line.notes:
                 self.writer.event("customer_line", note)
+            self._record_model_events()
             self._customer_says(line, {"customer_line": clock() - t0})
             return line
         stream = customer.stream(self.record.turns, self.state, reading)
@@ -360,8 +363,19 @@ class PracticeCall:
         line = stream.line or CustomerLine(reply.full_text(), source="llm")
         for note in line.notes:
             self.writer.event("customer_line", note)
+        self._record_model_events()
         self._save_reply(line, reply, started, decided)
         return line
+
+    def _record_model_events(self) -> None:
+        """Copy what the LLM layer saw (endpoint failures, switching to the bundled model and
+        back) into the session, so an assessor can tell why a line sounds different."""
+        events = getattr(self.parts.customer.model, "events", None)
+        if not isinstance(events, list):
+            return
+        for event in events[self._model_events_seen :]:
+            self.writer.event(event.kind, event.detail)
+        self._model_events_seen = len(events)
 
     def _save_reply(
         self, line: CustomerLine, reply: SpokenReply, started: float, decided: float

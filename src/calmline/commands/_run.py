@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from calmline.errors import CalmlineError
-from calmline.factory import BackendChoice, build_collaborators, load_transcriber
+from calmline.factory import BackendChoice, build_collaborators, load_transcriber, warm_models
 from calmline.learner_input import (
     AudioFilesInput,
     LearnerInput,
@@ -67,6 +67,7 @@ def _pick_input(
     device = devices.resolve_device(input_device, kind="input")
     with view.waiting("Loading speech-to-text…"):
         transcriber = load_transcriber(choice)
+        warm_models(transcriber)
 
     def wait_for_enter() -> None:
         view.ask("press Enter, then speak")
@@ -105,8 +106,9 @@ def _player(speak: bool | None, output_device: str | None) -> Player | None:
         return None
     device = devices.resolve_device(output_device, kind="output")
 
-    def play(audio: AudioArray, rate: int) -> None:
-        devices.play(audio, rate, device.index, block=True)
+    def play(audio: AudioArray, rate: int) -> object:
+        # Non-blocking: the playback sink waits on the handle, and stops it on barge-in.
+        return devices.play(audio, rate, device.index, block=False)
 
     return play
 

@@ -29,6 +29,8 @@ def _backend_options(
     stt_device: str,
     tts: str,
     seed: int | None,
+    fallback: bool = True,
+    llm_timeout: float = 30.0,
 ) -> BackendChoice:
     from calmline.factory import BackendChoice
 
@@ -43,6 +45,8 @@ def _backend_options(
         stt_device=stt_device,
         tts=tts,
         seed=seed,
+        fallback=fallback,
+        llm_timeout=llm_timeout,
     )
 
 
@@ -124,11 +128,21 @@ def practice(
     seed: int = typer.Option(
         None, "--seed", help="Seed for the customer's sampling (repeatable calls)."
     ),
+    fallback: bool = typer.Option(
+        True,
+        "--fallback/--no-fallback",
+        help="With --llm openai: let the bundled model answer while the endpoint fails.",
+    ),
+    llm_timeout: float = typer.Option(
+        30.0, "--llm-timeout", min=1, help="Seconds before an endpoint request is retried."
+    ),
 ) -> None:
     """Run one practice call with a difficult customer, then the debrief and feedback."""
     from calmline.commands._run import run_call
 
-    choice = _backend_options(llm, model, base_url, api_key, stt_model, stt_device, tts, seed)
+    choice = _backend_options(
+        llm, model, base_url, api_key, stt_model, stt_device, tts, seed, fallback, llm_timeout
+    )
     run_call(
         scenario_name=scenario,
         choice=choice,
