@@ -59,6 +59,7 @@ def run_practice(base_url: str, out: Path, script: Path) -> tuple[dict[str, Any]
         "--script", str(script), "--scenario", "kettle-counter",
         "--no-speak", "--no-debrief", "--no-assess", "--out", str(out), "--json",
         "--llm", "openai", "--base-url", base_url, "--api-key", "x", "--model", "m",
+        "--no-fallback",  # the authored-line path; the bundled-model fallback is tested below
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -137,3 +138,26 @@ def test_fallback_to_the_bundled_model_keeps_generating() -> None:
     assert not any("model error" in n for n in line.notes)
     assert chat.events[0].kind == "llm_fallback" and "HTTP 500" in chat.events[0].detail
     assert len(server.requests) == 2  # its own two tries, then the local model
+
+
+@pytest.mark.models
+def test_practice_on_a_dead_endpoint_switches_to_the_bundled_model(tmp_path: Path) -> None:
+    """The command's default: the bundled model answers, and session.json says why."""
+    script = tmp_path / "turns.txt"
+    script.write_text(SCRIPT)
+    with FaultServer("500") as server:
+        cmd = [
+            CALMLINE, "practice", "--script", str(script), "--scenario", "kettle-counter",
+            "--no-speak", "--no-debrief", "--no-assess", "--out", str(tmp_path / "rec"), "--json",
+            "--llm", "openai", "--base-url", server.base_url, "--api-key", "x", "--model", "m",
+        ]  # fmt: skip
+        env = {**os.environ, "CALMLINE_LLM_TIMEOUT": str(TIMEOUT_S)}
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    record = json.loads((Path(summary["session"]) / "session.json").read_text())
+    assert any(e["kind"] == "llm_fallback" and "HTTP 500" in e["detail"] for e in record["events"])
+    generated = [
+        t for t in record["turns"] if t["speaker"] == "customer" and t["source"] != "authored"
+    ]
+    assert generated, "the bundled model should have generated at least one customer line"
