@@ -1,0 +1,543 @@
+"""The difficult customer, measured: does good handling end calmer, and does the LLM stay in line?
+
+Every pair in ``data/anger_pairs.yaml`` (and, unless ``--no-pack-pairs``, each scenario
+pack's own ``learner_script_good`` / ``learner_script_poor``) is played twice through the
+real CLI (``calmline practice --script ... --json``) in a subprocess: the real tone
+reader, anger model and customer, with the bundled LLM in process (``local``) and/or the
+same GGUF served by llama.cpp's OpenAI-compatible server on loopback (``served``; the
+client then uses the chat code path any capable endpoint would). Each call's
+``session.json`` is read back for the final anger, the outcome and every customer turn's
+``source`` and ``notes``.
+
+Figures:
+
+- pair-win rate: share of pairs whose good script ends with the lower final anger
+  (a tie is a loss);
+- line-check pass share: of the generation attempts (first try and retry), the share
+  whose line passed ``line_check`` (a line cut short at a later failing sentence counts
+  as passed: its first sentences were spoken);
+- fallback rate: of the customer turns after the opening that went to the model, the
+  share that ended as an authored line (both attempts rejected, or the model failed).
+  Scripted turns (hidden-detail reveals, the satisfied / manager / hang-up lines) never
+  go to the model and are counted apart.
+
+CALMLINE_LLM_THREADS=1 is set for every call and the server gets ``--n_threads 1``: on a
+shared 2-core machine llama.cpp with 2 threads slows badly under contention.
+
+    .venv/bin/python benchmarks/customer_eval.py --backend both --json docs/customer_eval.json
+    .venv/bin/python benchmarks/customer_eval.py --backend local --pairs parcel-plain-asr
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PAIRS_FILE = REPO / "data" / "anger_pairs.yaml"
+SCENARIOS_DIR = REPO / "prompts" / "scenarios"
+VENV_BIN = Path(sys.executable).parent
+CALMLINE = VENV_BIN / "calmline"
+SEED = 7
+CALL_TIMEOUT_S = 600
+SERVER_START_TIMEOUT_S = 180
+
+
+# ---------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: str
+    scenario: str
+    kind: str
+    good: list[str]
+    poor: list[str]
+    note: str = ""
+    contrast: str = ""
+
+
+@dataclass
+class CallResult:
+    script: str  # good | poor
+    final_anger: float
+    start_anger: float
+    outcome: str
+    session: str
+    learner_turns: int
+    customer_turns: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class PairResult:
+    pair: str
+    scenario: str
+    kind: str
+    backend: str
+    good: CallResult
+    poor: CallResult
+
+    @property
+    def won(self) -> bool:
+        return self.good.final_anger < self.poor.final_anger
+
+
+def load_pairs(path: Path = PAIRS_FILE, *, pack_pairs: bool = True) -> list[Pair]:
+    """The authored pairs, then (optionally) one pair per scenario pack from its own scripts."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    pairs = [
+        Pair(
+            id=p["id"],
+            scenario=p["scenario"],
+            kind=p["kind"],
+            good=list(p["good"]),
+            poor=list(p["poor"]),
+            note=" ".join(str(p.get("note", "")).split()),
+            contrast=p.get("contrast", ""),
+        )
+        for p in raw["pairs"]
+    ]
+    if pack_pairs:
+        for file in sorted(SCENARIOS_DIR.glob("*.yaml")):
+            pack = yaml.safe_load(file.read_text(encoding="utf-8"))
+            pairs.append(
+                Pair(
+                    id=f"pack:{pack['id']}",
+                    scenario=pack["id"],
+                    kind="pack",
+                    good=list(pack["learner_script_good"]),
+                    poor=list(pack["learner_script_poor"]),
+                    note="the pack's own learner_script_good / learner_script_poor",
+                )
+            )
+    return pairs
+
+
+# ---------------------------------------------------------------------- backends
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How the customer's LLM is reached: ``local`` or an OpenAI-compatible ``served`` URL."""
+
+    label: str
+    cli_args: tuple[str, ...] = ()
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["CALMLINE_LLM_THREADS"] = "1"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def llama_server(model: str, log_dir: Path) -> Iterator[Backend]:
+    """Start ``calmline.llm.llama_server`` on loopback, yield its backend, always stop it."""
+    port = _free_port()
+    log = (log_dir / f"llama_server-{model}.log").open("wb")
+    cmd = [
+        str(VENV_BIN / "python"),
+        "-m",
+        "calmline.llm.llama_server",
+        "--model",
+        model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_threads",
+        "1",
+        "--n_threads_batch",
+        "1",
+        "--n_ctx",
+        "4096",
+    ]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env())
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        name = _wait_for_models(base, proc)
+        yield Backend(
+            label=f"served:{model}",
+            cli_args=("--llm", "openai", "--base-url", base, "--api-key", "none", "--model", name),
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+        log.close()
+
+
+def _wait_for_models(base: str, proc: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"llama server exited with {proc.returncode}; see its log")
+        try:
+            with urllib.request.urlopen(f"{base}/models", timeout=5) as resp:
+                data = json.load(resp)
+            return str(data["data"][0]["id"])
+        except OSError:
+            time.sleep(1.0)
+    raise RuntimeError(f"llama server at {base} did not answer within {SERVER_START_TIMEOUT_S}s")
+
+
+# ---------------------------------------------------------------------- running calls
+
+
+def run_call(
+    scenario: str, lines: list[str], backend: Backend, out: Path, *, seed: int = SEED
+) -> CallResult:
+    """One practice call through the real CLI; returns what its session.json records."""
+    out.mkdir(parents=True, exist_ok=True)
+    script = out / "script.txt"
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cmd = [
+        str(CALMLINE),
+        "practice",
+        "--script",
+        str(script),
+        "--scenario",
+        scenario,
+        "--no-speak",
+        "--no-debrief",
+        "--no-assess",
+        "--json",
+        "--out",
+        str(out),
+        "--seed",
+        str(seed),
+        "--max-turns",
+        str(max(12, len(lines))),
+        *backend.cli_args,
+    ]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env=_env(), timeout=CALL_TIMEOUT_S, check=False
+    )
+    summary = _last_json(proc.stdout)
+    if proc.returncode != 0 or summary is None:
+        raise RuntimeError(
+            f"calmline practice failed ({proc.returncode}) for {scenario}:\n{proc.stderr[-2000:]}"
+        )
+    session = json.loads((Path(summary["session"]) / "session.json").read_text("utf-8"))
+    customer = [t for t in session["turns"] if t["speaker"] == "customer"]
+    return CallResult(
+        script=out.name,
+        final_anger=float(session["final_anger"]),
+        start_anger=float(session["start_anger"]),
+        outcome=str(session.get("outcome") or summary.get("outcome")),
+        session=str(summary["session"]),
+        learner_turns=sum(1 for t in session["turns"] if t["speaker"] == "learner"),
+        customer_turns=[
+            {"text": t["text"], "source": t.get("source"), "notes": list(t.get("notes") or [])}
+            for t in customer
+        ],
+    )
+
+
+def _last_json(stdout: str) -> dict[str, Any] | None:
+    for line in reversed(stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return dict(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return None
+
+
+def run_pair(pair: Pair, backend: Backend, work: Path) -> PairResult:
+    folder = work / backend.label.replace(":", "_") / pair.id.replace(":", "_")
+    good = run_call(pair.scenario, pair.good, backend, folder / "good")
+    poor = run_call(pair.scenario, pair.poor, backend, folder / "poor")
+    return PairResult(pair.id, pair.scenario, pair.kind, backend.label, good, poor)
+
+
+# ---------------------------------------------------------------------- line statistics
+
+
+def classify_turn(turn: dict[str, Any]) -> str:
+    """``scripted`` (never went to the model), ``llm``, ``retry`` or ``fallback``."""
+    notes = turn["notes"]
+    if turn["source"] in ("llm", "retry"):
+        return str(turn["source"])
+    if any("rejected" in n or "model error" in n for n in notes):
+        return "fallback"
+    return "scripted"
+
+
+@dataclass
+class LineStats:
+    generated_turns: int = 0  # customer turns after the opening that went to the model
+    first_try: int = 0
+    retry: int = 0
+    fallback: int = 0
+    scripted: int = 0
+    truncated: int = 0
+    attempts: int = 0
+    passed: int = 0
+    rejections: dict[str, int] = field(default_factory=dict)
+
+    def add(self, turns: list[dict[str, Any]]) -> None:
+        for turn in turns[1:]:  # the opening line is authored by design
+            kind = classify_turn(turn)
+            if kind == "scripted":
+                self.scripted += 1
+                continue
+            self.generated_turns += 1
+            rejected = [n for n in turn["notes"] if "line rejected" in n]
+            errors = [n for n in turn["notes"] if "model error" in n]
+            self.truncated += sum("line truncated" in n for n in turn["notes"])
+            self.attempts += len(rejected) + len(errors) + (kind != "fallback")
+            self.passed += kind != "fallback"
+            self.first_try += kind == "llm"
+            self.retry += kind == "retry"
+            self.fallback += kind == "fallback"
+            for note in rejected:
+                for problem in note.split("(", 1)[-1].rstrip(")").split("; "):
+                    key = problem.split(":")[0].split(" (")[0].strip()
+                    self.rejections[key] = self.rejections.get(key, 0) + 1
+            for _ in errors:
+                self.rejections["model error"] = self.rejections.get("model error", 0) + 1
+
+    @property
+    def pass_share(self) -> float:
+        return self.passed / self.attempts if self.attempts else float("nan")
+
+    @property
+    def whole_line_share(self) -> float:
+        """Attempts whose whole line passed (a line cut short at a later sentence does not)."""
+        return (self.passed - self.truncated) / self.attempts if self.attempts else float("nan")
+
+    @property
+    def fallback_rate(self) -> float:
+        return self.fallback / self.generated_turns if self.generated_turns else float("nan")
+
+    @property
+    def first_try_share(self) -> float:
+        return self.first_try / self.generated_turns if self.generated_turns else float("nan")
+
+
+def line_stats(results: list[PairResult]) -> LineStats:
+    stats = LineStats()
+    for r in results:
+        stats.add(r.good.customer_turns)
+        stats.add(r.poor.customer_turns)
+    return stats
+
+
+# ---------------------------------------------------------------------- reporting
+
+
+def pair_table(results: list[PairResult]) -> str:
+    rows = [
+        "| pair | scenario | kind | good final | poor final | outcome (good / poor) | result |",
+        "|---|---|---|---:|---:|---|---|",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r.pair} | {r.scenario} | {r.kind} | {r.good.final_anger:.1f} | "
+            f"{r.poor.final_anger:.1f} | {r.good.outcome} / {r.poor.outcome} | "
+            f"{'pass' if r.won else 'FAIL'} |"
+        )
+    return "\n".join(rows)
+
+
+def stats_table(by_backend: dict[str, LineStats]) -> str:
+    rows = [
+        "| backend | model turns | first try passed | retry passed | fallback (authored) "
+        "| line-check pass share | whole line passed | fallback rate | truncated "
+        "| scripted turns |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, s in by_backend.items():
+        rows.append(
+            f"| {label} | {s.generated_turns} | {s.first_try} | {s.retry} | {s.fallback} | "
+            f"{s.passed}/{s.attempts} = {s.pass_share:.0%} | "
+            f"{s.passed - s.truncated}/{s.attempts} = {s.whole_line_share:.0%} | "
+            f"{s.fallback}/{s.generated_turns} = {s.fallback_rate:.0%} | {s.truncated} | "
+            f"{s.scripted} |"
+        )
+    return "\n".join(rows)
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = "unknown"
+    with contextlib.suppress(OSError):
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return {"nproc": os.cpu_count(), "cpu": cpu, "loadavg": load, "python": sys.version.split()[0]}
+
+
+def report(results: dict[str, list[PairResult]], meta: dict[str, Any]) -> dict[str, Any]:
+    """Print the tables per backend and return the JSON summary."""
+    summary: dict[str, Any] = {**meta, "backends": {}}
+    stats: dict[str, LineStats] = {}
+    print(f"date {meta.get('date')}  machine {meta.get('machine_before')}")
+    for label, out in results.items():
+        wins = sum(r.won for r in out)
+        print(f"\n### {label}\n\n{pair_table(out)}\n")
+        print(f"pair-win rate: {wins}/{len(out)} = {wins / len(out):.0%}")
+        failing = [r.pair for r in out if not r.won]
+        if failing:
+            print("failing pairs:", ", ".join(failing))
+        for kind in ("subtle", "plain", "pack"):
+            some = [r for r in out if r.kind == kind]
+            if some:
+                print(f"  {kind}: {sum(r.won for r in some)}/{len(some)}")
+        stats[label] = line_stats(out)
+        summary["backends"][label] = {
+            "wins": wins,
+            "pairs": len(out),
+            "win_rate": wins / len(out),
+            "failing": failing,
+            "line_stats": {
+                **asdict(stats[label]),
+                "pass_share": stats[label].pass_share,
+                "whole_line_share": stats[label].whole_line_share,
+                "fallback_rate": stats[label].fallback_rate,
+                "first_try_share": stats[label].first_try_share,
+            },
+            "results": [{**asdict(r), "won": r.won} for r in out],
+        }
+    print()
+    print(stats_table(stats))
+    for label, st in stats.items():
+        ranked = sorted(st.rejections.items(), key=lambda kv: -kv[1])
+        reasons = ", ".join(f"{k} {v}" for k, v in ranked)
+        print(f"  {label} rejections: {reasons or 'none'}")
+    return summary
+
+
+def load_results(path: Path) -> tuple[dict[str, list[PairResult]], dict[str, Any]]:
+    """Results saved by ``--json``, to print the tables again without running anything."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    results = {
+        label: [
+            PairResult(
+                pair=r["pair"],
+                scenario=r["scenario"],
+                kind=r["kind"],
+                backend=r["backend"],
+                good=CallResult(**r["good"]),
+                poor=CallResult(**r["poor"]),
+            )
+            for r in data["results"]
+        ]
+        for label, data in saved["backends"].items()
+    }
+    meta = {k: v for k, v in saved.items() if k != "backends"}
+    return results, meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["local", "served", "both"], default="local")
+    parser.add_argument("--pairs", nargs="+", metavar="ID", help="only these pair ids")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write all results here")
+    parser.add_argument(
+        "--served-models",
+        nargs="+",
+        default=["gemma3-270m", "smollm2-135m"],
+        help="bundled models to serve with llama.cpp's server (each gets its own server)",
+    )
+    parser.add_argument("--no-pack-pairs", action="store_true", help="only data/anger_pairs.yaml")
+    parser.add_argument("--out", type=Path, help="keep the session folders here")
+    parser.add_argument(
+        "--from-json", type=Path, metavar="FILE", help="print the tables of a saved --json run"
+    )
+    args = parser.parse_args(argv)
+
+    if args.from_json:
+        report(*load_results(args.from_json))
+        return 0
+
+    pairs = load_pairs(pack_pairs=not args.no_pack_pairs)
+    if args.pairs:
+        unknown = set(args.pairs) - {p.id for p in pairs}
+        if unknown:
+            parser.error(f"unknown pair ids: {', '.join(sorted(unknown))}")
+        pairs = [p for p in pairs if p.id in args.pairs]
+
+    started = datetime.now(UTC)
+    before = machine()
+    results: dict[str, list[PairResult]] = {}
+    with contextlib.ExitStack() as stack:
+        work = args.out or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        work.mkdir(parents=True, exist_ok=True)
+        backends: list[tuple[str, str | None]] = []
+        if args.backend in ("local", "both"):
+            backends.append(("local", None))
+        if args.backend in ("served", "both"):
+            backends += [("served", m) for m in args.served_models]
+        for kind, model in backends:
+            with contextlib.ExitStack() as server:
+                backend = (
+                    Backend("local")
+                    if kind == "local"
+                    else server.enter_context(llama_server(str(model), work))
+                )
+                print(f"\n## {backend.label}  (CALMLINE_LLM_THREADS=1)", flush=True)
+                out: list[PairResult] = []
+                for pair in pairs:
+                    t0 = time.monotonic()
+                    r = run_pair(pair, backend, work)
+                    out.append(r)
+                    print(
+                        f"  {pair.id:34s} good {r.good.final_anger:5.1f}  "
+                        f"poor {r.poor.final_anger:5.1f}  {'pass' if r.won else 'FAIL'}  "
+                        f"({time.monotonic() - t0:.0f}s)",
+                        flush=True,
+                    )
+                results[backend.label] = out
+
+    print()
+    meta = {
+        "date": started.isoformat(timespec="seconds"),
+        "command": " ".join(
+            [Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "machine_before": before,
+        "machine_after": machine(),
+        "llm_threads": 1,
+        "seed": SEED,
+    }
+    summary = report(results, meta)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
