@@ -243,3 +243,26 @@ def test_weighted_kappa() -> None:
     assert weighted_kappa([("met", "met"), ("not_met", "not_met"), ("partly", "partly")]) == 1.0
     a = agreement([("met", "met"), ("not_met", "met"), ("partly", "partly")])
     assert a.leniency == 1 / 3 and a.met_precision == 0.5 and a.confusion[0][2] == 1
+
+
+def test_a_judge_that_cannot_answer_in_json_does_not_drag_verdicts_down() -> None:
+    """A weak model's unparseable replies are no vote: the offline verdicts stand."""
+    from calmline.evaluate.evaluator import assess
+    from calmline.evaluate.llm_judge import LLMJudge
+    from calmline.llm.fake import FakeChatModel
+    from calmline.rubric import load_rubrics
+    from calmline.transcript import parse_transcript
+
+    session = parse_transcript(
+        "CUSTOMER: My kettle leaks every time I boil it!\n"
+        "LEARNER: I'm so sorry, that sounds really frustrating.\n"
+        "LEARNER: So it leaks from the base each time, is that right?\n"
+        "CUSTOMER: Yes.\n"
+        "LEARNER: I'll swap it for a new one right now.\n"
+    )
+    rubrics = load_rubrics(["difficult_customers"])
+    offline = assess(session, rubrics)
+    babbling = LLMJudge(FakeChatModel(replies=["Sure! The learner did great."], cycle=True))
+    merged = assess(session, rubrics, babbling)
+    assert [v.verdict for v in merged[0].verdicts] == [v.verdict for v in offline[0].verdicts]
+    assert merged[0].score == offline[0].score

@@ -7,18 +7,13 @@ from __future__ import annotations
 import http.server
 import json
 import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
-import httpx
 import pytest
 
 from calmline.errors import CalmlineError
 from calmline.llm import LLMStreamInterrupted, LLMUnavailable, collect
-from calmline.llm.bundled import smollm_path
 from calmline.llm.fake import FakeChatModel
 from calmline.llm.fallback import FallbackChatModel
 from calmline.llm.openai_backend import UNREACHABLE_HINT, OpenAIChatModel
@@ -44,48 +39,7 @@ def _free_port() -> int:
 
 
 # --------------------------------------------------------------------------- real server
-
-
-@pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama-cpp-python's OpenAI server on a free port, serving SmolLM2; always stopped.
-
-    Started through ``calmline.llm.llama_server``, which runs the unmodified
-    ``llama_cpp.server`` module with weight repacking off: plain
-    ``python -m llama_cpp.server`` segfaults on its first request on AMX CPUs.
-    """
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
-    cmd = [
-        sys.executable, "-m", "calmline.llm.llama_server",
-        "--model", str(smollm_path()),
-        "--host", "127.0.0.1", "--port", str(port),
-        "--n_threads", "2", "--n_ctx", "1024",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama server exited early:\n{log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama server did not start:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+# (the `llama_server` fixture lives in conftest.py)
 
 
 def test_streams_a_chat_completion_from_the_real_server(llama_server: str) -> None:

@@ -36,6 +36,9 @@ _JSON = re.compile(r"\{.*\}", re.DOTALL)
 JUDGE_OPTIONS = GenerationOptions(max_tokens=300, temperature=0.0, seed=0)
 
 
+UNUSABLE = "judge reply was not valid JSON; offline tier decides"
+
+
 def parse_judge_reply(text: str) -> dict[str, Any] | None:
     """The first JSON object in ``text`` with a boolean ``passed``, else ``None``."""
     match = _JSON.search(text)
@@ -84,11 +87,7 @@ class LLMJudge:
         data = parse_judge_reply(reply)
         check_id = f"llm:{check.id}"
         if data is None:
-            return CheckResult(
-                check_id=check_id,
-                passed=check.negative,
-                detail="judge reply was not valid JSON; offline tier decides",
-            )
+            return CheckResult(check_id=check_id, passed=check.negative, detail=UNUSABLE)
         evidence = verified(data["quotes"], session, evidence_phases(point))
         passed = bool(data["passed"])
         detail = str(data.get("reason", ""))[:300]
@@ -101,6 +100,11 @@ class LLMJudge:
         verdicts = []
         for point in rubric.points:
             results = [self.judge_check(clean, point, check) for check in point.checks]
+            if any(r.detail == UNUSABLE for r in results):
+                # No usable answer is no vote: leaving the point out keeps the offline
+                # verdict (merge_assessments) instead of letting a model that cannot
+                # follow the format mark everything "not met".
+                continue
             passed = {r.check_id.removeprefix("llm:"): r.passed for r in results}
             verdict = apply_rule(parse_rule(point.rule, [c.id for c in point.checks]), passed)
             negatives = {f"llm:{c.id}" for c in point.checks if c.negative}
