@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from calmline.embed import FakeEmbedder
 from calmline.evaluate.calibration import agreement, weighted_kappa
@@ -33,16 +34,7 @@ class StubToneReader:
         return out
 
 
-GOOD = """CUSTOMER: My parcel never came and this is the third time I've called!
-LEARNER: I'm really sorry, that must be so frustrating. Can you tell me when it was due?
-CUSTOMER: Monday.
-LEARNER: So it was due on Monday and never arrived, have I got that right?
-CUSTOMER: Yes.
-LEARNER: I'll send a replacement by courier today. Would that work for you?
---- debrief ---
-EXAMINER: What signs told you the customer was becoming difficult?
-LEARNER: He raised his voice and it was the third time he had called.
-"""
+GOOD = (Path(__file__).parent / "data" / "parcel_good.txt").read_text(encoding="utf-8")
 
 POOR_WITH_CLAIMS = """CUSTOMER: My parcel never came!
 LEARNER: Calm down. It's not my fault.

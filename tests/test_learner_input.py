@@ -59,3 +59,24 @@ def test_typed_input_skips_blank_lines_and_ends_on_eof() -> None:
     src = TypedInput(ask)
     assert src.next_utterance("call").text == "Hello, I can help."  # type: ignore[union-attr]
     assert src.next_utterance("call") is None
+
+
+def test_audio_files_are_heard_in_order_and_a_silent_one_is_kept(tmp_path: Path) -> None:
+    import numpy as np
+
+    from calmline.audio import write_wav
+    from calmline.fakes import FakeTranscriber
+    from calmline.learner_input import AudioFilesInput
+
+    speech = (0.2 * np.sin(np.arange(16_000) / 5)).astype(np.float32)
+    files = [write_wav(tmp_path / f"t{i}.wav", speech, 16_000) for i in range(2)]
+    answer = write_wav(tmp_path / "d.wav", speech, 16_000)
+    stt = FakeTranscriber(["I'm sorry about that.", "", "They raised their voice."])
+    src = AudioFilesInput(files, stt, debrief=[answer])
+    first = src.next_utterance("call")
+    assert first is not None and first.text == "I'm sorry about that." and first.source == "audio"
+    second = src.next_utterance("call")
+    assert second is not None and second.text == "(inaudible)"  # recorded, never dropped
+    assert src.next_utterance("call") is None
+    assert src.next_utterance("debrief").text == "They raised their voice."  # type: ignore[union-attr]
+    assert stt.heard == [16_000, 16_000, 16_000]

@@ -212,13 +212,13 @@ class PracticeCall:
             latency=dict(utt.latency),
         )
         if phase == "call":
-            context = self._last_customer_text()
+            context = self._paraphrase_context()
             t0 = time.perf_counter()
             turn.tone = self.parts.tone.read(utt.text, context=context, voice=voice)
             turn.latency["tone"] = time.perf_counter() - t0
         return turn
 
-    def _last_customer_text(self) -> str | None:
+    def _paraphrase_context(self) -> str | None:
         """What the learner's turn answers: the customer's complaint and their last line.
 
         A paraphrase restates the problem, which the opening line usually holds; the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -212,7 +211,3 @@ def demo(
                 json_out=json_out,
             )
         )
-
-
-def print_json(payload: dict[str, object]) -> None:
-    print(json.dumps(payload, indent=None, default=str))
