@@ -336,3 +336,25 @@ def test_the_completion_prompt_is_append_only(kettle: Scenario) -> None:
     stable = p1[: p1.rindex("\n(")]  # everything before the final mood note
     assert p2.startswith(stable)
     assert p2.startswith(p1.rsplit("CUSTOMER:", 1)[0])
+
+
+def test_a_fallback_answers_the_learners_move_when_the_pack_has_a_reply(kettle: Scenario) -> None:
+    from calmline.models import ToneReading
+    from calmline.scenario import Reply
+
+    reply = Reply(
+        when=["calm_down"], bands=["angry", "furious"], lines=["Don't you tell me to calm down."]
+    )
+    pack = kettle.model_copy(update={"replies": [reply]})
+    bad = FakeChatModel(replies=[" As an AI I can't."], cycle=True)
+    told = ToneReading(tags={"calm_down": 0.9, "dismissive": 0.4})
+    angry = AngerState(anger=62, turns=1)
+    history = call(pack, "Calm down, madam.", band="angry")
+    line = Customer(pack, bad).respond(history, angry, told)
+    assert line.source == "authored" and line.text == "Don't you tell me to calm down."
+    # other moves, other bands or no reading: the band's own lines
+    unsure = ToneReading(tags={"calm_down": 0.3})
+    assert Customer(pack, bad).respond(history, angry, unsure).text in kettle.lines.angry
+    irritated = call(pack, "Calm down.", band="irritated")
+    assert Customer(pack, bad).respond(irritated, IRRITATED, told).text in kettle.lines.irritated
+    assert Customer(pack, bad).respond(history, angry).text in kettle.lines.angry

@@ -155,3 +155,24 @@ def test_cli_check_a_missing_file(tmp_path: Path) -> None:
     done = _run("scenarios", "check", str(tmp_path / "nope.yaml"))
     assert done.returncode == 1
     assert "nope.yaml: file not found" in done.stdout
+
+
+def test_numbers_in_words_and_days_not_in_the_facts_are_reported(tmp_path: Path) -> None:
+    """The customer's lines are checked by the same rules at run time: a pack must pass them."""
+    path = _pack(tmp_path, "made-up-days", opening_line="It broke on Friday, five times.")
+    assert validate_file(path) == [
+        f"{path}: opening_line: says 5, which is not in facts",
+        f"{path}: opening_line: says Friday, which is not in facts",
+    ]
+
+
+def test_replies_are_validated_and_checked_against_the_facts(tmp_path: Path) -> None:
+    path = _pack(tmp_path, "replies")
+    data = yaml.safe_load(path.read_text())
+    data["replies"] = [
+        {"when": ["calm_down"], "bands": ["angry"], "lines": ["Don't tell me to calm down."]},
+        {"when": ["shouting"], "lines": ["Receipt 99999."]},
+    ]
+    path.write_text(yaml.safe_dump(data))
+    problems = validate_file(path)
+    assert any("replies[1].when[0]: must be one of" in p for p in problems), problems

@@ -35,6 +35,7 @@ from calmline.line_check import (
 from calmline.models import AngerBand, AngerReason, AngerState, ToneReading, Turn
 from calmline.paths import templates_dir
 from calmline.protocols import ChatMessage, ChatModel, GenerationOptions
+from calmline.role_check import RoleCheck
 from calmline.scenario import HiddenDetail, Scenario
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
 
 Source = Literal["llm", "retry", "authored"]
 LineOutcome = Literal["satisfied", "manager", "hung_up"]
+REPLY_MIN_CONFIDENCE = 0.5  # a learner move this sure gets its authored reply on fallback
 COMPLETION_STOPS = ["\n", "AGENT:", "CUSTOMER:", "Agent:", "Customer:", "("]
 
 
@@ -97,6 +99,16 @@ class CustomerOptions:
     max_words: int = 30
     limit_turns: int = 2
     stream_early: bool = False
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a candidate line is checked against."""
+
+    said: list[str]  # everything said in the call: numbers and dates may be repeated
+    earlier: list[str]  # the customer's own lines: no loops
+    agent: list[str]  # the learner's lines: no echoes
+    band: AngerBand  # the customer's anger now: the role check's mood test
 
 
 class LineStream:
@@ -171,9 +183,11 @@ class Customer:
         options: CustomerOptions | None = None,
         *,
         seed: int | None = None,
+        role_check: RoleCheck | None = None,
     ) -> None:
         self.scenario = scenario
         self.model = model
+        self.role_check = role_check
         self.options = options or CustomerOptions()
         if seed is not None:
             self.options = replace(self.options, seed=seed)
@@ -326,9 +340,13 @@ class Customer:
         learner_text: str,
         current: AngerBand,
     ) -> Generator[str, None, CustomerLine]:
-        said = [self.scenario.opening_line, *(t.text for t in call)]
-        earlier = [self.scenario.opening_line, *(t.text for t in call if t.speaker == "customer")]
-        agent = [t.text for t in call if t.speaker == "learner"]
+        opening = self.scenario.opening_line
+        context = _Context(
+            said=[opening, *(t.text for t in call)],
+            earlier=[opening, *(t.text for t in call if t.speaker == "customer")],
+            agent=[t.text for t in call if t.speaker == "learner"],
+            band=current,
+        )
         request = self._request(call, current, self._trend(call, reading), learner_text)
         notes: list[str] = []
         if looks_like_injection(learner_text):
@@ -344,7 +362,7 @@ class Customer:
                 seed=base_seed + attempt * 7919,
             )
             spoken: list[str] = []
-            attempt_stream = self._attempt(request, opts, (said, earlier, agent), spoken)
+            attempt_stream = self._attempt(request, opts, context, spoken)
             try:
                 if self.options.stream_early:
                     problems = yield from attempt_stream
@@ -364,15 +382,30 @@ class Customer:
                     yield from spoken
                 return CustomerLine(" ".join(spoken), source=source, notes=notes)
             notes.append(f"{source} line rejected ({'; '.join(problems)})")
-        text = self._next(f"line:{current}", self.scenario.lines.for_band(current), earlier)
+        key, options = self._authored_options(current, reading)
+        text = self._next(key, options, context.earlier)
         yield text
         return CustomerLine(text, source="authored", notes=notes)
+
+    def _authored_options(
+        self, current: AngerBand, reading: ToneReading | None
+    ) -> tuple[str, list[str]]:
+        """The authored lines to fall back on: a reply to the learner's move, else the band's."""
+        if reading is not None:
+            moves = sorted(reading.tags.items(), key=lambda item: -item[1])
+            for tag, confidence in moves:
+                if confidence < REPLY_MIN_CONFIDENCE:
+                    break
+                for i, reply in enumerate(self.scenario.replies):
+                    if tag in reply.when and current in reply.bands:
+                        return f"reply:{i}", list(reply.lines)
+        return f"line:{current}", self.scenario.lines.for_band(current)
 
     def _attempt(
         self,
         request: str | list[ChatMessage],
         opts: GenerationOptions,
-        context: tuple[list[str], list[str], list[str]],
+        context: _Context,
         spoken: list[str],
     ) -> Generator[str, None, list[str]]:
         """Stream one generation; yield sentences that pass; return the last problems."""
@@ -392,7 +425,7 @@ class Customer:
     def _checked_sentences(
         self,
         pieces: Iterator[str],
-        context: tuple[list[str], list[str], list[str]],
+        context: _Context,
         spoken: list[str],
     ) -> Generator[str, None, list[str]]:
         raw = ""
@@ -421,18 +454,20 @@ class Customer:
             yield sentence
         return [] if spoken else ["empty or garbage"]
 
-    def _check(
-        self, spoken: list[str], sentence: str, context: tuple[list[str], list[str], list[str]]
-    ) -> list[str]:
-        said, earlier, agent = context
-        return check_line(
-            " ".join([*spoken, sentence]),
+    def _check(self, spoken: list[str], sentence: str, context: _Context) -> list[str]:
+        text = " ".join([*spoken, sentence])
+        problems = check_line(
+            text,
             self.scenario,
-            said,
-            earlier=earlier,
-            agent_lines=agent,
+            context.said,
+            earlier=context.earlier,
+            agent_lines=context.agent,
             max_words=self.options.max_words,
         )
+        if problems or self.role_check is None:
+            return problems
+        # the meaning check costs one embedding (~5 ms); only lines the rules pass get it
+        return self.role_check.problems(text, context.band)
 
     def _trend(self, call: list[Turn], reading: ToneReading | None) -> str:
         last = next((t for t in reversed(call) if t.speaker == "learner"), None)

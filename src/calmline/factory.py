@@ -6,6 +6,7 @@ this, and tests build :class:`~calmline.practice.Collaborators` from fakes inste
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -101,12 +102,17 @@ def build_collaborators(
     from calmline.evaluate.evaluator import assess
     from calmline.evaluate.llm_judge import LLMJudge
     from calmline.report import spoken_summary, write_reports
+    from calmline.role_check import default_role_check
     from calmline.rubric import load_rubrics
     from calmline.tone import load_tone_reader
     from calmline.tts import load_speaker
 
     chat = load_llm(choice)
     tone = load_tone_reader()
+    # the same MiniLM as the tone reader; CALMLINE_ROLE_CHECK=0 turns it off (to compare,
+    # or on a capable endpoint whose lines never need it)
+    role_off = os.environ.get("CALMLINE_ROLE_CHECK", "1").strip().lower() in ("0", "off", "no")
+    role_check = None if role_off else default_role_check()
     speaker = load_speaker(choice.tts)
     rubrics = load_rubrics(rubric_ids)
     warm_models(chat, tone, speaker)
@@ -123,7 +129,13 @@ def build_collaborators(
 
     return Collaborators(
         # stream_early: the first checked sentence is spoken while the rest is generated.
-        customer=Customer(scenario, chat, CustomerOptions(stream_early=True), seed=choice.seed),
+        customer=Customer(
+            scenario,
+            chat,
+            CustomerOptions(stream_early=True),
+            seed=choice.seed,
+            role_check=role_check,
+        ),
         tone=tone,
         speaker=speaker,
         player=player,

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from calmline.scenario import Resolution, Scenario, numbers_in
+from calmline.scenario import Resolution, Scenario, calendar_words, spoken_numbers, words
 
 MAX_WORDS = 30
 
@@ -40,28 +40,6 @@ _META = re.compile(
     r"|an ai|chatbot|language model|transcript)\b",
     re.IGNORECASE,
 )
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_NUMBER_WORDS = {
-    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-    "fifteen": "15", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
-    "hundred": "100", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
-    "sixth": "6", "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10",
-}  # fmt: skip
 _ALWAYS_OK = {"0", "1"}
 _NEGATION = re.compile(
     r"\b(not|no|never|cannot|can't|cant|won't|wont|unable|don't|dont|isn't|aren't|"
@@ -93,10 +71,6 @@ _SETTLES = re.compile(
     re.IGNORECASE,
 )
 _MARKUP = re.compile(r"[{}<>#`|\\]")  # JSON, HTML, Markdown: nobody says these aloud
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9£']+(?:[.,:][0-9]+)*", text.lower().replace("’", "'"))
 
 
 def looks_like_injection(text: str) -> bool:
@@ -186,28 +160,13 @@ def asked_about(text: str, topics: Iterable[str]) -> bool:
     return False
 
 
-def _mentioned(text: str) -> set[str]:
-    lowered = text.lower()
-    found = numbers_in(lowered)
-    for word in words(lowered):
-        if word in _NUMBER_WORDS:
-            found.add(_NUMBER_WORDS[word])
-    return found
-
-
-def _calendar_words(text: str) -> set[str]:
-    tokens = set(words(text))
-    out = {m for m in _MONTHS if m in tokens and m != "may"}
-    return out | {d for d in _WEEKDAYS if d in tokens}
-
-
 def allowed_numbers(scenario: Scenario, said: Iterable[str]) -> set[str]:
     """Numbers the customer may say: the facts plus anything already said in the call."""
     allowed = set(_ALWAYS_OK) | scenario.fact_numbers()
     for key, value in scenario.facts.items():
-        allowed |= _mentioned(f"{key} {value}")
+        allowed |= spoken_numbers(f"{key} {value}")
     for text in said:
-        allowed |= _mentioned(text)
+        allowed |= spoken_numbers(text)
     return allowed
 
 
@@ -257,14 +216,14 @@ def check_line(
         problems.append("markup, not speech")
     if len(tokens) > max_words:
         problems.append(f"too long to speak ({len(tokens)} words > {max_words})")
-    unknown = _mentioned(text) - allowed_numbers(scenario, said)
+    unknown = spoken_numbers(text) - allowed_numbers(scenario, said)
     if unknown:
         problems.append("number not in the facts: " + ", ".join(sorted(unknown)))
     known_days = set().union(
-        _calendar_words(" ".join([*scenario.facts.values(), scenario.wants])),
-        *(_calendar_words(t) for t in said),
+        calendar_words(" ".join([*scenario.facts.values(), scenario.wants])),
+        *(calendar_words(t) for t in said),
     )
-    odd_days = _calendar_words(text) - known_days
+    odd_days = calendar_words(text) - known_days
     if odd_days:
         problems.append("date not in the facts: " + ", ".join(sorted(odd_days)))
     if any(_same(text, line) or _ngrams(tokens, 6) & _ngrams(words(line), 6) for line in earlier):

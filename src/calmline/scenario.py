@@ -32,6 +32,11 @@ Aggression = Literal["reactive", "proactive"]
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 
 
+def words(text: str) -> list[str]:
+    """Lower-case word tokens; numbers keep their decimal point, pounds their sign."""
+    return re.findall(r"[a-z0-9£']+(?:[.,:][0-9]+)*", text.lower().replace("’", "'"))
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -109,6 +114,23 @@ class BandLines(_Strict):
         return list(getattr(self, band))
 
 
+ALL_BANDS: tuple[AngerBand, ...] = ("calm", "irritated", "angry", "furious")
+
+
+class Reply(_Strict):
+    """Authored lines answering a learner move: "calm down" gets a reply to "calm down".
+
+    When the model's line is rejected, the customer falls back to an authored line;
+    a reply whose ``when`` tags the learner's turn carries (at ``bands``, default all)
+    comes before the anger band's generic lines, so the fallback still answers what
+    the learner just did.
+    """
+
+    when: list[ToneTag] = Field(min_length=1)
+    bands: list[AngerBand] = Field(default_factory=lambda: list(ALL_BANDS))
+    lines: list[str] = Field(min_length=1)
+
+
 class ExampleLine(_Strict):
     speaker: Literal["customer", "agent"]
     text: str = Field(min_length=1)
@@ -134,6 +156,7 @@ class Scenario(_Strict):
     risk_indicators: list[str] = Field(default_factory=list)
     opening_line: str = Field(min_length=3)
     lines: BandLines
+    replies: list[Reply] = Field(default_factory=list)
     few_shot: list[ExampleLine] = Field(min_length=2)
     manager_line: str = Field(min_length=3)
     hangup_line: str = Field(min_length=3)
@@ -176,6 +199,11 @@ class Scenario(_Strict):
         for band in ("calm", "irritated", "angry", "furious"):
             out += [(f"lines.{band}[{i}]", t) for i, t in enumerate(getattr(self.lines, band))]
         out += [
+            (f"replies[{i}].lines[{j}]", text)
+            for i, reply in enumerate(self.replies)
+            for j, text in enumerate(reply.lines)
+        ]
+        out += [
             (f"few_shot[{i}].text", ex.text)
             for i, ex in enumerate(self.few_shot)
             if ex.speaker == "customer"
@@ -186,6 +214,47 @@ class Scenario(_Strict):
             ("satisfied_line", self.satisfied_line),
         ]
         return out
+
+
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "fifteen": "15", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
+    "hundred": "100", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
+    "sixth": "6", "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10",
+}  # fmt: skip
+
+
+def spoken_numbers(text: str) -> set[str]:
+    """Numbers in ``text``, figures and words alike (\"five\" -> ``5``, \"third\" -> ``3``)."""
+    lowered = text.lower()
+    found = numbers_in(lowered)
+    for word in words(lowered):
+        if word in _NUMBER_WORDS:
+            found.add(_NUMBER_WORDS[word])
+    return found
+
+
+def calendar_words(text: str) -> set[str]:
+    """Weekdays and months named in ``text`` (\"may\" is left out: it is mostly a verb)."""
+    tokens = set(words(text))
+    out = {m for m in _MONTHS if m in tokens and m != "may"}
+    return out | {d for d in _WEEKDAYS if d in tokens}
 
 
 def numbers_in(text: str) -> set[str]:
@@ -284,9 +353,14 @@ def _consistency(scenario: Scenario, path: Path) -> list[str]:
     if scenario.id != path.stem:
         problems.append(f"{name}: id: '{scenario.id}' must match the file name '{path.stem}'")
     known = scenario.fact_numbers()
+    for key, value in scenario.facts.items():
+        known |= spoken_numbers(f"{key} {value}")
+    days = calendar_words(" ".join([*scenario.facts.values(), scenario.wants]))
     for where, text in scenario.authored_texts():
-        for number in sorted(numbers_in(text) - known):
+        for number in sorted(spoken_numbers(text) - known):
             problems.append(f"{name}: {where}: says {number}, which is not in facts")
+        for day in sorted(calendar_words(text) - days):
+            problems.append(f"{name}: {where}: says {day.title()}, which is not in facts")
     return problems
 
 

@@ -1,0 +1,293 @@
+"""Does the customer stay in character and on the facts? Two measurements.
+
+**lines**: the pool of the bundled model's raw customer lines (``data/customer_lines.jsonl``,
+made by ``benchmarks/line_pool.py``), each labelled by hand, blind to every check
+(``data/customer_line_labels.jsonl``). For the text rules alone (``line_check``), the
+role check alone and both: how many off-character lines each catches, how many
+in-character lines it wrongly refuses, and, of the lines that get through, the share in
+character. The packs are split in two: the role check's thresholds were chosen on the
+``dev`` packs; the ``test`` packs are the held-out figure.
+
+**calls**: the 15-turn learner script of every pack (``data/long_calls.yaml``) played
+through the real CLI (``calmline practice --script``, bundled model in process), with
+the role check on and, with ``--compare``, off (``CALMLINE_ROLE_CHECK=0``). Per call: the
+turns played, the outcome, where each customer line came from (first try, retry,
+authored fallback, scripted), the rejections, and a facts audit of every customer line
+(each number and date said must be in the pack's facts or already said in the call).
+The spoken lines are written out (``--lines-out``) for labelling by hand the same way.
+
+    .venv/bin/python benchmarks/character_eval.py lines
+    .venv/bin/python benchmarks/character_eval.py calls --compare --json docs/character_eval.json \
+        --lines-out /tmp/long_call_lines.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from customer_eval import Backend, classify_turn, machine, run_call  # noqa: E402
+
+from calmline.line_check import check_line  # noqa: E402
+from calmline.scenario import Scenario, load_scenario  # noqa: E402
+
+POOL = REPO / "data" / "customer_lines.jsonl"
+LABELS = REPO / "data" / "customer_line_labels.jsonl"
+LONG_CALLS = REPO / "data" / "long_calls.yaml"
+CALL_LABELS = REPO / "data" / "long_call_line_labels.jsonl"
+DEV_PACKS = {"kettle-counter", "broadband-outages", "cra-right-to-reject", "boiler-repair-sla"}
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+# ---------------------------------------------------------------------------- lines
+
+
+@dataclass
+class Confusion:
+    """Rejections against the labels: positive = the line is out of character."""
+
+    caught: int = 0  # out of character, rejected
+    missed: int = 0  # out of character, passed
+    refused: int = 0  # in character, rejected
+    kept: int = 0  # in character, passed
+
+    def add(self, rejected: bool, in_character: bool) -> None:
+        if in_character:
+            self.refused += rejected
+            self.kept += not rejected
+        else:
+            self.caught += rejected
+            self.missed += not rejected
+
+    def row(self, name: str) -> str:
+        off = self.caught + self.missed
+        good = self.refused + self.kept
+        through = self.kept + self.missed
+        return (
+            f"| {name} | {self.caught}/{off} = {_pct(self.caught, off)} "
+            f"| {self.refused}/{good} = {_pct(self.refused, good)} "
+            f"| {self.kept}/{through} = {_pct(self.kept, through)} |"
+        )
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.0f}%" if b else "-"
+
+
+def eval_lines() -> dict[str, Any]:
+    from calmline.role_check import default_role_check
+
+    rows = _jsonl(POOL)
+    labels = {r["id"]: r for r in _jsonl(LABELS)}
+    missing = [r["id"] for r in rows if r["id"] not in labels]
+    if missing:
+        raise SystemExit(f"{len(missing)} pool lines have no label, e.g. {missing[0]}")
+    check = default_role_check()
+    verdicts = check.verdicts([r["text"] or "." for r in rows])
+    out: dict[str, Any] = {"n": len(rows), "splits": {}}
+    for split in ("dev", "test", "all"):
+        chosen = [
+            (r, v)
+            for r, v in zip(rows, verdicts, strict=True)
+            if split == "all" or (r["scenario"] in DEV_PACKS) == (split == "dev")
+        ]
+        tables = {"text rules": Confusion(), "role check": Confusion(), "both": Confusion()}
+        why = Counter(labels[r["id"]]["why"] for r, _ in chosen)
+        for row, verdict in chosen:
+            good = bool(labels[row["id"]]["in_character"])
+            text_bad = bool(row["text_check"])
+            role_bad = bool(verdict.problems(row["band"]))
+            tables["text rules"].add(text_bad, good)
+            tables["role check"].add(role_bad, good)
+            tables["both"].add(text_bad or role_bad, good)
+        out["splits"][split] = {
+            "lines": len(chosen),
+            "in_character": sum(bool(labels[r["id"]]["in_character"]) for r, _ in chosen),
+            "why": dict(why),
+            "tables": {k: vars(v) for k, v in tables.items()},
+        }
+        print(f"\n{split}: {len(chosen)} lines, labels {dict(why)}")
+        print(
+            "| check | off-character lines caught | in-character lines refused "
+            "| lines let through that are in character |"
+        )
+        print("|---|---:|---:|---:|")
+        for name, table in tables.items():
+            print(table.row(name))
+    # what the role check misses and refuses on the held-out packs, for the docs
+    print("\nheld-out (test) role-check errors:")
+    for row, verdict in zip(rows, verdicts, strict=True):
+        if row["scenario"] in DEV_PACKS:
+            continue
+        good = bool(labels[row["id"]]["in_character"])
+        bad = bool(verdict.problems(row["band"]))
+        if good == bad and not row["text_check"]:
+            kind = "refused" if good else "missed "
+            scores = f"role {verdict.role:+.2f} mood {verdict.mood:+.2f}"
+            print(f"  {kind} {scores} {row['band']:9} {row['text'][:90]}")
+    return out
+
+
+# ---------------------------------------------------------------------------- calls
+
+
+def facts_audit(turns: list[dict[str, Any]], scenario: Scenario) -> list[str]:
+    """Customer lines that say a number or date neither in the facts nor said before.
+
+    The hidden details count as facts: they are the customer's own, said when asked.
+    """
+    said: list[str] = [d.detail for d in scenario.hidden_details]
+    bad = []
+    for turn in turns:
+        if turn["speaker"] == "customer":
+            problems = [
+                p
+                for p in check_line(turn["text"], scenario, said)
+                if p.startswith(("number not in the facts", "date not in the facts"))
+            ]
+            if problems:
+                bad.append(f"{turn['text']} ({'; '.join(problems)})")
+        said.append(turn["text"])
+    return bad
+
+
+def _spoken_lines(turns: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """Each customer line with the learner line before it and the band it was said at."""
+    out = []
+    before: dict[str, Any] = {}
+    for turn in turns:
+        if turn["speaker"] == "customer":
+            out.append(
+                {
+                    "id": f"{prefix}:{len(out)}",
+                    "band": (before.get("anger") or {}).get("band"),
+                    "learner": before.get("text", ""),
+                    "text": turn["text"],
+                    "kind": classify_turn(
+                        {"source": turn.get("source"), "notes": turn.get("notes") or []}
+                    ),
+                }
+            )
+        before = turn
+    return out
+
+
+def play_calls(label: str, role_check: bool, work: Path) -> list[dict[str, Any]]:
+    calls = yaml.safe_load(LONG_CALLS.read_text(encoding="utf-8"))["calls"]
+    os.environ["CALMLINE_ROLE_CHECK"] = "1" if role_check else "0"
+    results = []
+    for spec in calls:
+        scenario = load_scenario(spec["scenario"])
+        print(f"[{label}] {scenario.id}: {len(spec['turns'])} turns", flush=True)
+        result = run_call(scenario.id, spec["turns"], Backend("local"), work / label / scenario.id)
+        session = json.loads((Path(result.session) / "session.json").read_text("utf-8"))
+        turns = [t for t in session["turns"] if t.get("phase", "call") == "call"]
+        customer = [t for t in turns if t["speaker"] == "customer"]
+        kinds = Counter(
+            classify_turn({"source": t.get("source"), "notes": t.get("notes") or []})
+            for t in customer[1:]
+        )
+        rejections = Counter(
+            problem.split(":")[0].split(" (")[0].strip()
+            for t in customer
+            for note in t.get("notes") or []
+            if "line rejected" in note
+            for problem in note.split("(", 1)[-1].rstrip(")").split("; ")
+        )
+        results.append(
+            {
+                "scenario": scenario.id,
+                "learner_turns": result.learner_turns,
+                "outcome": result.outcome,
+                "sources": dict(kinds),
+                "rejections": dict(rejections),
+                "facts_audit": facts_audit(turns, scenario),
+                "customer_lines": _spoken_lines(turns, f"{label}:{scenario.id}"),
+            }
+        )
+        print(f"    outcome {result.outcome}, sources {dict(kinds)}", flush=True)
+    return results
+
+
+def calls_table(results: dict[str, list[dict[str, Any]]]) -> None:
+    labels = {r["id"]: r for r in _jsonl(CALL_LABELS)} if CALL_LABELS.exists() else {}
+    print(
+        "| role check | calls | learner turns | customer lines | first try | retry "
+        "| authored fallback | scripted | facts audit failures "
+        "| spoken lines in character (hand-labelled) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, calls in results.items():
+        kinds: Counter[str] = Counter()
+        for call in calls:
+            kinds.update(call["sources"])
+        lines = [line for call in calls for line in call["customer_lines"]]
+        judged = [labels[line["id"]] for line in lines if line["id"] in labels]
+        good = sum(bool(j["in_character"]) for j in judged)
+        turns = sum(c["learner_turns"] for c in calls)
+        audit = sum(len(c["facts_audit"]) for c in calls)
+        print(
+            f"| {label} | {len(calls)} | {turns} | {len(lines)} | {kinds['llm']} "
+            f"| {kinds['retry']} | {kinds['fallback']} | {kinds['scripted']} | {audit} | "
+            f"{good}/{len(judged)} = {_pct(good, len(judged))} |"
+        )
+    for label, calls in results.items():
+        total: Counter[str] = Counter()
+        for call in calls:
+            total.update(call["rejections"])
+        print(f"\n{label} rejections: " + ", ".join(f"{k} {v}" for k, v in total.most_common()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    sub.add_parser("lines", help="the checks against the hand-labelled pool")
+    calls = sub.add_parser("calls", help="8 calls of 15 turns through the real CLI")
+    calls.add_argument("--compare", action="store_true", help="also play with the role check off")
+    calls.add_argument("--json", type=Path, help="write every figure here")
+    calls.add_argument("--from-json", type=Path, help="print the tables of an earlier run")
+    calls.add_argument("--lines-out", type=Path, help="spoken customer lines, for labelling")
+    args = parser.parse_args(argv)
+    if args.what == "lines":
+        eval_lines()
+        return 0
+    if args.from_json:
+        data = json.loads(args.from_json.read_text(encoding="utf-8"))
+        calls_table(data["results"])
+        return 0
+    meta = {"machine_before": machine()}
+    with tempfile.TemporaryDirectory(prefix="calmline-character-") as tmp:
+        results = {"role check on": play_calls("on", True, Path(tmp))}
+        if args.compare:
+            results["role check off"] = play_calls("off", False, Path(tmp))
+    meta["machine_after"] = machine()
+    calls_table(results)
+    if args.json:
+        args.json.write_text(json.dumps({**meta, "results": results}, indent=1) + "\n", "utf-8")
+    if args.lines_out:
+        with args.lines_out.open("w", encoding="utf-8") as out:
+            for calls_ in results.values():
+                for call in calls_:
+                    for line in call["customer_lines"]:
+                        out.write(json.dumps({"scenario": call["scenario"], **line}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
