@@ -10,15 +10,17 @@ character. The packs are split in two: the role check's thresholds were chosen o
 
 **calls**: the 15-turn learner script of every pack (``data/long_calls.yaml``) played
 through the real CLI (``calmline practice --script``, bundled model in process), with
-the role check on and, with ``--compare``, off (``CALMLINE_ROLE_CHECK=0``). Per call: the
+each chosen way of making lines (``--variants``: generated with the text rules only,
+generated with the role check too, authored-first, the default for the bundled model). Per call: the
 turns played, the outcome, where each customer line came from (first try, retry,
 authored fallback, scripted), the rejections, and a facts audit of every customer line
 (each number and date said must be in the pack's facts or already said in the call).
 The spoken lines are written out (``--lines-out``) for labelling by hand the same way.
 
     .venv/bin/python benchmarks/character_eval.py lines
-    .venv/bin/python benchmarks/character_eval.py calls --compare --json docs/character_eval.json \
-        --lines-out /tmp/long_call_lines.jsonl
+    .venv/bin/python benchmarks/character_eval.py calls \
+        --variants generated-no-role-check,generated,authored-first \
+        --json docs/character_eval.json --lines-out /tmp/long_call_lines.jsonl
 """
 
 from __future__ import annotations
@@ -188,14 +190,32 @@ def _spoken_lines(turns: list[dict[str, Any]], prefix: str) -> list[dict[str, An
     return out
 
 
-def play_calls(label: str, role_check: bool, work: Path) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Variant:
+    """One way of making the customer's lines."""
+
+    label: str
+    lines: str  # --lines
+    role_check: bool
+
+
+VARIANTS = {
+    "generated-no-role-check": Variant("generated, text rules only", "generated", False),
+    "generated": Variant("generated, text rules + role check", "generated", True),
+    "authored-first": Variant("authored-first + role check (default)", "authored-first", True),
+}
+
+
+def play_calls(variant: Variant, work: Path) -> list[dict[str, Any]]:
     calls = yaml.safe_load(LONG_CALLS.read_text(encoding="utf-8"))["calls"]
-    os.environ["CALMLINE_ROLE_CHECK"] = "1" if role_check else "0"
+    os.environ["CALMLINE_ROLE_CHECK"] = "1" if variant.role_check else "0"
+    label = variant.lines + ("" if variant.role_check else "-norole")
+    backend = Backend("local", ("--lines", variant.lines))
     results = []
     for spec in calls:
         scenario = load_scenario(spec["scenario"])
         print(f"[{label}] {scenario.id}: {len(spec['turns'])} turns", flush=True)
-        result = run_call(scenario.id, spec["turns"], Backend("local"), work / label / scenario.id)
+        result = run_call(scenario.id, spec["turns"], backend, work / label / scenario.id)
         session = json.loads((Path(result.session) / "session.json").read_text("utf-8"))
         turns = [t for t in session["turns"] if t.get("phase", "call") == "call"]
         customer = [t for t in turns if t["speaker"] == "customer"]
@@ -228,7 +248,7 @@ def play_calls(label: str, role_check: bool, work: Path) -> list[dict[str, Any]]
 def calls_table(results: dict[str, list[dict[str, Any]]]) -> None:
     labels = {r["id"]: r for r in _jsonl(CALL_LABELS)} if CALL_LABELS.exists() else {}
     print(
-        "| role check | calls | learner turns | customer lines | first try | retry "
+        "| lines | calls | learner turns | customer lines | first try | retry "
         "| authored fallback | scripted | facts audit failures "
         "| spoken lines in character (hand-labelled) |"
     )
@@ -259,7 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("lines", help="the checks against the hand-labelled pool")
     calls = sub.add_parser("calls", help="8 calls of 15 turns through the real CLI")
-    calls.add_argument("--compare", action="store_true", help="also play with the role check off")
+    calls.add_argument(
+        "--variants",
+        default="authored-first",
+        help=f"comma-separated, of: {', '.join(VARIANTS)}",
+    )
     calls.add_argument("--json", type=Path, help="write every figure here")
     calls.add_argument("--from-json", type=Path, help="print the tables of an earlier run")
     calls.add_argument("--lines-out", type=Path, help="spoken customer lines, for labelling")
@@ -273,9 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     meta = {"machine_before": machine()}
     with tempfile.TemporaryDirectory(prefix="calmline-character-") as tmp:
-        results = {"role check on": play_calls("on", True, Path(tmp))}
-        if args.compare:
-            results["role check off"] = play_calls("off", False, Path(tmp))
+        results = {}
+        for name in args.variants.split(","):
+            variant = VARIANTS[name.strip()]
+            results[variant.label] = play_calls(variant, Path(tmp))
     meta["machine_after"] = machine()
     calls_table(results)
     if args.json:

@@ -358,3 +358,35 @@ def test_a_fallback_answers_the_learners_move_when_the_pack_has_a_reply(kettle: 
     irritated = call(pack, "Calm down.", band="irritated")
     assert Customer(pack, bad).respond(irritated, IRRITATED, told).text in kettle.lines.irritated
     assert Customer(pack, bad).respond(history, angry).text in kettle.lines.angry
+
+
+def test_authored_first_answers_a_known_move_from_the_pack_until_its_lines_run_out(
+    kettle: Scenario,
+) -> None:
+    from calmline.models import ToneReading
+    from calmline.scenario import Reply
+
+    reply = Reply(when=["blame"], lines=["I did not drop it.", "I've used kettles all my life."])
+    pack = kettle.model_copy(update={"replies": [reply]})
+    model = FakeChatModel(replies=[" It still leaks, though."], cycle=True)
+    customer = Customer(pack, model, CustomerOptions(authored_first=True))
+    blamed = ToneReading(tags={"blame": 0.8})
+    history = call(pack, "You must have dropped it.")
+    said = []
+    for _ in range(3):
+        line = customer.respond(history, IRRITATED, blamed)
+        said.append(line.text)
+        history = [*history, Turn(index=len(history), speaker="customer", text=line.text)]
+        history.append(Turn(index=len(history), speaker="learner", text="You dropped it."))
+    # both authored replies once each, then the model: no line said twice
+    assert said == [
+        "I did not drop it.",
+        "I've used kettles all my life.",
+        "It still leaks, though.",
+    ]
+    assert len(model.calls) == 1
+    # a move the pack has no reply for goes to the model, as without authored_first
+    asked = customer.respond(
+        call(pack, "When did you buy it?"), IRRITATED, ToneReading(tags={"question": 0.9})
+    )
+    assert asked.source == "llm"

@@ -91,14 +91,21 @@ class CustomerOptions:
             a model that starts in character and then breaks it ("Sure! As an AI...")
             gets its first sentence spoken. Off by default: the whole line is
             checked first, then yielded sentence by sentence.
+        authored_first: when the learner's turn is a move the pack has replies for
+            ("calm down", blame, a question...), answer with the pack's authored reply
+            while it has lines not yet said, and ask the model only otherwise. For the
+            bundled 135M-270M models, about half of whose lines are out of character
+            even after the checks (docs/customer_eval.md); a capable endpoint leaves
+            it off and generates every line.
     """
 
     max_tokens: int = 48
-    temperature: float = 0.8
+    temperature: float = 0.6
     seed: int = 0
-    max_words: int = 30
+    max_words: int = 20
     limit_turns: int = 2
     stream_early: bool = False
+    authored_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -348,6 +355,11 @@ class Customer:
             band=current,
         )
         request = self._request(call, current, self._trend(call, reading), learner_text)
+        reply = self._reply_key(current, reading, context.earlier)
+        if self.options.authored_first and reply is not None:
+            text = self._next(reply, self._reply_lines(reply), context.earlier)
+            yield text
+            return CustomerLine(text, source="authored", notes=[f"authored {reply}"])
         notes: list[str] = []
         if looks_like_injection(learner_text):
             notes.append("learner turn reads as an instruction to the model: treated as odd")
@@ -356,8 +368,9 @@ class Customer:
         for attempt, source in enumerate(sources):
             opts = GenerationOptions(
                 max_tokens=self.options.max_tokens,
-                # the retry runs hotter: the usual failure of a small model is a loop
-                temperature=self.options.temperature + 0.3 * attempt,
+                # the retry runs a little hotter: a small model's usual failure is a loop;
+                # much hotter and its lines turn to nonsense (docs/customer_eval.md)
+                temperature=self.options.temperature + 0.1 * attempt,
                 stop=list(COMPLETION_STOPS) if isinstance(request, str) else [],
                 seed=base_seed + attempt * 7919,
             )
@@ -382,24 +395,37 @@ class Customer:
                     yield from spoken
                 return CustomerLine(" ".join(spoken), source=source, notes=notes)
             notes.append(f"{source} line rejected ({'; '.join(problems)})")
-        key, options = self._authored_options(current, reading)
-        text = self._next(key, options, context.earlier)
+        if reply is not None:
+            text = self._next(reply, self._reply_lines(reply), context.earlier)
+        else:
+            lines = self.scenario.lines.for_band(current)
+            text = self._next(f"line:{current}", lines, context.earlier)
         yield text
         return CustomerLine(text, source="authored", notes=notes)
 
-    def _authored_options(
-        self, current: AngerBand, reading: ToneReading | None
-    ) -> tuple[str, list[str]]:
-        """The authored lines to fall back on: a reply to the learner's move, else the band's."""
-        if reading is not None:
-            moves = sorted(reading.tags.items(), key=lambda item: -item[1])
-            for tag, confidence in moves:
-                if confidence < REPLY_MIN_CONFIDENCE:
-                    break
-                for i, reply in enumerate(self.scenario.replies):
-                    if tag in reply.when and current in reply.bands:
-                        return f"reply:{i}", list(reply.lines)
-        return f"line:{current}", self.scenario.lines.for_band(current)
+    def _reply_lines(self, key: str) -> list[str]:
+        return list(self.scenario.replies[int(key.split(":")[1])].lines)
+
+    def _reply_key(
+        self, current: AngerBand, reading: ToneReading | None, said: Sequence[str]
+    ) -> str | None:
+        """The cycle key of the pack's reply to the learner's most confident move.
+
+        Only an entry with a line not yet said in this call counts, so a used-up
+        entry leaves the turn to the model (or to the band's lines).
+        """
+        if reading is None:
+            return None
+        spoken = {line.strip().lower() for line in said}
+        moves = sorted(reading.tags.items(), key=lambda item: -item[1])
+        for tag, confidence in moves:
+            if confidence < REPLY_MIN_CONFIDENCE:
+                break
+            for i, reply in enumerate(self.scenario.replies):
+                fits = tag in reply.when and current in reply.bands
+                if fits and any(line.strip().lower() not in spoken for line in reply.lines):
+                    return f"reply:{i}"
+        return None
 
     def _attempt(
         self,

@@ -31,6 +31,10 @@ class BackendChoice:
         fallback: with ``openai``, answer with the bundled model while the endpoint fails
             (before falling back to authored lines).
         llm_timeout: seconds before an endpoint request is given up and retried.
+        lines: how the customer's lines are made: ``generated`` (the model says every
+            line the checks pass), ``authored-first`` (the pack's reply to the learner's
+            move when it has one, the model otherwise), ``auto`` (authored-first with
+            the bundled models, generated with an endpoint).
     """
 
     llm: Literal["local", "openai"] = "local"
@@ -43,6 +47,11 @@ class BackendChoice:
     seed: int | None = None
     fallback: bool = True  # --llm openai: the bundled model answers when the endpoint fails
     llm_timeout: float = 30.0
+    lines: Literal["auto", "authored-first", "generated"] = "auto"
+
+    @property
+    def authored_first(self) -> bool:
+        return self.lines == "authored-first" or (self.lines == "auto" and self.llm == "local")
 
 
 def load_llm(choice: BackendChoice) -> ChatModel:
@@ -132,7 +141,7 @@ def build_collaborators(
         customer=Customer(
             scenario,
             chat,
-            CustomerOptions(stream_early=True),
+            CustomerOptions(stream_early=True, authored_first=choice.authored_first),
             seed=choice.seed,
             role_check=role_check,
         ),

@@ -30,9 +30,14 @@ def _backend_options(
     seed: int | None,
     fallback: bool = True,
     llm_timeout: float = 30.0,
+    lines: str = "auto",
 ) -> BackendChoice:
     from calmline.factory import BackendChoice
 
+    if lines not in {"auto", "authored-first", "generated"}:
+        raise CalmlineError(
+            f"unknown --lines {lines!r}", "use --lines auto, authored-first or generated"
+        )
     if llm not in {"local", "openai"}:
         raise CalmlineError(f"unknown --llm {llm!r}", "use --llm local or --llm openai")
     return BackendChoice(
@@ -46,6 +51,7 @@ def _backend_options(
         seed=seed,
         fallback=fallback,
         llm_timeout=llm_timeout,
+        lines=cast(Literal["auto", "authored-first", "generated"], lines),
     )
 
 
@@ -135,12 +141,29 @@ def practice(
     llm_timeout: float = typer.Option(
         30.0, "--llm-timeout", min=1, help="Seconds before an endpoint request is retried."
     ),
+    lines: str = typer.Option(
+        "auto",
+        "--lines",
+        help="Customer lines: generated (the model says every line the checks pass), "
+        "authored-first (the pack's reply to your move when it has one) or auto "
+        "(authored-first with the bundled models, generated with --llm openai).",
+    ),
 ) -> None:
     """Run one practice call with a difficult customer, then the debrief and feedback."""
     from calmline.commands._run import CallRequest, run_call
 
     choice = _backend_options(
-        llm, model, base_url, api_key, stt_model, stt_device, tts, seed, fallback, llm_timeout
+        llm,
+        model,
+        base_url,
+        api_key,
+        stt_model,
+        stt_device,
+        tts,
+        seed,
+        fallback,
+        llm_timeout,
+        lines,
     )
     run_call(
         CallRequest(
