@@ -93,6 +93,17 @@ def test_the_line_check_rejects_echoes_and_repeats(kettle: Scenario) -> None:
     assert any("repeats itself" in p for p in check_line(looped, kettle))
     earlier = ["It leaks every time.", "I want a new one."]
     assert "repeats an earlier line" in check_line("It leaks, every time!", kettle, earlier=earlier)
+    # an aggrieved customer repeats part of the complaint, and confirms the agent's words
+    told = ["I was told to wait 48 hours."]
+    again = "Look, I was told to wait 48 hours, and I've waited a whole week now."
+    assert check_line(again, kettle, told, earlier=told) == []
+    heard = ["So it leaks from the base every time you boil it?"]
+    assert (
+        check_line(
+            "Yes, it leaks from the base. It's only nine days old.", kettle, agent_lines=heard
+        )
+        == []
+    )
 
 
 def test_numbers_already_said_may_be_repeated(kettle: Scenario) -> None:

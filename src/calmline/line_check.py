@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from calmline.scenario import Resolution, Scenario, calendar_words, spoken_numbers, words
 
 MAX_WORDS = 30
+REPEAT_SHARE = 0.6  # of a line's words in runs shared with one earlier customer line
+ECHO_SHARE = 0.5  # ... with one of the agent's lines
 
 _ASSISTANT = re.compile(
     r"how (can|may|could) i (help|assist)|as an ai|language model|i'?m sorry to hear"
@@ -186,10 +188,10 @@ def check_line(
         scenario: whose facts the line must keep to.
         said: everything said so far in the call (both speakers); numbers, dates and
             days in it may be repeated.
-        earlier: the customer's earlier lines (saying one again, or six words in a row
-            of one, is rejected: small models loop).
-        agent_lines: the learner's lines (copying five words in a row from one is
-            rejected: small models echo the agent instead of answering).
+        earlier: the customer's earlier lines (saying one again, or a line mostly made
+            of runs of four words from one, is rejected: small models loop).
+        agent_lines: the learner's lines (a line half made of runs of four words from
+            one is rejected: small models echo the agent instead of answering).
         max_words: longer lines are too long to speak as one turn.
     """
     said = list(said)
@@ -226,11 +228,27 @@ def check_line(
     odd_days = calendar_words(text) - known_days
     if odd_days:
         problems.append("date not in the facts: " + ", ".join(sorted(odd_days)))
-    if any(_same(text, line) or _ngrams(tokens, 6) & _ngrams(words(line), 6) for line in earlier):
+    if any(_same(text, line) or _covered(tokens, words(line)) >= REPEAT_SHARE for line in earlier):
         problems.append("repeats an earlier line")
-    if any(_ngrams(tokens, 5) & _ngrams(words(line), 5) for line in agent_lines):
+    if any(_covered(tokens, words(line)) >= ECHO_SHARE for line in agent_lines):
         problems.append("echoes the agent")
     return problems
+
+
+def _covered(tokens: list[str], other: list[str], n: int = 4) -> float:
+    """The share of ``tokens`` inside a run of ``n`` words that also occurs in ``other``.
+
+    A customer may repeat part of a complaint ("I was told to wait 48 hours") or
+    confirm the agent's words; a line that is mostly an earlier one is a loop.
+    """
+    if len(tokens) < n:
+        return 1.0 if tokens and tokens == other else 0.0
+    shared = _ngrams(tokens, n) & _ngrams(other, n)
+    covered = set()
+    for i in range(len(tokens) - n + 1):
+        if tuple(tokens[i : i + n]) in shared:
+            covered.update(range(i, i + n))
+    return len(covered) / len(tokens)
 
 
 def _same(a: str, b: str) -> bool:
