@@ -36,7 +36,7 @@ from calmline.models import AngerBand, AngerReason, AngerState, ToneReading, Tur
 from calmline.paths import templates_dir
 from calmline.protocols import ChatMessage, ChatModel, GenerationOptions
 from calmline.role_check import RoleCheck
-from calmline.scenario import HiddenDetail, Scenario
+from calmline.scenario import ALL_BANDS, HiddenDetail, Scenario
 
 __all__ = [
     "Customer",
@@ -395,13 +395,38 @@ class Customer:
                     yield from spoken
                 return CustomerLine(" ".join(spoken), source=source, notes=notes)
             notes.append(f"{source} line rejected ({'; '.join(problems)})")
-        if reply is not None:
-            text = self._next(reply, self._reply_lines(reply), context.earlier)
-        else:
-            lines = self.scenario.lines.for_band(current)
-            text = self._next(f"line:{current}", lines, context.earlier)
+        key, lines = self._fallback(current, reply, context.earlier)
+        text = self._next(key, lines, context.earlier)
         yield text
         return CustomerLine(text, source="authored", notes=notes)
+
+    def _fallback(
+        self, current: AngerBand, reply: str | None, said: Sequence[str]
+    ) -> tuple[str, list[str]]:
+        """The authored lines to fall back on, as (cycle key, lines): the first with a
+        line not yet said of the reply to the learner's move, the band's own lines, any
+        reply written for this band, then the neighbouring bands' lines. Only when all
+        are used up (a very long call) does a line come round again."""
+        spoken = {line.strip().lower() for line in said}
+        options: list[tuple[str, list[str]]] = []
+        if reply is not None:
+            options.append((reply, self._reply_lines(reply)))
+        options.append((f"line:{current}", self.scenario.lines.for_band(current)))
+        options += [
+            (f"reply:{i}", list(r.lines))
+            for i, r in enumerate(self.scenario.replies)
+            if current in r.bands
+        ]
+        at = ALL_BANDS.index(current)
+        options += [
+            (f"line:{b}", self.scenario.lines.for_band(b))
+            for b in ALL_BANDS[max(0, at - 1) : at + 2]
+            if b != current
+        ]
+        for key, lines in options:
+            if any(line.strip().lower() not in spoken for line in lines):
+                return key, lines
+        return options[0]
 
     def _reply_lines(self, key: str) -> list[str]:
         return list(self.scenario.replies[int(key.split(":")[1])].lines)
