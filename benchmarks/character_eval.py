@@ -60,6 +60,7 @@ POOLS = {
 }
 LONG_CALLS = REPO / "data" / "long_calls.yaml"
 CALL_LABELS = REPO / "data" / "long_call_line_labels.jsonl"
+CALL_LINES = REPO / "data" / "long_call_lines.jsonl"
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -163,6 +164,25 @@ def facts_audit(turns: list[dict[str, Any]], scenario: Scenario) -> list[str]:
     return bad
 
 
+def _kind(turn: dict[str, Any]) -> str:
+    """llm, retry, fallback, reply (authored-first: the pack's reply to the move), scripted."""
+    notes = turn.get("notes") or []
+    if turn.get("source") == "authored" and any(n.startswith("authored reply") for n in notes):
+        return "reply"
+    return classify_turn({"source": turn.get("source"), "notes": notes})
+
+
+def _repeats(lines: list[dict[str, Any]]) -> int:
+    """Customer lines said word for word earlier in the same call."""
+    seen: set[str] = set()
+    count = 0
+    for line in lines:
+        key = line["text"].strip().lower()
+        count += key in seen
+        seen.add(key)
+    return count
+
+
 def _spoken_lines(turns: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
     """Each customer line with the learner line before it and the band it was said at."""
     out = []
@@ -175,9 +195,7 @@ def _spoken_lines(turns: list[dict[str, Any]], prefix: str) -> list[dict[str, An
                     "band": (before.get("anger") or {}).get("band"),
                     "learner": before.get("text", ""),
                     "text": turn["text"],
-                    "kind": classify_turn(
-                        {"source": turn.get("source"), "notes": turn.get("notes") or []}
-                    ),
+                    "kind": _kind(turn),
                 }
             )
         before = turn
@@ -197,6 +215,7 @@ VARIANTS = {
     "generated-no-role-check": Variant("generated, text rules only", "generated", False),
     "generated": Variant("generated, text rules + role check", "generated", True),
     "authored-first": Variant("authored-first + role check (default)", "authored-first", True),
+    "authored": Variant("authored only (no model)", "authored", True),
 }
 
 
@@ -213,10 +232,7 @@ def play_calls(variant: Variant, work: Path) -> list[dict[str, Any]]:
         session = json.loads((Path(result.session) / "session.json").read_text("utf-8"))
         turns = [t for t in session["turns"] if t.get("phase", "call") == "call"]
         customer = [t for t in turns if t["speaker"] == "customer"]
-        kinds = Counter(
-            classify_turn({"source": t.get("source"), "notes": t.get("notes") or []})
-            for t in customer[1:]
-        )
+        kinds = Counter(_kind(t) for t in customer[1:])
         rejections = Counter(
             problem.split(":")[0].split(" (")[0].strip()
             for t in customer
@@ -242,11 +258,11 @@ def play_calls(variant: Variant, work: Path) -> list[dict[str, Any]]:
 def calls_table(results: dict[str, list[dict[str, Any]]]) -> None:
     labels = {r["id"]: r for r in _jsonl(CALL_LABELS)} if CALL_LABELS.exists() else {}
     print(
-        "| lines | calls | learner turns | customer lines | first try | retry "
-        "| authored fallback | scripted | facts audit failures "
-        "| spoken lines in character (hand-labelled) |"
+        "| lines | calls | learner turns | customer lines | model, first try | model, retry "
+        "| authored fallback | authored reply to the move | scripted | said twice "
+        "| facts audit failures | in character (hand-labelled, blind) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, calls in results.items():
         kinds: Counter[str] = Counter()
         for call in calls:
@@ -258,9 +274,25 @@ def calls_table(results: dict[str, list[dict[str, Any]]]) -> None:
         audit = sum(len(c["facts_audit"]) for c in calls)
         print(
             f"| {label} | {len(calls)} | {turns} | {len(lines)} | {kinds['llm']} "
-            f"| {kinds['retry']} | {kinds['fallback']} | {kinds['scripted']} | {audit} | "
+            f"| {kinds['retry']} | {kinds['fallback']} | {kinds['reply']} | {kinds['scripted']} "
+            f"| {sum(_repeats(c['customer_lines']) for c in calls)} | {audit} | "
             f"{good}/{len(judged)} = {_pct(good, len(judged))} |"
         )
+    if labels:
+        print("\nin character by where the line came from (hand-labelled, blind):")
+        for label, calls in results.items():
+            lines = [line for call in calls for line in call["customer_lines"]]
+            parts = []
+            for name, kinds_ in (("model", {"llm", "retry"}), ("authored", None)):
+                chosen = [
+                    labels[x["id"]]
+                    for x in lines
+                    if x["id"] in labels
+                    and ((x["kind"] in kinds_) if kinds_ else x["kind"] not in {"llm", "retry"})
+                ]
+                good = sum(bool(j["in_character"]) for j in chosen)
+                parts.append(f"{name} {good}/{len(chosen)} = {_pct(good, len(chosen))}")
+            print(f"- {label}: " + "; ".join(parts))
     for label, calls in results.items():
         total: Counter[str] = Counter()
         for call in calls:

@@ -380,7 +380,7 @@ def test_authored_first_answers_a_known_move_from_the_pack_until_its_lines_run_o
     reply = Reply(when=["blame"], lines=["I did not drop it.", "I've used kettles all my life."])
     pack = kettle.model_copy(update={"replies": [reply]})
     model = FakeChatModel(replies=[" It still leaks, though."], cycle=True)
-    customer = Customer(pack, model, CustomerOptions(authored_first=True))
+    customer = Customer(pack, model, CustomerOptions(lines="authored-first"))
     blamed = ToneReading(tags={"blame": 0.8})
     history = call(pack, "You must have dropped it.")
     said = []
@@ -401,3 +401,18 @@ def test_authored_first_answers_a_known_move_from_the_pack_until_its_lines_run_o
         call(pack, "When did you buy it?"), IRRITATED, ToneReading(tags={"question": 0.9})
     )
     assert asked.source == "llm"
+
+
+def test_authored_lines_never_ask_the_model(kettle: Scenario) -> None:
+    from calmline.models import ToneReading
+
+    model = FakeChatModel(replies=[" It still leaks."], cycle=True)
+    customer = Customer(kettle, model, CustomerOptions(lines="authored"))
+    told = ToneReading(tags={"calm_down": 0.9})
+    history = call(kettle, "Calm down, please.", band="angry")
+    first = customer.respond(history, AngerState(anger=62, turns=1), told)
+    assert first.source == "authored" and model.calls == []
+    reply = next(r for r in kettle.replies if "calm_down" in r.when and "angry" in r.bands)
+    assert first.text in reply.lines
+    plain = customer.respond(call(kettle, "Right."), IRRITATED)
+    assert plain.text in kettle.lines.irritated and model.calls == []

@@ -41,7 +41,7 @@ def test_a_fifteen_turn_call_stays_in_character_and_on_the_facts(gemma, pack_id:
     from calmline.role_check import default_role_check
 
     # as the CLI builds it for the bundled model: authored-first, with the role check
-    options = CustomerOptions(seed=11, limit_turns=99, authored_first=True)
+    options = CustomerOptions(seed=11, limit_turns=99, lines="authored-first")
     customer = Customer(pack, gemma, options, role_check=default_role_check())
     script = [(t, False) for t in pack.learner_script_poor] + [
         (t, True) for t in pack.learner_script_good

@@ -64,7 +64,7 @@ def test_the_fit_is_cached_on_disk_and_refitted_when_the_lines_change(
     again = load_role_check(FakeEmbedder(), TOY)
     np.testing.assert_array_equal(first.role, again.role)
     changed = ReferenceLines(
-        TOY.customer + ["where is my order"], TOY.staff, TOY.aggrieved, TOY.settled
+        [*TOY.customer, "where is my order"], TOY.staff, TOY.aggrieved, TOY.settled
     )
     load_role_check(FakeEmbedder(), changed)
     assert len(list((tmp_path / "calmline").glob("role-check-*.npz"))) == 2

@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 Source = Literal["llm", "retry", "authored"]
+LineSource = Literal["generated", "authored-first", "authored"]
 LineOutcome = Literal["satisfied", "manager", "hung_up"]
 REPLY_MIN_CONFIDENCE = 0.5  # a learner move this sure gets its authored reply on fallback
 COMPLETION_STOPS = ["\n", "AGENT:", "CUSTOMER:", "Agent:", "Customer:", "("]
@@ -91,12 +92,14 @@ class CustomerOptions:
             a model that starts in character and then breaks it ("Sure! As an AI...")
             gets its first sentence spoken. Off by default: the whole line is
             checked first, then yielded sentence by sentence.
-        authored_first: when the learner's turn is a move the pack has replies for
-            ("calm down", blame, a question...), answer with the pack's authored reply
-            while it has lines not yet said, and ask the model only otherwise. For the
-            bundled 135M-270M models, about half of whose lines are out of character
-            even after the checks (docs/customer_eval.md); a capable endpoint leaves
-            it off and generates every line.
+        lines: where the customer's lines come from. ``generated``: the model says
+            every line the checks pass, authored lines only when both attempts fail.
+            ``authored-first``: when the learner's turn is a move the pack has replies
+            for ("calm down", blame, a question...), the pack's reply while it has
+            lines not yet said, the model otherwise. ``authored``: never the model;
+            the reply to the move, else the band's lines. The bundled 135M-270M models'
+            lines are mostly out of character even after the checks
+            (docs/customer_eval.md); a capable endpoint generates every line.
     """
 
     max_tokens: int = 48
@@ -105,7 +108,7 @@ class CustomerOptions:
     max_words: int = 20
     limit_turns: int = 2
     stream_early: bool = False
-    authored_first: bool = False
+    lines: LineSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -356,10 +359,15 @@ class Customer:
         )
         request = self._request(call, current, self._trend(call, reading), learner_text)
         reply = self._reply_key(current, reading, context.earlier)
-        if self.options.authored_first and reply is not None:
+        if self.options.lines == "authored-first" and reply is not None:
             text = self._next(reply, self._reply_lines(reply), context.earlier)
             yield text
             return CustomerLine(text, source="authored", notes=[f"authored {reply}"])
+        if self.options.lines == "authored":
+            key, lines = self._fallback(current, reply, context.earlier)
+            text = self._next(key, lines, context.earlier)
+            yield text
+            return CustomerLine(text, source="authored", notes=[f"authored {key}"])
         notes: list[str] = []
         if looks_like_injection(learner_text):
             notes.append("learner turn reads as an instruction to the model: treated as odd")

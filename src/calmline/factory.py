@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from calmline.customer import LineSource
 from calmline.models import Assessment, ModelsUsed, SessionRecord
 from calmline.practice import Collaborators, Player
 from calmline.protocols import ChatModel, Transcriber
@@ -31,10 +32,9 @@ class BackendChoice:
         fallback: with ``openai``, answer with the bundled model while the endpoint fails
             (before falling back to authored lines).
         llm_timeout: seconds before an endpoint request is given up and retried.
-        lines: how the customer's lines are made: ``generated`` (the model says every
-            line the checks pass), ``authored-first`` (the pack's reply to the learner's
-            move when it has one, the model otherwise), ``auto`` (authored-first with
-            the bundled models, generated with an endpoint).
+        lines: where the customer's lines come from (``customer.CustomerOptions.lines``),
+            or ``auto``: authored-first with the bundled models, generated with an
+            endpoint.
     """
 
     llm: Literal["local", "openai"] = "local"
@@ -47,11 +47,14 @@ class BackendChoice:
     seed: int | None = None
     fallback: bool = True  # --llm openai: the bundled model answers when the endpoint fails
     llm_timeout: float = 30.0
-    lines: Literal["auto", "authored-first", "generated"] = "auto"
+    lines: Literal["auto", "generated", "authored-first", "authored"] = "auto"
 
     @property
-    def authored_first(self) -> bool:
-        return self.lines == "authored-first" or (self.lines == "auto" and self.llm == "local")
+    def customer_lines(self) -> LineSource:
+        """``auto``: authored-first with the bundled models, generated with an endpoint."""
+        if self.lines == "auto":
+            return "authored-first" if self.llm == "local" else "generated"
+        return self.lines
 
 
 def load_llm(choice: BackendChoice) -> ChatModel:
@@ -141,7 +144,7 @@ def build_collaborators(
         customer=Customer(
             scenario,
             chat,
-            CustomerOptions(stream_early=True, authored_first=choice.authored_first),
+            CustomerOptions(stream_early=True, lines=choice.customer_lines),
             seed=choice.seed,
             role_check=role_check,
         ),

@@ -244,7 +244,7 @@ def _covered(tokens: list[str], other: list[str], n: int = 4) -> float:
     if len(tokens) < n:
         return 1.0 if tokens and tokens == other else 0.0
     shared = _ngrams(tokens, n) & _ngrams(other, n)
-    covered = set()
+    covered: set[int] = set()
     for i in range(len(tokens) - n + 1):
         if tuple(tokens[i : i + n]) in shared:
             covered.update(range(i, i + n))

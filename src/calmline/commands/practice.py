@@ -34,9 +34,9 @@ def _backend_options(
 ) -> BackendChoice:
     from calmline.factory import BackendChoice
 
-    if lines not in {"auto", "authored-first", "generated"}:
+    if lines not in {"auto", "generated", "authored-first", "authored"}:
         raise CalmlineError(
-            f"unknown --lines {lines!r}", "use --lines auto, authored-first or generated"
+            f"unknown --lines {lines!r}", "use --lines auto, generated, authored-first or authored"
         )
     if llm not in {"local", "openai"}:
         raise CalmlineError(f"unknown --llm {llm!r}", "use --llm local or --llm openai")
@@ -51,7 +51,7 @@ def _backend_options(
         seed=seed,
         fallback=fallback,
         llm_timeout=llm_timeout,
-        lines=cast(Literal["auto", "authored-first", "generated"], lines),
+        lines=cast(Literal["auto", "generated", "authored-first", "authored"], lines),
     )
 
 
@@ -145,8 +145,9 @@ def practice(
         "auto",
         "--lines",
         help="Customer lines: generated (the model says every line the checks pass), "
-        "authored-first (the pack's reply to your move when it has one) or auto "
-        "(authored-first with the bundled models, generated with --llm openai).",
+        "authored-first (the pack's reply to your move when it has one, else the model), "
+        "authored (the pack's lines only) or auto (authored-first with the bundled "
+        "models, generated with --llm openai).",
     ),
 ) -> None:
     """Run one practice call with a difficult customer, then the debrief and feedback."""
