@@ -416,3 +416,48 @@ def test_authored_lines_never_ask_the_model(kettle: Scenario) -> None:
     assert first.text in reply.lines
     plain = customer.respond(call(kettle, "Right."), IRRITATED)
     assert plain.text in kettle.lines.irritated and model.calls == []
+
+
+def test_authored_answers_reply_to_questions_about_known_facts(kettle: Scenario) -> None:
+    from calmline.scenario import Answer
+
+    receipt = Answer(
+        id="receipt",
+        topics=["receipt", "bought"],
+        lines=["Saturday the 1st. Receipt 40217.", "As I said, receipt 40217."],
+    )
+    pack = kettle.model_copy(update={"answers": [receipt]})
+    model = FakeChatModel(replies=[" It still leaks."], cycle=True)
+    customer = Customer(pack, model, CustomerOptions(lines="authored-first"))
+    history = call(pack, "can I see the receipt please")
+    first = customer.respond(history, IRRITATED)
+    assert first.text == "Saturday the 1st. Receipt 40217." and first.notes == ["answer: receipt"]
+    history += [
+        Turn(index=len(history), speaker="customer", text=first.text),
+        Turn(index=len(history) + 1, speaker="learner", text="when was it bought again?"),
+    ]
+    assert customer.respond(history, IRRITATED).text == "As I said, receipt 40217."
+    # a statement mentioning the receipt is not a question: the model answers
+    assert customer.respond(call(pack, "I've got the receipt here."), IRRITATED).source == "llm"
+    # a generating customer leaves answers to the model
+    generated = Customer(pack, model)
+    assert generated.respond(call(pack, "can I see the receipt?"), IRRITATED).source == "llm"
+
+
+def test_a_reply_to_another_move_is_never_a_filler(kettle: Scenario) -> None:
+    from calmline.scenario import Reply
+
+    calm_down = Reply(when=["calm_down"], lines=["Don't tell me to calm down."])
+    pack = kettle.model_copy(update={"replies": [calm_down]})
+    customer = Customer(pack, FakeChatModel(), CustomerOptions(lines="authored"))
+    history = call(pack, "Right.")
+    spoken = []
+    for _ in range(12):  # far more turns than the irritated band has lines
+        line = customer.respond(history, IRRITATED)
+        spoken.append(line.text)
+        history += [
+            Turn(index=len(history), speaker="customer", text=line.text),
+            Turn(index=len(history) + 1, speaker="learner", text="Right."),
+        ]
+    assert "Don't tell me to calm down." not in spoken
+    assert set(spoken) <= set(pack.lines.irritated) | set(pack.lines.calm) | set(pack.lines.angry)

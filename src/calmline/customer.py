@@ -358,6 +358,11 @@ class Customer:
             band=current,
         )
         request = self._request(call, current, self._trend(call, reading), learner_text)
+        if self.options.lines != "generated":
+            answer = self._answer(learner_text, context.earlier)
+            if answer is not None:
+                yield answer.text
+                return answer
         reply = self._reply_key(current, reading, context.earlier)
         if self.options.lines == "authored-first" and reply is not None:
             text = self._next(reply, self._reply_lines(reply), context.earlier)
@@ -408,23 +413,30 @@ class Customer:
         yield text
         return CustomerLine(text, source="authored", notes=notes)
 
+    def _answer(self, learner_text: str, said: Sequence[str]) -> CustomerLine | None:
+        """The pack's answer to a question about a known fact or an arrangement."""
+        spoken = {line.strip().lower() for line in said}
+        for answer in self.scenario.answers:
+            if not asked_about(learner_text, answer.topics):
+                continue
+            fresh = [line for line in answer.lines if line.strip().lower() not in spoken]
+            if fresh:
+                return CustomerLine(fresh[0], source="authored", notes=[f"answer: {answer.id}"])
+        return None
+
     def _fallback(
         self, current: AngerBand, reply: str | None, said: Sequence[str]
     ) -> tuple[str, list[str]]:
         """The authored lines to fall back on, as (cycle key, lines): the first with a
-        line not yet said of the reply to the learner's move, the band's own lines, any
-        reply written for this band, then the neighbouring bands' lines. Only when all
-        are used up (a very long call) does a line come round again."""
+        line not yet said of the reply to the learner's move, the band's own lines,
+        then the neighbouring bands' lines. Replies to other moves are never fillers
+        ("Don't tell me to calm down" when nobody did). Only when all are used up does
+        a band line come round again: an aggrieved customer repeats the grievance."""
         spoken = {line.strip().lower() for line in said}
         options: list[tuple[str, list[str]]] = []
         if reply is not None:
             options.append((reply, self._reply_lines(reply)))
         options.append((f"line:{current}", self.scenario.lines.for_band(current)))
-        options += [
-            (f"reply:{i}", list(r.lines))
-            for i, r in enumerate(self.scenario.replies)
-            if current in r.bands
-        ]
         at = ALL_BANDS.index(current)
         options += [
             (f"line:{b}", self.scenario.lines.for_band(b))
@@ -434,7 +446,7 @@ class Customer:
         for key, lines in options:
             if any(line.strip().lower() not in spoken for line in lines):
                 return key, lines
-        return options[0]
+        return f"line:{current}", self.scenario.lines.for_band(current)
 
     def _reply_lines(self, key: str) -> list[str]:
         return list(self.scenario.replies[int(key.split(":")[1])].lines)

@@ -102,6 +102,21 @@ class HiddenDetail(_Strict):
     topics: list[str] = Field(min_length=1)
 
 
+class Answer(_Strict):
+    """What the customer says when asked about a known fact or an arrangement.
+
+    The packs' facts are notes for the model, not speech; an answer is the spoken
+    reply ("Saturday the 1st. I've got the receipt here.") given when the learner asks
+    a question about one of ``topics`` (see ``line_check.asked_about``). Used with
+    authored lines (``--lines authored-first`` or ``authored``); a generating model
+    answers from the facts itself. Each line is said once; asked again, the next.
+    """
+
+    id: str = Field(min_length=1)
+    topics: list[str] = Field(min_length=1)
+    lines: list[str] = Field(min_length=1)
+
+
 class BandLines(_Strict):
     """Text per anger band (authored fallback lines, or stage directions)."""
 
@@ -153,6 +168,7 @@ class Scenario(_Strict):
     triggers: list[Trigger] = Field(default_factory=list)
     repeat_failure_phrases: list[str] = Field(default_factory=list)
     hidden_details: list[HiddenDetail] = Field(default_factory=list)
+    answers: list[Answer] = Field(default_factory=list)
     risk_indicators: list[str] = Field(default_factory=list)
     opening_line: str = Field(min_length=3)
     lines: BandLines
@@ -198,6 +214,11 @@ class Scenario(_Strict):
         out = [("opening_line", self.opening_line)]
         for band in ("calm", "irritated", "angry", "furious"):
             out += [(f"lines.{band}[{i}]", t) for i, t in enumerate(getattr(self.lines, band))]
+        out += [
+            (f"answers[{i}].lines[{j}]", text)
+            for i, answer in enumerate(self.answers)
+            for j, text in enumerate(answer.lines)
+        ]
         out += [
             (f"replies[{i}].lines[{j}]", text)
             for i, reply in enumerate(self.replies)
