@@ -461,3 +461,16 @@ def test_a_reply_to_another_move_is_never_a_filler(kettle: Scenario) -> None:
         ]
     assert "Don't tell me to calm down." not in spoken
     assert set(spoken) <= set(pack.lines.irritated) | set(pack.lines.calm) | set(pack.lines.angry)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "right can I take the order number please",
+        "ok so what's the order number",
+        "hi there, can I take the order number",
+    ],
+)
+def test_a_spoken_question_may_open_with_a_filler(question: str) -> None:
+    assert asked_about(question, ["order number"])
+    assert not asked_about("right I have the order number here", ["order number"])

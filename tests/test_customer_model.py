@@ -100,11 +100,7 @@ def test_a_fifteen_turn_call_stays_in_character_and_on_the_facts(gemma, pack_id:
 def _authored(pack) -> set[str]:
     out = {pack.manager_line, pack.hangup_line, pack.satisfied_line}
     out |= {h.detail for h in pack.hidden_details}
-    for band in ("calm", "irritated", "angry", "furious"):
-        out |= set(pack.lines.for_band(band))
-    for reply in pack.replies:
-        out |= set(reply.lines)
-    return out
+    return out | {text for _, text in pack.authored_texts()}
 
 
 def _authored_reply(line) -> bool:

@@ -135,7 +135,11 @@ def resolution_offered(text: str, scenario: Scenario) -> bool:
 
 
 _QUESTION_START = re.compile(
-    r"^\W*(so,? )?(what|when|where|which|who|whose|why|how|did|does|do|is|are|was|were|have|has"
+    # spoken questions often open with a filler: "ok so what time suits you", "right
+    # can I take the order number", "hi there, can I take your name"
+    r"^\W*((ok(ay)?|right|so|and|hi|hello|hi there|well|alright|great|lovely|thanks|thank you"
+    r"|um|er|good (morning|afternoon|evening))\W+)*"
+    r"(what|when|where|which|who|whose|why|how|did|does|do|is|are|was|were|have|has"
     r"|had|can|could|would|will|may|tell me|talk me through|walk me through|explain|describe)\b"
 )
 
