@@ -165,10 +165,12 @@ def facts_audit(turns: list[dict[str, Any]], scenario: Scenario) -> list[str]:
 
 
 def _kind(turn: dict[str, Any]) -> str:
-    """llm, retry, fallback, reply (authored-first: the pack's reply to the move), scripted."""
+    """llm, retry, fallback, reply (the pack's reply to the move), answer, scripted."""
     notes = turn.get("notes") or []
     if turn.get("source") == "authored" and any(n.startswith("authored reply") for n in notes):
         return "reply"
+    if turn.get("source") == "authored" and any(n.startswith("answer:") for n in notes):
+        return "answer"
     return classify_turn({"source": turn.get("source"), "notes": notes})
 
 
@@ -259,10 +261,11 @@ def calls_table(results: dict[str, list[dict[str, Any]]]) -> None:
     labels = {r["id"]: r for r in _jsonl(CALL_LABELS)} if CALL_LABELS.exists() else {}
     print(
         "| lines | calls | learner turns | customer lines | model, first try | model, retry "
-        "| authored fallback | authored reply to the move | scripted | said twice "
+        "| authored fallback | authored reply to the move | authored answer | scripted "
+        "| said twice "
         "| facts audit failures | in character (hand-labelled, blind) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, calls in results.items():
         kinds: Counter[str] = Counter()
         for call in calls:
@@ -274,7 +277,8 @@ def calls_table(results: dict[str, list[dict[str, Any]]]) -> None:
         audit = sum(len(c["facts_audit"]) for c in calls)
         print(
             f"| {label} | {len(calls)} | {turns} | {len(lines)} | {kinds['llm']} "
-            f"| {kinds['retry']} | {kinds['fallback']} | {kinds['reply']} | {kinds['scripted']} "
+            f"| {kinds['retry']} | {kinds['fallback']} | {kinds['reply']} | {kinds['answer']} "
+            f"| {kinds['scripted']} "
             f"| {sum(_repeats(c['customer_lines']) for c in calls)} | {audit} | "
             f"{good}/{len(judged)} = {_pct(good, len(judged))} |"
         )
