@@ -33,8 +33,7 @@ class BackendChoice:
             (before falling back to authored lines).
         llm_timeout: seconds before an endpoint request is given up and retried.
         lines: where the customer's lines come from (``customer.CustomerOptions.lines``),
-            or ``auto``: authored-first with the bundled models, generated with an
-            endpoint.
+            or ``auto``: authored with the bundled models, generated with an endpoint.
     """
 
     llm: Literal["local", "openai"] = "local"
@@ -51,9 +50,14 @@ class BackendChoice:
 
     @property
     def customer_lines(self) -> LineSource:
-        """``auto``: authored-first with the bundled models, generated with an endpoint."""
+        """``auto``: authored with the bundled models, generated with an endpoint.
+
+        Hand-labelled over 8 calls of 15 turns, the bundled Gemma 270M's lines that
+        passed every check were in character 20% of the time, the packs' authored
+        lines 95% (docs/character_eval.md): offline, the pack speaks.
+        """
         if self.lines == "auto":
-            return "authored-first" if self.llm == "local" else "generated"
+            return "authored" if self.llm == "local" else "generated"
         return self.lines
 
 

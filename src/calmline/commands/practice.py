@@ -146,8 +146,8 @@ def practice(
         "--lines",
         help="Customer lines: generated (the model says every line the checks pass), "
         "authored-first (the pack's reply to your move when it has one, else the model), "
-        "authored (the pack's lines only) or auto (authored-first with the bundled "
-        "models, generated with --llm openai).",
+        "authored (the pack's lines only) or auto (authored with the bundled models, "
+        "whose own lines are rarely in character; generated with --llm openai).",
     ),
 ) -> None:
     """Run one practice call with a difficult customer, then the debrief and feedback."""
