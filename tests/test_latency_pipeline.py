@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -180,3 +181,160 @@ def test_simulated_mic_paces_chunks_and_records_speech_end() -> None:
     assert clock.now() == pytest.approx(50 * 0.03)
     assert said.speech_start_at == pytest.approx(0.1)
     assert said.speech_end_at == pytest.approx(1.1)
+
+
+def _said(text: str) -> AudioArray:
+    """espeak-ng speech of ``text`` at 16 kHz without its leading and trailing silence."""
+    from calmline.audio import Resampler
+    from calmline.sim_stream import speech_bounds
+
+    audio, rate = load_speaker("espeak").synthesize(text, "learner")
+    resampler = Resampler(rate, 16_000)
+    out = np.concatenate([resampler.process(audio), resampler.flush()])
+    start, end = speech_bounds(out)
+    return out[start:end]
+
+
+def _silence(seconds: float) -> AudioArray:
+    return np.zeros(int(seconds * 16_000), np.float32)
+
+
+def _listen(stream: AudioArray) -> list[object]:
+    """The events a tentative-turn listener gives for ``stream``, fed in real-time steps."""
+    from calmline.vad import SpeechStarted
+
+    clock = VirtualClock()
+    listener = TurnListener(
+        _CountingTranscriber(), min_silence_ms=600, clock=clock.now, tentative=True
+    )
+    stream = stream + np.random.default_rng(0).normal(0, 1e-4, stream.size).astype(np.float32)
+    events: list[object] = []
+    for i in range(0, stream.size, 480):
+        clock.sleep(480 / 16_000)
+        events.extend(e for e in listener.feed(stream[i : i + 480]))
+    for event in events:  # let the phrase transcriptions finish before closing
+        result = getattr(event, "result", None)
+        if callable(result):
+            result()
+    listener.close()
+    return [e for e in events if not isinstance(e, SpeechStarted)]
+
+
+def test_a_pause_that_ends_the_turn_was_announced_as_that_very_turn() -> None:
+    from calmline.listener import HeardTurn, TentativeTurn
+
+    events = _listen(
+        np.concatenate([_silence(0.6), _said("I am sorry about the kettle"), _silence(1.0)])
+    )
+    assert [type(e).__name__ for e in events] == ["TentativeTurn", "HeardTurn"]
+    tentative = next(e for e in events if isinstance(e, TentativeTurn)).turn
+    final = next(e for e in events if isinstance(e, HeardTurn))
+    # Announced 400 ms before the end of the turn, with the same audio and phrases.
+    assert final.decided_at - tentative.decided_at == pytest.approx(0.4, abs=0.04)
+    assert tentative.start == final.start and tentative.end == final.end
+    assert np.array_equal(tentative.audio, final.audio)
+    assert [p.future for p in tentative.phrases] == [p.future for p in final.phrases]
+    assert tentative.result() == final.result()
+
+
+def test_speech_after_a_pause_voids_it_and_the_turn_goes_on() -> None:
+    from calmline.listener import HeardTurn, TentativeTurn
+
+    stream = np.concatenate(
+        [
+            _silence(0.6),
+            _said("I am sorry about the kettle"),
+            _silence(0.4),  # a breath: a phrase pause, not the end of the turn
+            _said("I will replace it today"),
+            _silence(1.0),
+        ]
+    )
+    events = _listen(stream)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["TentativeTurn", "SpeechResumed", "TentativeTurn", "HeardTurn"]
+    first, second = (e.turn for e in events if isinstance(e, TentativeTurn))
+    final = next(e for e in events if isinstance(e, HeardTurn))
+    assert first.audio.size < final.audio.size  # the void one held only the first phrase
+    assert np.array_equal(second.audio, final.audio)
+    assert final.result().text == "phrase1 phrase2"
+
+
+def test_live_input_hands_out_pauses_in_order_and_next_utterance_skips_them() -> None:
+    from calmline.learner_input import LiveInput, SpeechResumed, TurnPaused
+
+    stream = np.concatenate(
+        [
+            _silence(0.6),
+            _said("I am sorry about the kettle"),
+            _silence(0.4),
+            _said("I will replace it today"),
+            _silence(1.0),
+        ]
+    )
+    chunks = [stream[i : i + 480] for i in range(0, stream.size, 480)]
+    live = LiveInput(_CountingTranscriber(), chunks, clock=VirtualClock().now)
+    events = []
+    while (event := live.next_event("call")) is not None:
+        events.append(event)
+    assert [type(e).__name__ for e in events] == [
+        "TurnPaused", "SpeechResumed", "TurnPaused", "LearnerUtterance",
+    ]  # fmt: skip
+    first, _, second, final = events
+    assert isinstance(first, TurnPaused) and isinstance(second, TurnPaused)
+    assert first.stale() and not second.stale()  # the learner spoke after the first pause
+    assert isinstance(events[1], SpeechResumed)
+    ahead = second.utterance()
+    assert isinstance(final, LearnerUtterance)
+    assert ahead.text == final.text == "phrase1 phrase2"
+    assert ahead.audio is not None and np.array_equal(ahead.audio, final.audio)
+    live.close()
+
+    again = LiveInput(_CountingTranscriber(), chunks, clock=VirtualClock().now)
+    utt = again.next_utterance("call")
+    assert utt is not None and utt.text == "phrase1 phrase2"
+    assert again.next_utterance("call") is None
+    again.close()
+
+
+def test_the_bench_table_shows_the_memory_curve_and_the_speculation() -> None:
+    from calmline.bench import BenchResult, Distribution, _memory_curve
+    from calmline.commands.bench import render_table
+
+    result = BenchResult(turns=30)
+    result.turn_latency = Distribution.of([0.9, 1.0, 1.2])
+    result.decision_to_audio = Distribution.of([0.3, 0.4])
+    result.naive_latency = Distribution.of([2.0])
+    result.speculation = {
+        "started": 40, "confirmed": 28, "discarded": 12, "discarded_generating": 3,
+    }  # fmt: skip
+    # Read at the start of each of 30 turns, then once after the last: +2 MB a turn to
+    # turn 10, flat after.
+    _memory_curve(result, [800.0 + 2 * min(k, 10) for k in range(31)])
+    assert result.rss_per_turn_mb[0] == 802 and result.rss_at(30) == 820
+    assert result.rss_growth_mb == 20 and result.rss_growth_after_10_mb == 0
+    console = Console(width=200, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(render_table(result))
+    text = console.export_text()
+    assert "1: 802 · 5: 810 · 10: 820 · 20: 820 · 30: 820" in text
+    assert "from turn 10 to 30" in text and "+0 MB" in text
+    assert "40 started: 28 confirmed, 12 discarded (3 after asking the model)" in text
+
+
+def test_phrases_go_through_a_transcribers_phrase_path_when_it_has_one() -> None:
+    class _Phrasing(_CountingTranscriber):
+        def __init__(self) -> None:
+            super().__init__()
+            self.phrases: list[int] = []
+
+        def transcribe_phrase(self, audio: AudioArray) -> Transcription:
+            self.phrases.append(audio.size)
+            return self.transcribe(audio)
+
+    stt = _Phrasing()
+    listener = TurnListener(stt, min_silence_ms=600, clock=VirtualClock().now)
+    stream = np.concatenate([_silence(0.6), _said("I am sorry about the kettle"), _silence(1.0)])
+    turns = [e for i in range(0, stream.size, 480) for e in listener.feed(stream[i : i + 480])]
+    heard = [t for t in turns if hasattr(t, "result")]
+    assert len(heard) == 1 and heard[0].result().text == "phrase1"
+    assert stt.phrases == stt.calls  # the one phrase went the phrase way
+    listener.close()

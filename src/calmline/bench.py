@@ -11,6 +11,7 @@ transcription, whole LLM completion, whole-reply synthesis) for comparison.
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import threading
@@ -18,16 +19,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from calmline.audio_out import SimulatedSink
-from calmline.learner_input import LearnerUtterance, LiveInput
+from calmline.learner_input import LearnerUtterance, LiveEvent, LiveInput
 from calmline.models import SessionRecord
 from calmline.protocols import SAMPLE_RATE, AudioArray, ChatMessage, ChatModel, GenerationOptions
 from calmline.sim_stream import RealClock, SimulatedMic, speech_bounds
 from calmline.vad import EndpointOptions, iter_utterances
+
+if TYPE_CHECKING:
+    from calmline.customer import LineSource
 
 NAIVE_SILENCE_MS = 1000
 
@@ -43,6 +47,21 @@ def rss_mb() -> tuple[float, float]:
     except OSError:  # not Linux: report zeros rather than fail the benchmark
         pass
     return values["VmRSS"], values["VmHWM"]
+
+
+def settled_rss_mb() -> float:
+    """Resident memory after a garbage collection and ``malloc_trim``: what is really held.
+
+    Read between turns to tell a plateau from a leak; without this the reading swings
+    by tens of MB with garbage not yet collected and free pages not yet returned.
+    """
+    import gc
+
+    from calmline.memory import release_free_memory
+
+    gc.collect()
+    release_free_memory()
+    return rss_mb()[0]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -95,12 +114,13 @@ class RecordingChatModel:
 
 
 class SimulatedLearner:
-    """A ``LearnerInput`` that speaks the next WAV into a ``SimulatedMic`` when it is its turn.
+    """A ``PausingInput`` that speaks the next WAV into a ``SimulatedMic`` when it is its turn.
 
     Each turn's utterance is queued when the loop asks for it (the customer has
-    finished), so it starts ``gap_s`` later, as a person answering would. A turn
-    listed in ``barge_in`` is instead spoken ``barge_in_after_s`` after the first
-    sample of the customer's previous reply, over the customer.
+    finished), as a person answering would. A turn listed in ``barge_in`` is instead
+    spoken ``barge_in_after_s`` after the first sample of the customer's previous
+    reply, over the customer. ``on_turn`` is called as each turn starts (the
+    benchmark reads the memory there).
     """
 
     def __init__(
@@ -112,12 +132,15 @@ class SimulatedLearner:
         *,
         barge_in: set[int] | None = None,
         barge_in_after_s: float = 0.6,
+        on_turn: Callable[[int], None] = lambda _index: None,
     ) -> None:
         self.live, self.mic, self.sink = live, mic, sink
         self._turns = list(turns)
         self._next = 0
+        self._in_turn = False
         self._barge_in = barge_in or set()
         self._after = barge_in_after_s
+        self._on_turn = on_turn
         self.utterances: list[LearnerUtterance] = []
         self.spoken: list[Any] = []
 
@@ -128,23 +151,37 @@ class SimulatedLearner:
         self.live.set_cut_in(seconds)
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
+        while True:
+            event = self.next_event(phase)
+            if event is None or isinstance(event, LearnerUtterance):
+                return event
+
+    def next_event(self, phase: str) -> LiveEvent | None:
         if phase != "call":
             return None
-        if self._next >= len(self._turns):
-            return None
+        if not self._in_turn:
+            if self._next >= len(self._turns):
+                return None
+            self._start_turn()
+        event = self.live.next_event(phase)
+        if event is None or isinstance(event, LearnerUtterance):
+            self._in_turn = False
+        if isinstance(event, LearnerUtterance):
+            said = self.spoken[-1] if self.spoken else None
+            if said is not None and said.speech_end_at is not None and event.decided_at is not None:
+                event.latency["speech_end_to_decision"] = event.decided_at - said.speech_end_at
+            self.utterances.append(event)
+        return event
+
+    def _start_turn(self) -> None:
         index = self._next
         self._next += 1
+        self._in_turn = True
+        self._on_turn(index)
         if index not in self._barge_in:
             self.spoken.append(self.mic.say(self._turns[index]))
         if index + 1 in self._barge_in and index + 1 < len(self._turns):
             self._schedule_barge_in(index + 1)
-        utt = self.live.next_utterance(phase)
-        if utt is not None:
-            said = self.spoken[-1] if self.spoken else None
-            if said is not None and said.speech_end_at is not None and utt.decided_at is not None:
-                utt.latency["speech_end_to_decision"] = utt.decided_at - said.speech_end_at
-            self.utterances.append(utt)
-        return utt
 
     def _schedule_barge_in(self, index: int) -> None:
         replies_before = len(self.sink.replies)
@@ -207,7 +244,16 @@ class BenchResult:
     rss_loaded_mb: float = 0.0
     rss_peak_mb: float = 0.0
     rss_growth_mb: float = 0.0
+    rss_before_mb: float = 0.0  # before the first turn
+    rss_per_turn_mb: list[float] = field(default_factory=list)  # after each turn's reply
+    rss_growth_after_10_mb: float | None = None  # from turn 10 to the last (plateau or leak)
+    speculation: dict[str, int] = field(default_factory=dict)  # started, confirmed, discarded
+    per_turn: list[dict[str, Any]] = field(default_factory=list)  # see ``turn_details``
     turns: int = 0
+
+    def rss_at(self, turn: int) -> float | None:
+        """RSS in MB after ``turn`` (1-based), if the run got that far."""
+        return self.rss_per_turn_mb[turn - 1] if 0 < turn <= len(self.rss_per_turn_mb) else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -254,6 +300,24 @@ def latencies(record: SessionRecord) -> tuple[list[float], list[float]]:
     return total, after_decision
 
 
+def turn_details(record: SessionRecord) -> list[dict[str, Any]]:
+    """Per learner turn and its reply: where the time went (seconds), for ``--json``."""
+    out: list[dict[str, Any]] = []
+    turns = record.turns
+    for turn, reply in itertools.pairwise(turns):
+        if turn.speaker != "learner" or reply.speaker != "customer":
+            continue
+        row: dict[str, Any] = {"scenario": record.scenario, "reply_source": reply.source}
+        for key in ("speech_end_to_decision", "end_of_turn_to_text", "tone"):
+            if key in turn.latency:
+                row[key] = round(turn.latency[key], 3)
+        for key in ("reply_ahead_of_decision", "first_sentence", "end_of_turn_to_first_audio"):
+            if key in reply.latency:
+                row[key] = round(reply.latency[key], 3)
+        out.append(row)
+    return out
+
+
 Progress = Callable[[str], None]
 
 
@@ -267,6 +331,10 @@ class BenchOptions:
         scenarios: packs whose learner scripts are spoken, in order (all by default).
         barge_in: add one turn spoken over the customer's reply, to time the stop.
         seed: the customer's sampling seed.
+        speculative: start replies at the learner's phrase pauses, as live practice does.
+        lines: where the customer's lines come from (``CustomerOptions.lines``):
+            ``generated`` times the model; ``authored`` is what practice uses offline
+            with the bundled models (``--lines auto``).
     """
 
     turns: int = 30
@@ -274,6 +342,8 @@ class BenchOptions:
     scenarios: list[str] = field(default_factory=list)
     barge_in: bool = True
     seed: int = 7
+    speculative: bool = True
+    lines: LineSource = "generated"
 
 
 def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> BenchResult:
@@ -285,6 +355,8 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     from calmline.tts import load_speaker
 
     result = BenchResult(machine=machine_info())
+    result.machine["lines"] = options.lines
+    result.machine["speculative"] = options.speculative
     progress("Loading and warming the models…")
     choice = BackendChoice(seed=options.seed)
     timed: dict[str, float] = {}
@@ -302,6 +374,9 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     from calmline.factory import warm_models
 
     timed_load("warm", lambda: warm_models(transcriber, chat, tone, speaker))
+    # Silero (the endpointers' model) loads on first use: +40 MB, counted with the models
+    # rather than as growth during the first turn.
+    timed_load("vad", _warm_vad)
     result.load_s = timed
     result.rss_loaded_mb = rss_mb()[0]
 
@@ -323,8 +398,9 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
 
     recording = RecordingChatModel(chat)
     records: list[tuple[str, SessionRecord, list[AudioArray]]] = []
-    rss_per_turn: list[float] = []
+    rss_per_turn: list[float] = []  # before each turn, then once after the last
     barge_stops: list[float] = []
+    speculation = {"started": 0, "confirmed": 0, "discarded": 0, "discarded_generating": 0}
     done = 0
     import tempfile
 
@@ -336,13 +412,13 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
             want = min(len(wavs[name]), options.turns - done)
             barge = {2} if options.barge_in and round_ == 0 and not records and want > 3 else set()
             progress(f"Streaming call {len(records) + 1}: {name} ({done}/{options.turns} turns)")
-            record, used, stops = _streaming_call(
+            record, used, stops, spec = _streaming_call(
                 name,
                 wavs[name][:want],
                 Customer(
                     load_scenario(name),
                     recording,
-                    CustomerOptions(stream_early=True),
+                    CustomerOptions(stream_early=True, lines=options.lines),
                     seed=options.seed + round_,
                 ),
                 tone,
@@ -351,8 +427,11 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
                 out,
                 barge,
                 rss_per_turn,
+                options.speculative,
             )
             barge_stops.extend(stops)
+            for key in speculation:
+                speculation[key] += getattr(spec, key)
             records.append((name, record, wavs[name][:used]))
             done += used
         if done >= options.turns:
@@ -365,11 +444,13 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
         t, d = latencies(record)
         total += t
         decision += d
+        result.per_turn += turn_details(record)
     result.turn_latency = Distribution.of(total)
     result.decision_to_audio = Distribution.of(decision)
+    result.speculation = speculation
+    rss_per_turn.append(settled_rss_mb())  # after the last turn
     result.rss_peak_mb = rss_mb()[1]
-    if len(rss_per_turn) >= 2:
-        result.rss_growth_mb = rss_per_turn[-1] - rss_per_turn[0]
+    _memory_curve(result, rss_per_turn)
     stats = [s for s in recording.stats if s.generated_tokens > 1]  # not priming runs
     if stats:
         result.llm_first_token_s = statistics.median(s.first_token_s for s in stats)
@@ -413,6 +494,28 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     return result
 
 
+def _warm_vad() -> None:
+    from calmline.vad import Endpointer
+
+    Endpointer().feed(np.zeros(SAMPLE_RATE // 10, np.float32))
+
+
+def _memory_curve(result: BenchResult, rss: list[float]) -> None:
+    """RSS after every turn, growth over the run and from turn 10 on.
+
+    ``rss`` was read as each turn started, and once after the last: the reading at the
+    start of turn k+1 is the memory after turn k's reply.
+    """
+    if len(rss) < 2:
+        return
+    result.rss_before_mb = rss[0]
+    result.rss_per_turn_mb = [round(x, 1) for x in rss[1:]]
+    result.rss_growth_mb = rss[-1] - rss[0]
+    after_10 = result.rss_at(10)
+    if after_10 is not None and len(result.rss_per_turn_mb) > 10:
+        result.rss_growth_after_10_mb = rss[-1] - after_10
+
+
 def _streaming_call(
     name: str,
     turns: list[AudioArray],
@@ -423,7 +526,8 @@ def _streaming_call(
     out: Path,
     barge: set[int],
     rss_per_turn: list[float],
-) -> tuple[SessionRecord, int, list[float]]:
+    speculative: bool,
+) -> tuple[SessionRecord, int, list[float], Any]:
     from rich.console import Console
 
     from calmline.practice import Collaborators, PracticeCall, PracticeOptions
@@ -434,21 +538,27 @@ def _streaming_call(
     mic = SimulatedMic(clock)
     sink = SimulatedSink(clock)
     live = LiveInput(transcriber, mic, clock=clock.now, source="simulated")
-    learner = SimulatedLearner(live, mic, sink, turns, barge_in=barge)
-    original = learner.next_utterance
-
-    def next_utterance(phase: str) -> LearnerUtterance | None:
-        rss_per_turn.append(rss_mb()[0])
-        return original(phase)
-
-    learner.next_utterance = next_utterance  # type: ignore[method-assign]  # rss per turn
+    learner = SimulatedLearner(
+        live,
+        mic,
+        sink,
+        turns,
+        barge_in=barge,
+        on_turn=lambda _i: rss_per_turn.append(settled_rss_mb()),
+    )
     parts = Collaborators(customer=customer, tone=tone, speaker=speaker, sink=sink)
     view = CallView(console=Console(file=open(os.devnull, "w")))  # noqa: SIM115
     call = PracticeCall(
         load_scenario(name),
         parts,
         learner,
-        PracticeOptions(out=out, max_turns=len(turns), debrief=False, assess=False),
+        PracticeOptions(
+            out=out,
+            max_turns=len(turns),
+            debrief=False,
+            assess=False,
+            speculative=speculative,
+        ),
         view,
     )
     try:
@@ -461,7 +571,7 @@ def _streaming_call(
         start = learner.spoken[min(barge)].speech_start_at
         if start is not None:
             stops.append(sink.stops[0] - start)
-    return record, len(learner.utterances), stops
+    return record, len(learner.utterances), stops, call.speculation
 
 
 def _naive_audio(records: list[tuple[str, SessionRecord, list[AudioArray]]]) -> list[AudioArray]:

@@ -22,6 +22,7 @@ from calmline.protocols import SAMPLE_RATE, AudioArray, Transcriber
 
 if TYPE_CHECKING:
     from calmline.listener import HeardTurn
+    from calmline.listener import SpeechResumed as ListenerResumed
 
 DEBRIEF_MARKER = "--- debrief ---"
 MAX_TURN_S = 600.0  # longest audio file accepted as one learner turn
@@ -60,6 +61,43 @@ class LearnerInput(Protocol):
     """A source of learner turns. ``None`` means the learner has nothing more to say."""
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None: ...
+
+
+@dataclass(frozen=True)
+class TurnPaused:
+    """The learner paused between phrases; the turn may or may not be over.
+
+    ``utterance()`` waits for the transcripts of the phrases so far and returns the
+    turn exactly as it will arrive if this pause ends it. ``stale()`` becomes true as
+    soon as the learner speaks again (before ``SpeechResumed`` is taken from the input).
+    """
+
+    resolve: Callable[[], LearnerUtterance]
+    stale: Callable[[], bool]
+    at: float  # clock time of the pause
+
+    def utterance(self) -> LearnerUtterance:
+        return self.resolve()
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """The learner spoke again after a ``TurnPaused``: that pause did not end the turn."""
+
+    at: float
+
+
+LiveEvent = LearnerUtterance | TurnPaused | SpeechResumed
+
+
+class PausingInput(LearnerInput, Protocol):
+    """A live source that also announces phrase pauses, so a reply can be started early.
+
+    ``next_event`` returns ``TurnPaused`` and ``SpeechResumed`` as they happen, then
+    the ``LearnerUtterance`` (or ``None``, the end); ``next_utterance`` skips them.
+    """
+
+    def next_event(self, phase: str) -> LiveEvent | None: ...
 
 
 def _transcribe(transcriber: Transcriber, audio: AudioArray, origin: str) -> LearnerUtterance:
@@ -167,6 +205,12 @@ class AudioFilesInput:
         return utt
 
 
+@dataclass(frozen=True)
+class _Pause:
+    heard: HeardTurn  # the turn if the pause ends it
+    epoch: int  # LiveInput's epoch when the pause was heard
+
+
 class LiveInput:
     """Turns from a live 16 kHz stream that stays open for the whole call.
 
@@ -175,6 +219,8 @@ class LiveInput:
     ``next_utterance`` takes the next one. Because the stream keeps being read
     while the customer speaks, ``speech_started_after`` tells the practice loop
     that the learner has started talking over the customer (barge-in).
+    ``next_event`` also returns the phrase pauses (``TurnPaused``) and the speech
+    that voids them (``SpeechResumed``), for a reply started at the pause.
     """
 
     def __init__(
@@ -189,10 +235,17 @@ class LiveInput:
 
         self._clock = clock
         self._source = source
-        self.listener = TurnListener(transcriber, min_silence_ms=min_silence_ms, clock=clock)
+        self.listener = TurnListener(
+            transcriber, min_silence_ms=min_silence_ms, clock=clock, tentative=True
+        )
         self._stream = stream
-        self._turns: queue.Queue[HeardTurn | BaseException | None] = queue.Queue()
+        self._turns: queue.Queue[HeardTurn | _Pause | ListenerResumed | BaseException | None] = (
+            queue.Queue()
+        )
         self._speech_starts: list[float] = []
+        # Bumped whenever the learner resumes after a pause: a pause announced under an
+        # older epoch is void.
+        self._epoch = 0
         self._lock = threading.Lock()
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -204,7 +257,8 @@ class LiveInput:
             self._thread.start()
 
     def _read(self) -> None:
-        from calmline.listener import HeardTurn
+        from calmline.listener import HeardTurn, SpeechStarted, TentativeTurn
+        from calmline.listener import SpeechResumed as Resumed
 
         iterator = iter(self._stream)
         try:
@@ -212,11 +266,17 @@ class LiveInput:
                 if self._closed:
                     break
                 for event in self.listener.feed(chunk):
-                    if isinstance(event, HeardTurn):
-                        self._turns.put(event)
-                    else:
+                    if isinstance(event, SpeechStarted):
                         with self._lock:
                             self._speech_starts.append(self._clock())
+                        continue
+                    with self._lock:
+                        if isinstance(event, TentativeTurn):
+                            self._turns.put(_Pause(event.turn, self._epoch))
+                            continue
+                        if isinstance(event, Resumed):
+                            self._epoch += 1  # voids the pause before it
+                    self._turns.put(event)
             else:
                 for event in self.listener.flush():
                     if isinstance(event, HeardTurn):
@@ -240,6 +300,15 @@ class LiveInput:
         self.listener.cut_in_after_s = seconds
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
+        while True:
+            event = self.next_event(phase)
+            if event is None or isinstance(event, LearnerUtterance):
+                return event
+
+    def next_event(self, phase: str) -> LiveEvent | None:
+        """The next finished turn, phrase pause or resumption, in the order they happened."""
+        from calmline.listener import SpeechResumed as Resumed
+
         self.start()
         while True:
             item = self._turns.get()
@@ -248,20 +317,35 @@ class LiveInput:
                 return None
             if isinstance(item, BaseException):
                 raise item
-            result = item.result()
-            ready = self._clock()
-            utt = LearnerUtterance(
-                text=result.text.strip(),
-                source=self._source,
-                audio=item.audio,
-                transcription=result,
-                latency={"end_of_turn_to_text": ready - item.decided_at},
-                origin="microphone" if self._source == "mic" else self._source,
-                decided_at=item.decided_at,
-                cut_in=item.forced,
-            )
+            if isinstance(item, Resumed):
+                return SpeechResumed(at=item.at)
+            if isinstance(item, _Pause):
+                return self._paused(item)
+            utt = self._utterance(item)
             if utt.text:
                 return utt
+
+    def _paused(self, pause: _Pause) -> TurnPaused:
+        def stale() -> bool:
+            with self._lock:
+                return self._epoch != pause.epoch
+
+        heard = pause.heard
+        return TurnPaused(resolve=lambda: self._utterance(heard), stale=stale, at=heard.decided_at)
+
+    def _utterance(self, heard: HeardTurn) -> LearnerUtterance:
+        result = heard.result()
+        ready = self._clock()
+        return LearnerUtterance(
+            text=result.text.strip(),
+            source=self._source,
+            audio=heard.audio,
+            transcription=result,
+            latency={"end_of_turn_to_text": ready - heard.decided_at},
+            origin="microphone" if self._source == "mic" else self._source,
+            decided_at=heard.decided_at,
+            cut_in=heard.forced,
+        )
 
     def close(self) -> None:
         self._closed = True
@@ -296,13 +380,20 @@ class MicInput:
         if self._live is not None:
             self._live.set_cut_in(seconds)
 
+    def next_event(self, phase: str) -> LiveEvent | None:
+        """Phrase pauses too, when the microphone stays open (not with push-to-talk)."""
+        if self._push_to_talk is None:
+            return self._open_live().next_event(phase)
+        return self.next_utterance(phase)
+
+    def _open_live(self) -> LiveInput:
+        if self._live is None:
+            self._live = LiveInput(self._transcriber, self._stream_factory(), self._min_silence_ms)
+        return self._live
+
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
         if self._push_to_talk is None:
-            if self._live is None:
-                self._live = LiveInput(
-                    self._transcriber, self._stream_factory(), self._min_silence_ms
-                )
-            return self._live.next_utterance(phase)
+            return self._open_live().next_utterance(phase)
         from calmline.listener import HeardTurn, TurnListener
 
         self._push_to_talk()  # waits for the key press that starts the turn
@@ -337,9 +428,13 @@ __all__ = [
     "AudioFilesInput",
     "LearnerInput",
     "LearnerUtterance",
+    "LiveEvent",
     "LiveInput",
     "MicInput",
+    "PausingInput",
     "ScriptInput",
+    "SpeechResumed",
+    "TurnPaused",
     "TypedInput",
     "is_goodbye",
 ]

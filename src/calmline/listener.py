@@ -12,11 +12,20 @@ the end would cost the full ~0.35 s here however short the turn.
 Both endpointers see identical audio, so their Silero probabilities and hence their
 speech/silence decisions agree frame for frame; a turn is exactly the phrases heard
 since the previous turn ended.
+
+With ``tentative=True`` the listener also announces each phrase pause that has not
+(yet) ended the turn as a ``TentativeTurn``: the turn exactly as it will be closed
+if no more speech comes (same audio, same phrases), so a reply can be started
+400 ms early. The next speech frame makes it void, announced as ``SpeechResumed``:
+any speech resets the turn's silence, so the real turn will then end later and hold
+more audio.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +38,25 @@ from calmline.vad import Endpointer, EndpointOptions, SpeechStarted, UtteranceEn
 
 PHRASE_SILENCE_MS = 200
 BARGE_IN_SPEECH_MS = 150
+# Stream audio kept for tentative turns: the longest turn (Endpointer's 28 s cut) and then some.
+_TAIL_S = 30.0
+_STT_POOL: ThreadPoolExecutor | None = None
+_STT_POOL_LOCK = threading.Lock()
+
+
+def stt_pool() -> ThreadPoolExecutor:
+    """The process's one transcription worker, shared by every listener.
+
+    One worker: phrases are transcribed in order, and Whisper already uses both
+    cores, so two at once would only make each slower. One for the whole process
+    rather than one per call (or per push-to-talk turn): a new thread each time
+    also got a new malloc arena for Whisper's buffers (see ``calmline.memory``).
+    """
+    global _STT_POOL
+    with _STT_POOL_LOCK:
+        if _STT_POOL is None:
+            _STT_POOL = ThreadPoolExecutor(1, thread_name_prefix="calmline-stt")
+        return _STT_POOL
 
 
 @dataclass
@@ -75,12 +103,68 @@ class HeardTurn:
         )
 
 
+@dataclass(frozen=True)
+class TentativeTurn:
+    """A phrase pause that has not ended the turn: ``turn`` is the turn if it does.
+
+    ``turn.decided_at`` is the clock time of the pause. If the turn endpointer then
+    ends the turn without hearing more speech, its ``HeardTurn`` has the same audio,
+    start and phrases as this one.
+    """
+
+    turn: HeardTurn
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """Speech after a ``TentativeTurn``, before the turn ended: that tentative turn is void."""
+
+    at: float  # clock time
+
+
+ListenerEvent = SpeechStarted | HeardTurn | TentativeTurn | SpeechResumed
+
+
+class _StreamTail:
+    """The last ``keep_s`` seconds of the stream, sliced by the stream seconds endpoints give."""
+
+    def __init__(self, keep_s: float) -> None:
+        self._keep = int(keep_s * SAMPLE_RATE)
+        self._chunks: deque[AudioArray] = deque()
+        self._first = 0  # stream sample index of the first kept sample
+        self._end = 0  # stream samples seen
+
+    def add(self, chunk: AudioArray) -> None:
+        data = np.array(chunk, dtype=np.float32).reshape(-1)  # a copy: callers reuse buffers
+        self._chunks.append(data)
+        self._end += data.size
+        while self._chunks and self._end - self._first - self._chunks[0].size >= self._keep:
+            self._first += self._chunks.popleft().size
+
+    def slice(self, start_s: float, end_s: float) -> AudioArray | None:
+        """Samples from ``start_s`` to ``end_s`` stream seconds; None if not (all) kept."""
+        a, b = round(start_s * SAMPLE_RATE), round(end_s * SAMPLE_RATE)
+        if a < self._first or b > self._end or b < a:
+            return None
+        parts: list[AudioArray] = []
+        pos = self._first
+        for chunk in self._chunks:
+            lo, hi = max(a - pos, 0), min(b - pos, chunk.size)
+            if lo < hi:
+                parts.append(chunk[lo:hi])
+            pos += chunk.size
+            if pos >= b:
+                break
+        return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0, np.float32))
+
+
 class TurnListener:
     """Feeds a 16 kHz stream to the phrase and turn endpointers; transcribes phrases early.
 
-    ``feed`` returns ``SpeechStarted`` (for barge-in) and ``HeardTurn`` events. The
-    caller resolves ``HeardTurn.result()`` on its own thread, so reading the
-    microphone never waits for Whisper.
+    ``feed`` returns ``SpeechStarted`` (for barge-in) and ``HeardTurn`` events, and
+    with ``tentative=True`` also ``TentativeTurn`` and ``SpeechResumed``. The caller
+    resolves ``HeardTurn.result()`` on its own thread, so reading the microphone
+    never waits for Whisper.
     """
 
     def __init__(
@@ -90,6 +174,7 @@ class TurnListener:
         phrase_silence_ms: int = PHRASE_SILENCE_MS,
         clock: Callable[[], float] = time.perf_counter,
         executor: ThreadPoolExecutor | None = None,
+        tentative: bool = False,
     ) -> None:
         self.transcriber = transcriber
         # 150 ms of speech (not 200) starts a turn: barge-in must stop the customer
@@ -104,11 +189,14 @@ class TurnListener:
             )
         )
         self._clock = clock
-        # One worker: phrases are transcribed in order, and Whisper already uses
-        # both cores; two at once would only make each slower.
-        self._pool = executor or ThreadPoolExecutor(1, thread_name_prefix="calmline-stt")
+        self._pool = executor or stt_pool()
+        self._submitted: deque[Future[Transcription]] = deque(maxlen=64)  # cancelled on close
         self._phrases: list[_Phrase] = []
         self._last_phrase_end = 0.0
+        self._turn_start = 0.0  # stream seconds where the first phrase of this turn starts
+        self._tentative = tentative
+        self._tail = _StreamTail(_TAIL_S) if tentative else None
+        self._paused = False  # a TentativeTurn is out and no speech has followed it
         self.cut_in_after_s: float | None = None  # force the turn's end after this much speech
         self._speech_started_at: float | None = None
 
@@ -117,30 +205,61 @@ class TurnListener:
         return self._turn.in_speech
 
     def submit(self, audio: AudioArray) -> Future[Transcription]:
-        """Transcribe ``audio`` on the worker thread."""
-        return self._pool.submit(self.transcriber.transcribe, audio)
+        """Transcribe ``audio`` (a whole turn) on the worker thread."""
+        return self._submit(self.transcriber.transcribe, audio)
 
-    def feed(self, chunk: AudioArray) -> list[SpeechStarted | HeardTurn]:
-        out: list[SpeechStarted | HeardTurn] = []
+    def submit_phrase(self, audio: AudioArray) -> Future[Transcription]:
+        """Transcribe one phrase on the worker thread.
+
+        A transcriber with a ``transcribe_phrase`` method (a faster path for short
+        audio) gets phrases through it; its time is on the critical path, since the
+        reply cannot start before the last phrase's text.
+        """
+        phrase = getattr(self.transcriber, "transcribe_phrase", None)
+        return self._submit(phrase if callable(phrase) else self.transcriber.transcribe, audio)
+
+    def _submit(
+        self, transcribe: Callable[[AudioArray], Transcription], audio: AudioArray
+    ) -> Future[Transcription]:
+        future = self._pool.submit(transcribe, audio)
+        self._submitted.append(future)
+        return future
+
+    def feed(self, chunk: AudioArray) -> list[ListenerEvent]:
+        out: list[ListenerEvent] = []
+        if self._tail is not None:
+            self._tail.add(chunk)
+        pause: UtteranceEnded | None = None
         for event in self._phrase.feed(chunk):
             if isinstance(event, UtteranceEnded):
                 self._add_phrase(event)
+                pause = event
+        if self._paused and self._phrase.in_speech:
+            self._paused = False
+            out.append(SpeechResumed(self._clock()))
+        closed = False
         for event in self._turn.feed(chunk):
             if isinstance(event, SpeechStarted):
                 self._speech_started_at = self._clock()
                 out.append(event)
             else:
                 out.append(self._close_turn(event))
+                closed = True
+        if pause is not None and not closed and self._turn.in_speech:
+            tentative = self._tentative_turn(pause)
+            if tentative is not None:
+                self._paused = True
+                out.append(tentative)
         if self._should_cut_in():
             out.extend(self.flush(forced=True))
         return out
 
-    def flush(self, forced: bool = False) -> list[SpeechStarted | HeardTurn]:
+    def flush(self, forced: bool = False) -> list[ListenerEvent]:
         """End of stream (or the customer cutting in): close the turn in progress."""
         for event in self._phrase.flush():
             if isinstance(event, UtteranceEnded):
                 self._add_phrase(event)
-        out: list[SpeechStarted | HeardTurn] = []
+        out: list[ListenerEvent] = []
         for event in self._turn.flush():
             if isinstance(event, SpeechStarted):
                 out.append(event)
@@ -168,15 +287,43 @@ class TurnListener:
             audio, start = audio[overlap:], start + overlap / SAMPLE_RATE
         self._last_phrase_end = event.end
         if audio.size:
+            if not self._phrases:
+                self._turn_start = event.start  # the turn endpointer's start too (same pre-roll)
             self._phrases.append(
-                _Phrase(start, event.end, self.submit(np.ascontiguousarray(audio)))
+                _Phrase(start, event.end, self.submit_phrase(np.ascontiguousarray(audio)))
             )
+
+    def _turn_phrases(self, start: float) -> list[_Phrase]:
+        return [p for p in self._phrases if p.end > start - 0.05]
+
+    def _tentative_turn(self, pause: UtteranceEnded) -> TentativeTurn | None:
+        """The turn as the turn endpointer would close it if this pause ends it.
+
+        Its audio runs from the turn's start to the pause's end (the last speech plus
+        the same post-roll), both taken from the stream itself.
+        """
+        if not self._tentative or self._tail is None or not self._phrases:
+            return None
+        start = self._turn_start
+        audio = self._tail.slice(start, pause.end)
+        if audio is None or not audio.size:
+            return None
+        turn = HeardTurn(
+            audio=audio,
+            start=start,
+            end=pause.end,
+            decided_at=self._clock(),
+            phrases=self._turn_phrases(start),
+            fallback=self.submit,
+        )
+        return TentativeTurn(turn)
 
     def _close_turn(self, event: UtteranceEnded) -> HeardTurn:
         decided = self._clock()
-        mine = [p for p in self._phrases if p.end > event.start - 0.05]
+        mine = self._turn_phrases(event.start)
         self._phrases = []  # anything older belonged to no turn (cannot happen; bounded anyway)
         self._speech_started_at = None
+        self._paused = False
         return HeardTurn(
             audio=event.audio,
             start=event.start,
@@ -188,4 +335,7 @@ class TurnListener:
         )
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Drop this listener's transcriptions that have not started (the worker is shared)."""
+        for future in self._submitted:
+            future.cancel()
+        self._submitted.clear()

@@ -3,15 +3,23 @@
 The loop only sequences collaborators it is handed (learner input, tone reader,
 anger model, customer, speaker, evaluator); it owns the order of events and the rule
 that every turn is on disk before the next one starts.
+
+With live input that announces phrase pauses (``PausingInput``) and speakers, the
+reply is started speculatively at each pause (``speculation.Speculation``): the turn
+is read and weighed and the reply generated and synthesised, but nothing is saved,
+played or changed until the end of the turn confirms the same utterance; then the
+turn is committed exactly as it would have been and the buffered audio plays at once.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -19,8 +27,16 @@ from calmline import anger as anger_model
 from calmline.anger import band
 from calmline.audio_out import AudioSink, PlayerSink
 from calmline.customer import Customer, CustomerLine, looks_like_injection
-from calmline.learner_input import LearnerInput, LearnerUtterance, is_goodbye
+from calmline.learner_input import (
+    LearnerInput,
+    LearnerUtterance,
+    PausingInput,
+    SpeechResumed,
+    TurnPaused,
+    is_goodbye,
+)
 from calmline.listener import BARGE_IN_SPEECH_MS
+from calmline.memory import release_free_memory, tune_malloc
 from calmline.models import (
     AngerReason,
     AngerState,
@@ -30,11 +46,13 @@ from calmline.models import (
     SessionRecord,
     ToneReading,
     Turn,
+    VoiceFeatures,
 )
 from calmline.protocols import AudioArray, Speaker
 from calmline.scenario import Scenario
 from calmline.session import SessionWriter, new_session_id
 from calmline.speaking import SpokenReply, speak_streamed
+from calmline.speculation import Prepared, Speculation, SpeculationStats, interruptible
 from calmline.tone import ToneReader
 from calmline.view import CallView
 from calmline.voice import VoiceBaseline, measure_voice
@@ -58,6 +76,9 @@ class PracticeOptions:
         assess: mark the call against the rubrics and give feedback at the end.
         exam: hide the anger meter and tone tags while the call runs.
         learner: the learner's user name, for the dashboard.
+        speculative: with live input that announces phrase pauses and with speakers,
+            start the reply at each pause and keep it back until the turn is over
+            (saves the end-of-turn wait); other inputs are not affected.
     """
 
     out: Path
@@ -66,6 +87,28 @@ class PracticeOptions:
     assess: bool = True
     exam: bool = False
     learner: str | None = None
+    speculative: bool = True
+
+
+@dataclass
+class LearnerStep:
+    """A learner turn read and weighed, with nothing saved and no call state changed yet.
+
+    Attributes:
+        utterance: the turn as heard.
+        turn: the turn to save (tone, anger step and notes set for the call phase).
+        measured: the turn's voice features, added to the learner's baseline on commit.
+        state: the customer's anger after the turn (call phase only).
+    """
+
+    utterance: LearnerUtterance
+    turn: Turn
+    measured: VoiceFeatures | None = None
+    state: AngerState | None = None
+
+    @property
+    def reading(self) -> ToneReading:
+        return self.turn.tone or ToneReading()
 
 
 @dataclass
@@ -133,6 +176,12 @@ class PracticeCall:
         self._sink: AudioSink | None = parts.sink
         if self._sink is None and parts.player is not None:
             self._sink = PlayerSink(parts.player)
+        self.speculation = SpeculationStats()
+        self._last_ahead: Speculation[LearnerStep] | None = None
+        if self._speculating():
+            # A discarded speculation's generation then stops at the next token.
+            parts.customer.model = interruptible(parts.customer.model)
+        tune_malloc()  # threads come and go all call long: see calmline.memory
 
     @property
     def record(self) -> SessionRecord:
@@ -192,14 +241,22 @@ class PracticeCall:
     # ------------------------------------------------------------------ listening
 
     def _learner_turn(self, utt: LearnerUtterance, phase: str) -> Turn:
+        """Read a debrief answer (the call's turns go through ``_read_learner``/``_commit``)."""
+        step = self._read_learner(utt, phase)
+        if step.measured is not None:
+            self.baseline.update(step.measured)
+        return step.turn
+
+    def _read_learner(self, utt: LearnerUtterance, phase: str) -> LearnerStep:
+        """Read a learner turn (voice against the baseline, tone) without changing anything."""
         started = self.writer.elapsed()
         voice = None
+        measured = None
         words = utt.transcription.words if utt.transcription else []
         if utt.audio is not None and utt.audio.size:
             measured = measure_voice(utt.audio, words, 16_000)
             measured.overlap_s = utt.overlap_s
             voice = self.baseline.relative(measured)
-            self.baseline.update(measured)
         turn = Turn(
             index=self.writer.next_index(),
             speaker="learner",
@@ -216,7 +273,47 @@ class PracticeCall:
             t0 = time.perf_counter()
             turn.tone = self.parts.tone.read(utt.text, context=context, voice=voice)
             turn.latency["tone"] = time.perf_counter() - t0
-        return turn
+        return LearnerStep(utt, turn, measured)
+
+    def _weigh(self, step: LearnerStep) -> None:
+        """The anger step of a call turn, from the current state (which is not changed)."""
+        utt, turn = step.utterance, step.turn
+        if utt.cut_in:
+            turn.notes.append("the customer cut in: the learner had talked for too long")
+        reading = step.reading
+        customer = self.parts.customer
+        extra = customer.trigger_reasons(utt.text, reading)
+        if looks_like_injection(utt.text):
+            # A real customer hears "ignore your instructions" as a strange, unhelpful
+            # remark: it annoys a little and changes nothing else.
+            extra.append(AngerReason(cause="odd remark", delta=ODD_REMARK))
+            turn.notes.append("learner turn looked like instructions to the model")
+        step.state, turn.anger = anger_model.step(
+            self.state,
+            reading,
+            self.scenario.persona,
+            resolution_offered=customer.resolution_offered(utt.text),
+            repeated_failure=customer.repeats_failure(utt.text),
+            extra=extra,
+        )
+
+    def _commit(self, step: LearnerStep) -> None:
+        """Make a weighed call turn part of the call: baseline, anger, saved, shown."""
+        if step.measured is not None:
+            self.baseline.update(step.measured)
+        assert step.state is not None and step.turn.anger is not None
+        self.state = step.state
+        self.writer.add_turn(step.turn, step.utterance.audio, 16_000)
+        self.view.turn(step.turn)
+        self.view.anger(step.turn.anger)
+        self.last_reading = step.reading
+
+    def _take_overlap(self, utt: LearnerUtterance, consume: bool = True) -> None:
+        """Carry the learner's talk-over of the last reply into this turn's voice cues."""
+        if self._overlap_s:
+            utt.overlap_s = max(utt.overlap_s, self._overlap_s)
+            if consume:
+                self._overlap_s = 0.0
 
     def _paraphrase_context(self) -> str | None:
         """What the learner's turn answers: the customer's complaint and their last line.
@@ -263,43 +360,130 @@ class PracticeCall:
         while learner_turns < self.options.max_turns:
             self._allow_cut_in(persona.may_interrupt)
             with self.view.waiting("Your turn: listening…"):
-                utt = self.input.next_utterance("call")
+                utt, ahead = self._listen()
             if utt is None:
                 return "learner_ended"
             learner_turns += 1
-            if self._overlap_s:
-                utt.overlap_s, self._overlap_s = max(utt.overlap_s, self._overlap_s), 0.0
-            turn = self._learner_turn(utt, "call")
-            if utt.cut_in:
-                turn.notes.append("the customer cut in: the learner had talked for too long")
-            reading = turn.tone or ToneReading()
-            customer = self.parts.customer
-            extra = customer.trigger_reasons(utt.text, reading)
-            if looks_like_injection(utt.text):
-                # A real customer hears "ignore your instructions" as a strange, unhelpful
-                # remark: it annoys a little and changes nothing else.
-                extra.append(AngerReason(cause="odd remark", delta=ODD_REMARK))
-                turn.notes.append("learner turn looked like instructions to the model")
-            self.state, step = anger_model.step(
-                self.state,
-                reading,
-                persona,
-                resolution_offered=customer.resolution_offered(utt.text),
-                repeated_failure=customer.repeats_failure(utt.text),
-                extra=extra,
-            )
-            turn.anger = step
-            self.writer.add_turn(turn, utt.audio, 16_000)
-            self.view.turn(turn)
-            self.view.anger(step)
-            self.last_reading = reading
+            self._take_overlap(utt)
+            if ahead is not None:
+                step = self._confirmed_step(ahead.prepared.step, utt)
+            else:
+                step = self._read_learner(utt, "call")
+                self._weigh(step)
+            self._commit(step)
             if is_goodbye(utt.text):
                 return "learner_ended"
-            line = self._reply(reading, utt)
+            line = self._reply(step.reading, utt, ahead.speculation if ahead else None)
             if line.outcome is not None:
                 return line.outcome
+            release_free_memory()  # while the learner starts to answer
         self.writer.event("max_turns", f"stopped after {self.options.max_turns} learner turns")
         return "max_turns"
+
+    # ------------------------------------------------------------------ speculating
+
+    def _speculating(self) -> bool:
+        return (
+            self.options.speculative
+            and self._sink is not None
+            and callable(getattr(self.input, "next_event", None))
+        )
+
+    def _listen(self) -> tuple[LearnerUtterance | None, _Confirmed | None]:
+        """The learner's next turn, and the reply started at its last pause if it still holds."""
+        if not self._speculating():
+            return self.input.next_utterance("call"), None
+        if self._last_ahead is not None:
+            # A reply cut off by barge-in stops at its next sentence; let it, so that
+            # nothing it does can overlap what is speculated next.
+            self._last_ahead.join()
+            self._last_ahead = None
+        next_event = cast(PausingInput, self.input).next_event
+        spec: Speculation[LearnerStep] | None = None
+        try:
+            while True:
+                event = next_event("call")
+                if isinstance(event, TurnPaused):
+                    self._discard(spec)
+                    spec = None if event.stale() else self._speculate(event)
+                elif isinstance(event, SpeechResumed):
+                    if spec is not None:
+                        spec.cancel()  # its model stream is closed before the next reply
+                elif event is None:
+                    self._discard(spec)
+                    return None, None
+                else:
+                    confirmed = self._confirm(spec, event)
+                    spec = None
+                    return event, confirmed
+        except BaseException:
+            self._discard(spec)
+            raise
+
+    def _speculate(self, pause: TurnPaused) -> Speculation[LearnerStep]:
+        """Read, weigh and answer the turn as it stands at ``pause``, on another thread."""
+        history = list(self.record.turns)
+        customer = self.parts.customer
+
+        def prepare(utt: LearnerUtterance) -> Prepared[LearnerStep] | None:
+            if not utt.text:
+                return None
+            self._take_overlap(utt, consume=False)
+            step = self._read_learner(utt, "call")
+            self._weigh(step)
+            if is_goodbye(utt.text):
+                return Prepared(step, None)
+            assert step.state is not None
+            return Prepared(step, customer.stream([*history, step.turn], step.state, step.reading))
+
+        saved = _customer_state(customer)  # before the reply can change it
+        self.speculation.started += 1
+        spec: Speculation[LearnerStep] = Speculation(
+            pause.utterance,
+            prepare,
+            self.parts.speaker,
+            stale=pause.stale,
+            clock=self.parts.clock,
+        )
+        spec.undo = lambda: _restore_customer_state(customer, saved)
+        return spec
+
+    def _discard(self, spec: Speculation[LearnerStep] | None) -> None:
+        """Throw a speculation away: its model stream closed, the customer as it was before."""
+        if spec is None:
+            return
+        spec.cancel()
+        spec.join()
+        spec.undo()
+        self.speculation.discarded += 1
+        if spec.reply_started_at is not None:
+            self.speculation.discarded_generating += 1
+
+    def _confirm(
+        self, spec: Speculation[LearnerStep] | None, utt: LearnerUtterance
+    ) -> _Confirmed | None:
+        """``spec`` if it was made from exactly this utterance; otherwise it is discarded."""
+        if spec is None:
+            return None
+        prepared = None if spec.cancelled or utt.cut_in else spec.wait_prepared()
+        if prepared is None or spec.utterance is None or not _same(spec.utterance, utt):
+            self._discard(spec)
+            return None
+        self.speculation.confirmed += 1
+        self._last_ahead = spec
+        return _Confirmed(spec, prepared)
+
+    def _confirmed_step(self, step: LearnerStep, utt: LearnerUtterance) -> LearnerStep:
+        """The speculated step for the final utterance, timed as the normal path times it."""
+        turn = step.turn
+        turn.started_at = self.writer.elapsed()
+        turn.ended_at = turn.started_at + (utt.audio.size / 16_000 if utt.audio is not None else 0)
+        latency = dict(utt.latency)
+        if "tone" in turn.latency:
+            latency["tone"] = turn.latency["tone"]
+        turn.latency = latency
+        step.utterance = utt
+        return step
 
     # ------------------------------------------------------------------ replying
 
@@ -329,10 +513,16 @@ class PracticeCall:
             return lambda: False
         return lambda: heard(since) is not None
 
-    def _reply(self, reading: ToneReading, utt: LearnerUtterance) -> CustomerLine:
+    def _reply(
+        self,
+        reading: ToneReading,
+        utt: LearnerUtterance,
+        ahead: Speculation[LearnerStep] | None = None,
+    ) -> CustomerLine:
         """The customer answers: generated, checked, spoken sentence by sentence, saved.
 
         Without a sink (no speakers) the line is generated whole and saved as before.
+        ``ahead``: the reply was started at the learner's pause and is already buffered.
         """
         clock = self.parts.clock
         decided = utt.decided_at if utt.decided_at is not None else clock()
@@ -346,13 +536,24 @@ class PracticeCall:
             self._record_model_events()
             self._customer_says(line, {"customer_line": clock() - t0})
             return line
-        stream = customer.stream(self.record.turns, self.state, reading)
+        pieces: Any
+        if ahead is not None and ahead.prepared is not None:
+            stream = ahead.prepared.reply
+            pieces, asked_at = ahead.pieces(), ahead.reply_started_at
+        else:
+            stream = customer.stream(self.record.turns, self.state, reading)
+            pieces, asked_at = stream, None
         started = self.writer.elapsed()
         # A customer who has just cut the learner off talks over them: no barge-in.
         since = clock()
         barged = (lambda: False) if utt.cut_in else self._barged_in(since)
         reply = speak_streamed(
-            stream, self.parts.speaker, self._sink, barged_in=barged, clock=clock
+            pieces,
+            self.parts.speaker,
+            self._sink,
+            barged_in=barged,
+            clock=clock,
+            started_at=asked_at,
         )
         if reply.interrupted:
             heard = getattr(self.input, "speech_started_after", lambda _t: None)(since)
@@ -360,11 +561,12 @@ class PracticeCall:
             self._overlap_s = (
                 max(clock() - heard, 0.0) + BARGE_IN_SPEECH_MS / 1000 if heard is not None else 0.0
             )
-        line = stream.line or CustomerLine(reply.full_text(), source="llm")
+        line = getattr(stream, "line", None) or CustomerLine(reply.full_text(), source="llm")
         for note in line.notes:
             self.writer.event("customer_line", note)
         self._record_model_events()
-        self._save_reply(line, reply, started, decided)
+        ahead_s = {} if asked_at is None else {"reply_ahead_of_decision": decided - asked_at}
+        self._save_reply(line, reply, started, decided, ahead_s)
         return line
 
     def _record_model_events(self) -> None:
@@ -378,9 +580,14 @@ class PracticeCall:
         self._model_events_seen = len(events)
 
     def _save_reply(
-        self, line: CustomerLine, reply: SpokenReply, started: float, decided: float
+        self,
+        line: CustomerLine,
+        reply: SpokenReply,
+        started: float,
+        decided: float,
+        extra_latency: dict[str, float] | None = None,
     ) -> Turn:
-        latency = {"tts": reply.tts_s}
+        latency = {"tts": reply.tts_s, **(extra_latency or {})}
         if reply.first_text_at is not None:
             latency["first_sentence"] = reply.first_text_at - reply.started_at
         if reply.first_audio_at is not None:
@@ -444,3 +651,37 @@ class PracticeCall:
             self.view.console.print(summary)
             self._play_whole(audio, rate)
         return assessments, reports
+
+
+@dataclass
+class _Confirmed:
+    """A speculation the end of the turn confirmed, with what it prepared."""
+
+    speculation: Speculation[LearnerStep]
+    prepared: Prepared[LearnerStep]
+
+
+def _same(ahead: LearnerUtterance, final: LearnerUtterance) -> bool:
+    """The speculated utterance is the final one: same words, timings and audio."""
+    if ahead.text != final.text or ahead.transcription != final.transcription:
+        return False
+    a, b = ahead.audio, final.audio
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def _customer_state(customer: Customer) -> Any:
+    """What a reply may change in the customer (the authored lines' rotation), copied."""
+    snapshot = getattr(customer, "snapshot", None)
+    if callable(snapshot):
+        return snapshot()
+    return copy.deepcopy(customer._cycle)
+
+
+def _restore_customer_state(customer: Customer, saved: Any) -> None:
+    restore = getattr(customer, "restore", None)
+    if callable(restore):
+        restore(saved)
+    else:
+        customer._cycle = saved

@@ -3,10 +3,12 @@
 ``speak_streamed`` takes the customer's text pieces (sentences that have passed the
 line check) from a producer thread, synthesises each one as soon as it arrives and
 queues it on an ``AudioSink``: the first sentence is heard while the model is still
-writing the second. Between pieces, and while the queue plays out, it polls
-``barged_in``; when the learner starts talking it stops the sink at once and keeps
-only what was actually played (``played_text`` / ``played_audio``), so the
-transcript and the saved WAV hold what the learner heard, not what was generated.
+writing the second. A piece may also arrive already synthesised (a ``SpokenPiece``,
+from a reply prepared ahead of time): it is queued as it is. Between pieces, and
+while the queue plays out, it polls ``barged_in``; when the learner starts talking
+it stops the sink at once and keeps only what was actually played (``played_text``
+/ ``played_audio``), so the transcript and the saved WAV hold what the learner
+heard, not what was generated.
 """
 
 from __future__ import annotations
@@ -28,9 +30,23 @@ _DONE = object()
 
 @dataclass
 class SpokenPiece:
+    """One synthesised piece; ``tts_s`` and ``text_at`` are set when it was made ahead of time."""
+
     text: str
     audio: AudioArray
     rate: int
+    tts_s: float = 0.0  # seconds it took to synthesise
+    text_at: float | None = None  # clock time its text arrived
+
+
+def synthesise_piece(
+    speaker: Speaker, text: str, voice: str, clock: Callable[[], float] = time.perf_counter
+) -> SpokenPiece:
+    """Synthesise ``text`` now, noting when it arrived and how long synthesis took."""
+    arrived = clock()
+    t0 = time.perf_counter()
+    audio, rate = speaker.synthesize(text, voice)
+    return SpokenPiece(text, audio, rate, time.perf_counter() - t0, arrived)
 
 
 @dataclass
@@ -97,7 +113,9 @@ class SpokenReply:
         return " ".join(kept)
 
 
-def _produce(pieces: Iterable[str], out: queue.Queue[object], cancel: threading.Event) -> None:
+def _produce(
+    pieces: Iterable[str | SpokenPiece], out: queue.Queue[object], cancel: threading.Event
+) -> None:
     iterator = iter(pieces)
     try:
         for piece in iterator:
@@ -114,16 +132,21 @@ def _produce(pieces: Iterable[str], out: queue.Queue[object], cancel: threading.
 
 
 def speak_streamed(
-    pieces: Iterable[str],
+    pieces: Iterable[str | SpokenPiece],
     speaker: Speaker,
     sink: AudioSink,
     *,
     voice: str = "customer",
     barged_in: Callable[[], bool] = lambda: False,
     clock: Callable[[], float] = time.perf_counter,
+    started_at: float | None = None,
 ) -> SpokenReply:
-    """Speak ``pieces`` as they arrive; stop at once if ``barged_in()`` becomes true."""
-    reply = SpokenReply(started_at=clock())
+    """Speak ``pieces`` as they arrive; stop at once if ``barged_in()`` becomes true.
+
+    ``started_at`` is when the reply was asked for, if earlier than now (a reply
+    prepared ahead of time whose pieces arrive already synthesised).
+    """
+    reply = SpokenReply(started_at=clock() if started_at is None else started_at)
     sink.begin()
     inbox: queue.Queue[object] = queue.Queue()
     cancel = threading.Event()
@@ -144,17 +167,17 @@ def speak_streamed(
             break
         if isinstance(item, BaseException):
             raise item
-        assert isinstance(item, str)
+        assert isinstance(item, str | SpokenPiece)
         if reply.first_text_at is None:
-            reply.first_text_at = clock()
+            ready = item.text_at if isinstance(item, SpokenPiece) else None
+            reply.first_text_at = clock() if ready is None else ready
         if barged_in():
             reply.interrupted = True
             break
-        t0 = time.perf_counter()
-        audio, rate = speaker.synthesize(item, voice)
-        reply.tts_s += time.perf_counter() - t0
-        reply.pieces.append(SpokenPiece(item, audio, rate))
-        sink.play(audio, rate)
+        piece = item if isinstance(item, SpokenPiece) else synthesise_piece(speaker, item, voice)
+        reply.tts_s += piece.tts_s
+        reply.pieces.append(piece)
+        sink.play(piece.audio, piece.rate)
         if reply.first_audio_at is None:
             reply.first_audio_at = sink.first_sample_at
     if not reply.interrupted:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from calmline.cli import app
 
 if TYPE_CHECKING:
     from calmline.bench import BenchResult
+    from calmline.customer import LineSource
 
 _status = Console(stderr=True, highlight=False)
 
@@ -71,6 +72,7 @@ def render_table(r: BenchResult) -> Table:
         ),
         ("  naive parts (median)", _parts(r.naive_parts), "", ""),
         ("streaming / naive (medians)", f"{r.ratio:.2f}", "≤ 0.5", _mark(r.ratio <= 0.5)),
+        ("replies started at the phrase pause", _speculation(r.speculation), "", ""),
         (
             "barge-in: learner onset → customer stopped",
             ", ".join(f"{s:.2f} s" for s in r.barge_in_stop_s) or "not run",
@@ -90,10 +92,40 @@ def render_table(r: BenchResult) -> Table:
             "≤ 50 MB",
             _mark(r.rss_growth_mb <= TARGETS["growth_mb"]),
         ),
+        *(
+            [(f"  from turn 10 to {r.turns}", f"{r.rss_growth_after_10_mb:+.0f} MB", "", "")]
+            if r.rss_growth_after_10_mb is not None
+            else []
+        ),
+        ("  resident memory after turn (MB)", _memory_curve(r), "", ""),
     ]
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _line_source(value: str) -> LineSource:
+    if value not in ("generated", "authored-first", "authored"):
+        raise typer.BadParameter("use generated, authored-first or authored", param_hint="--lines")
+    return cast("LineSource", value)
+
+
+def _speculation(counts: dict[str, int]) -> str:
+    if not counts.get("started"):
+        return "none"
+    return (
+        f"{counts['started']} started: {counts.get('confirmed', 0)} confirmed, "
+        f"{counts.get('discarded', 0)} discarded "
+        f"({counts.get('discarded_generating', 0)} after asking the model)"
+    )
+
+
+def _memory_curve(r: BenchResult) -> str:
+    """``1: 790 · 5: 820 · 10: 850 …`` (MB after those turns)."""
+    points = [(t, r.rss_at(t)) for t in (1, 5, 10, 20, 30)]
+    if r.turns not in (1, 5, 10, 20, 30):
+        points.append((r.turns, r.rss_at(r.turns)))
+    return " · ".join(f"{t}: {mb:.0f}" for t, mb in points if mb is not None) or "not run"
 
 
 def _parts(parts: dict[str, float]) -> str:
@@ -115,6 +147,17 @@ def bench(
     barge_in: bool = typer.Option(
         True, "--barge-in/--no-barge-in", help="Add one turn spoken over the customer."
     ),
+    speculative: bool = typer.Option(
+        True,
+        "--speculative/--no-speculative",
+        help="Start each reply at the learner's phrase pause (as live practice does).",
+    ),
+    lines: str = typer.Option(
+        "generated",
+        "--lines",
+        help="Customer lines: generated (times the model; default here), authored-first or "
+        "authored (what practice uses offline with the bundled models).",
+    ),
 ) -> None:
     """Measure reply latency, speed of each model and memory, fed in real time.
 
@@ -133,6 +176,8 @@ def bench(
                 naive_turns=naive_turns,
                 scenarios=list(scenario or []),
                 barge_in=barge_in,
+                speculative=speculative,
+                lines=_line_source(lines),
             ),
             progress=lambda message: status.update(message),
         )
@@ -141,6 +186,7 @@ def bench(
     m = result.machine
     console.print(
         f"{m.get('cpu')} · {m.get('cores')} cores · LLM threads {m.get('llm_threads')} · "
+        f"customer lines {m.get('lines')} · "
         f"load average at start {m.get('load_avg_start')}, at end {m.get('load_avg_end')}"
     )
     if json_file is not None:
