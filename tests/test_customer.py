@@ -474,3 +474,11 @@ def test_a_reply_to_another_move_is_never_a_filler(kettle: Scenario) -> None:
 def test_a_spoken_question_may_open_with_a_filler(question: str) -> None:
     assert asked_about(question, ["order number"])
     assert not asked_about("right I have the order number here", ["order number"])
+
+
+def test_a_customer_that_never_asks_the_model_does_not_prime_it(kettle: Scenario) -> None:
+    model = FakeChatModel(replies=[" x"], cycle=True)
+    Customer(kettle, model, CustomerOptions(lines="authored")).prime(call(kettle, "Hi."), IRRITATED)
+    assert model.calls == []
+    Customer(kettle, model).prime(call(kettle, "Hi."), IRRITATED)
+    assert len(model.calls) == 1

@@ -166,6 +166,12 @@ def clean_generation(raw: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+def _unsaid(lines: Sequence[str], said: Sequence[str]) -> list[str]:
+    """``lines`` not yet said (case and spacing ignored), in order."""
+    spoken = {line.strip().lower() for line in said}
+    return [line for line in lines if line.strip().lower() not in spoken]
+
+
 def _drain(gen: Generator[str, None, list[str]]) -> list[str]:
     """Run a generator to the end and return its return value."""
     while True:
@@ -258,9 +264,11 @@ class Customer:
 
         Run while the learner is speaking: the first reply of a call would otherwise
         pay for the whole header (persona, facts, examples), over a second here.
-        Only for completion prompts, which are append-only; a no-op for chat models.
+        Only for completion prompts, which are append-only; a no-op for chat models
+        and for a customer that never asks the model (``lines="authored"``), which would
+        only take a core from Whisper while the learner speaks.
         """
-        if self.model.prompt_style != "completion":
+        if self.model.prompt_style != "completion" or self.options.lines == "authored":
             return
         call = [t for t in history if t.phase == "call" and t.speaker in ("learner", "customer")]
         request = self._request(call, band(state.anger), "steady", "")
@@ -331,9 +339,9 @@ class Customer:
     def _next(self, key: str, options: list[str], avoid: Sequence[str] = ()) -> str:
         """The next of ``options`` in turn, skipping any in ``avoid`` while others remain."""
         start = self._cycle.get(key, 0)
-        said = {a.strip().lower() for a in avoid}
+        fresh = set(_unsaid(options, avoid))
         for i in range(start, start + len(options)):
-            if options[i % len(options)].strip().lower() not in said:
+            if options[i % len(options)] in fresh:
                 break
         else:
             i = start
@@ -415,11 +423,10 @@ class Customer:
 
     def _answer(self, learner_text: str, said: Sequence[str]) -> CustomerLine | None:
         """The pack's answer to a question about a known fact or an arrangement."""
-        spoken = {line.strip().lower() for line in said}
         for answer in self.scenario.answers:
             if not asked_about(learner_text, answer.topics):
                 continue
-            fresh = [line for line in answer.lines if line.strip().lower() not in spoken]
+            fresh = _unsaid(answer.lines, said)
             if fresh:
                 return CustomerLine(fresh[0], source="authored", notes=[f"answer: {answer.id}"])
         return None
@@ -432,7 +439,6 @@ class Customer:
         then the neighbouring bands' lines. Replies to other moves are never fillers
         ("Don't tell me to calm down" when nobody did). Only when all are used up does
         a band line come round again: an aggrieved customer repeats the grievance."""
-        spoken = {line.strip().lower() for line in said}
         options: list[tuple[str, list[str]]] = []
         if reply is not None:
             options.append((reply, self._reply_lines(reply)))
@@ -444,7 +450,7 @@ class Customer:
             if b != current
         ]
         for key, lines in options:
-            if any(line.strip().lower() not in spoken for line in lines):
+            if _unsaid(lines, said):
                 return key, lines
         return f"line:{current}", self.scenario.lines.for_band(current)
 
@@ -461,14 +467,13 @@ class Customer:
         """
         if reading is None:
             return None
-        spoken = {line.strip().lower() for line in said}
         moves = sorted(reading.tags.items(), key=lambda item: -item[1])
         for tag, confidence in moves:
             if confidence < REPLY_MIN_CONFIDENCE:
                 break
             for i, reply in enumerate(self.scenario.replies):
                 fits = tag in reply.when and current in reply.bands
-                if fits and any(line.strip().lower() not in spoken for line in reply.lines):
+                if fits and _unsaid(reply.lines, said):
                     return f"reply:{i}"
         return None
 

@@ -128,6 +128,7 @@ def build_collaborators(
     # the same MiniLM as the tone reader; CALMLINE_ROLE_CHECK=0 turns it off (to compare,
     # or on a capable endpoint whose lines never need it)
     role_off = os.environ.get("CALMLINE_ROLE_CHECK", "1").strip().lower() in ("0", "off", "no")
+    role_off = role_off or choice.customer_lines == "authored"  # no model line to check
     role_check = None if role_off else default_role_check()
     speaker = load_speaker(choice.tts)
     rubrics = load_rubrics(rubric_ids)
