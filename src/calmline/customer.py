@@ -19,7 +19,7 @@ import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
 
 import jinja2
 
@@ -51,6 +51,7 @@ __all__ = [
 
 Source = Literal["llm", "retry", "authored"]
 LineSource = Literal["generated", "authored-first", "authored"]
+LINE_SOURCES: tuple[LineSource, ...] = get_args(LineSource)
 LineOutcome = Literal["satisfied", "manager", "hung_up"]
 REPLY_MIN_CONFIDENCE = 0.5  # a learner move this sure gets its authored reply on fallback
 COMPLETION_STOPS = ["\n", "AGENT:", "CUSTOMER:", "Agent:", "Customer:", "("]

@@ -17,6 +17,8 @@ from calmline.practice import Collaborators, Player
 from calmline.protocols import ChatModel, Transcriber
 from calmline.scenario import Scenario
 
+LinesChoice = Literal["auto", LineSource]  # --lines
+
 
 @dataclass
 class BackendChoice:
@@ -46,7 +48,7 @@ class BackendChoice:
     seed: int | None = None
     fallback: bool = True  # --llm openai: the bundled model answers when the endpoint fails
     llm_timeout: float = 30.0
-    lines: Literal["auto", "generated", "authored-first", "authored"] = "auto"
+    lines: LinesChoice = "auto"
 
     @property
     def customer_lines(self) -> LineSource:

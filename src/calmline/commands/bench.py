@@ -105,8 +105,10 @@ def render_table(r: BenchResult) -> Table:
 
 
 def _line_source(value: str) -> LineSource:
-    if value not in ("generated", "authored-first", "authored"):
-        raise typer.BadParameter("use generated, authored-first or authored", param_hint="--lines")
+    from calmline.customer import LINE_SOURCES
+
+    if value not in LINE_SOURCES:
+        raise typer.BadParameter(f"use {', '.join(LINE_SOURCES)}", param_hint="--lines")
     return cast("LineSource", value)
 
 

@@ -32,12 +32,12 @@ def _backend_options(
     llm_timeout: float = 30.0,
     lines: str = "auto",
 ) -> BackendChoice:
-    from calmline.factory import BackendChoice
+    from calmline.customer import LINE_SOURCES
+    from calmline.factory import BackendChoice, LinesChoice
 
-    if lines not in {"auto", "generated", "authored-first", "authored"}:
-        raise CalmlineError(
-            f"unknown --lines {lines!r}", "use --lines auto, generated, authored-first or authored"
-        )
+    choices = ("auto", *LINE_SOURCES)
+    if lines not in choices:
+        raise CalmlineError(f"unknown --lines {lines!r}", f"use --lines {', '.join(choices)}")
     if llm not in {"local", "openai"}:
         raise CalmlineError(f"unknown --llm {llm!r}", "use --llm local or --llm openai")
     return BackendChoice(
@@ -51,7 +51,7 @@ def _backend_options(
         seed=seed,
         fallback=fallback,
         llm_timeout=llm_timeout,
-        lines=cast(Literal["auto", "generated", "authored-first", "authored"], lines),
+        lines=cast(LinesChoice, lines),
     )
 
 
