@@ -133,7 +133,7 @@ def test_the_role_check_sees_only_lines_the_text_rules_passed(kettle: Scenario) 
 
 
 @pytest.fixture(scope="module")
-def real_check(tmp_path_factory: pytest.TempPathFactory) -> RoleCheck:
+def real_check() -> RoleCheck:
     from calmline.embed import load_embedder
 
     return RoleCheck.fit(load_embedder(), reference_lines())
