@@ -44,8 +44,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from customer_eval import Backend, classify_turn, machine, run_call  # noqa: E402
 
-from calmline.line_check import check_line  # noqa: E402
-from calmline.scenario import Scenario, load_scenario  # noqa: E402
+from calmline.customer.line_check import check_line  # noqa: E402
+from calmline.customer.scenario import Scenario, load_scenario  # noqa: E402
 
 DATA = REPO / "data"
 POOLS = {
@@ -103,7 +103,7 @@ def _pct(a: int, b: int) -> str:
 
 
 def eval_lines() -> dict[str, Any]:
-    from calmline.role_check import default_role_check
+    from calmline.customer.role_check import default_role_check
 
     check = default_role_check()
     out: dict[str, Any] = {}

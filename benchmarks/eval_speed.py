@@ -12,9 +12,9 @@ import time
 
 from calmline.embed import load_embedder
 from calmline.evaluate.evaluator import assess
-from calmline.rubric import load_rubrics
-from calmline.tone import load_tone_reader
-from calmline.transcript import parse_transcript
+from calmline.evaluate.rubric import load_rubrics
+from calmline.evaluate.transcript import parse_transcript
+from calmline.tone.reader import load_tone_reader
 
 CALL = [
     ("CUSTOMER", "My broadband has been down for a week and this is the third time I've called!"),

@@ -28,11 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from calmline.customer import COMPLETION_STOPS, Customer, _sentences, clean_generation  # noqa: E402
-from calmline.line_check import check_line, words  # noqa: E402
+from calmline.customer.character import COMPLETION_STOPS, Customer, _sentences, clean_generation  # noqa: E402
+from calmline.customer.line_check import check_line, words  # noqa: E402
+from calmline.customer.scenario import Scenario, list_scenarios  # noqa: E402
 from calmline.models import Turn  # noqa: E402
 from calmline.protocols import GenerationOptions  # noqa: E402
-from calmline.scenario import Scenario, list_scenarios  # noqa: E402
 
 BANDS = ["calm", "irritated", "angry", "furious"]
 

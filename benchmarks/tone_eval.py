@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from calmline.models import TONE_TAGS
-from calmline.tone import ToneInput, load_tone_reader
+from calmline.tone.reader import ToneInput, load_tone_reader
 
 REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("dev", "test", "all")

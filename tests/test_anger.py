@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calmline import anger
+from calmline.customer import anger
+from calmline.customer.scenario import Persona
 from calmline.models import NEGATIVE_TAGS, POSITIVE_TAGS, TONE_TAGS, AngerState, ToneReading
-from calmline.scenario import Persona
 
 settings.register_profile("calmline", max_examples=150, deadline=None)
 settings.load_profile("calmline")

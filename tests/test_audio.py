@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calmline.audio import (
+from calmline.errors import CalmlineError
+from calmline.speech.audio import (
     dbfs,
     is_silent,
     load_audio,
@@ -17,8 +18,7 @@ from calmline.audio import (
     resample,
     write_wav,
 )
-from calmline.errors import CalmlineError
-from calmline.voice import measure_voice
+from calmline.speech.voice import measure_voice
 
 
 def sox(*args: str) -> None:

@@ -108,7 +108,7 @@ def test_devices_lists_or_says_none() -> None:
 
 
 def test_no_microphone_gives_a_clear_way_out() -> None:
-    from calmline.devices import default_input_available, list_devices, resolve_device
+    from calmline.speech.devices import default_input_available, list_devices, resolve_device
 
     if any(d.max_input_channels for d in list_devices()):
         pytest.skip("this machine has an input device")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calmline.customer import (
+from calmline.customer.character import (
     Customer,
     CustomerOptions,
     asked_about,
@@ -13,9 +13,9 @@ from calmline.customer import (
     resolution_offered,
     sanitize_learner,
 )
-from calmline.llm.fake import FakeChatModel
+from calmline.customer.scenario import Scenario, load_scenario
 from calmline.models import AngerState, AngerStep, Turn
-from calmline.scenario import Scenario, load_scenario
+from calmline.testing.fake_llm import FakeChatModel
 
 
 @pytest.fixture(scope="module")
@@ -350,8 +350,8 @@ def test_the_completion_prompt_is_append_only(kettle: Scenario) -> None:
 
 
 def test_a_fallback_answers_the_learners_move_when_the_pack_has_a_reply(kettle: Scenario) -> None:
+    from calmline.customer.scenario import Reply
     from calmline.models import ToneReading
-    from calmline.scenario import Reply
 
     reply = Reply(
         when=["calm_down"], bands=["angry", "furious"], lines=["Don't you tell me to calm down."]
@@ -374,8 +374,8 @@ def test_a_fallback_answers_the_learners_move_when_the_pack_has_a_reply(kettle: 
 def test_authored_first_answers_a_known_move_from_the_pack_until_its_lines_run_out(
     kettle: Scenario,
 ) -> None:
+    from calmline.customer.scenario import Reply
     from calmline.models import ToneReading
-    from calmline.scenario import Reply
 
     reply = Reply(when=["blame"], lines=["I did not drop it.", "I've used kettles all my life."])
     pack = kettle.model_copy(update={"replies": [reply]})
@@ -419,7 +419,7 @@ def test_authored_lines_never_ask_the_model(kettle: Scenario) -> None:
 
 
 def test_authored_answers_reply_to_questions_about_known_facts(kettle: Scenario) -> None:
-    from calmline.scenario import Answer
+    from calmline.customer.scenario import Answer
 
     receipt = Answer(
         id="receipt",
@@ -445,7 +445,7 @@ def test_authored_answers_reply_to_questions_about_known_facts(kettle: Scenario)
 
 
 def test_a_reply_to_another_move_is_never_a_filler(kettle: Scenario) -> None:
-    from calmline.scenario import Reply
+    from calmline.customer.scenario import Reply
 
     calm_down = Reply(when=["calm_down"], lines=["Don't tell me to calm down."])
     pack = kettle.model_copy(update={"replies": [calm_down]})

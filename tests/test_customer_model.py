@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from calmline import anger
-from calmline.customer import Customer, CustomerOptions
-from calmline.line_check import allowed_numbers, check_line
+from calmline.customer import anger
+from calmline.customer.character import Customer, CustomerOptions
+from calmline.customer.line_check import allowed_numbers, check_line
+from calmline.customer.scenario import load_scenario
 from calmline.models import AngerState, ToneReading, Turn
-from calmline.scenario import load_scenario
 
 pytestmark = pytest.mark.models
 
@@ -38,7 +38,7 @@ def _reading(text: str, good: bool) -> ToneReading:
 @pytest.mark.parametrize("pack_id", ["kettle-counter", "broadband-outages"])
 def test_a_fifteen_turn_call_stays_in_character_and_on_the_facts(gemma, pack_id: str) -> None:
     pack = load_scenario(pack_id)
-    from calmline.role_check import default_role_check
+    from calmline.customer.role_check import default_role_check
 
     # as the CLI builds it for the bundled model: authored-first, with the role check
     options = CustomerOptions(seed=11, limit_turns=99, lines="authored-first")

@@ -88,7 +88,7 @@ def fake_portaudio(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_resolve_by_default_index_and_name() -> None:
-    from calmline.devices import default_input_available, resolve_device
+    from calmline.speech.devices import default_input_available, resolve_device
 
     assert resolve_device(None, "input").name == "HDA Intel: Headset Mic"
     assert resolve_device(None, "output").name == "HDA Intel: Speakers"
@@ -98,7 +98,7 @@ def test_resolve_by_default_index_and_name() -> None:
 
 
 def test_wrong_device_lists_the_choices() -> None:
-    from calmline.devices import resolve_device
+    from calmline.speech.devices import resolve_device
 
     with pytest.raises(CalmlineError, match="no input device matches 'bluetooth'") as info:
         resolve_device("bluetooth", "input")
@@ -110,7 +110,7 @@ def test_wrong_device_lists_the_choices() -> None:
 
 
 def test_mic_chunks_arrive_at_16k() -> None:
-    from calmline.devices import MicStream
+    from calmline.speech.devices import MicStream
 
     def tone(done: int, frames: int) -> np.ndarray:
         t = (done + np.arange(frames)) / 48_000
@@ -129,7 +129,7 @@ def test_mic_chunks_arrive_at_16k() -> None:
 
 
 def test_mic_delivering_only_zeros_is_reported() -> None:
-    from calmline.devices import MicStream
+    from calmline.speech.devices import MicStream
 
     FakeStream.signal = lambda done, frames: np.zeros(frames, np.float32)
     with MicStream(dead_after_s=0.2) as mic, pytest.raises(CalmlineError, match="only silence"):
@@ -138,7 +138,7 @@ def test_mic_delivering_only_zeros_is_reported() -> None:
 
 
 def test_playback_stops_on_barge_in() -> None:
-    from calmline.devices import play
+    from calmline.speech.devices import play
 
     playback = play(np.full(48_000 * 60, 0.1, np.float32), 48_000)  # a minute of audio
     playback.stop()
@@ -147,7 +147,7 @@ def test_playback_stops_on_barge_in() -> None:
 
 
 def test_short_playback_finishes() -> None:
-    from calmline.devices import play
+    from calmline.speech.devices import play
 
     playback = play(np.zeros(4_800, np.float32), 48_000, device="speakers", block=True)
     assert not playback.stopped and playback.position_s == pytest.approx(0.1)

@@ -12,11 +12,11 @@ from calmline.evaluate.debrief import build_debrief_questions
 from calmline.evaluate.evaluator import assess
 from calmline.evaluate.evidence import strip_marker_instructions, verify_quote
 from calmline.evaluate.llm_judge import LLMJudge
+from calmline.evaluate.rubric import load_rubrics
 from calmline.evaluate.rules import apply_rule, parse_rule
-from calmline.llm.fake import FakeChatModel
+from calmline.evaluate.transcript import parse_transcript
 from calmline.models import Assessment, Check, PointVerdict, ToneReading
-from calmline.rubric import load_rubrics
-from calmline.transcript import parse_transcript
+from calmline.testing.fake_llm import FakeChatModel
 
 
 class StubToneReader:
@@ -241,9 +241,9 @@ def test_a_judge_that_cannot_answer_in_json_does_not_drag_verdicts_down() -> Non
     """A weak model's unparseable replies are no vote: the offline verdicts stand."""
     from calmline.evaluate.evaluator import assess
     from calmline.evaluate.llm_judge import LLMJudge
-    from calmline.llm.fake import FakeChatModel
-    from calmline.rubric import load_rubrics
-    from calmline.transcript import parse_transcript
+    from calmline.evaluate.rubric import load_rubrics
+    from calmline.evaluate.transcript import parse_transcript
+    from calmline.testing.fake_llm import FakeChatModel
 
     session = parse_transcript(
         "CUSTOMER: My kettle leaks every time I boil it!\n"

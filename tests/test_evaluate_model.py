@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from calmline.evaluate.evaluator import assess
-from calmline.rubric import load_rubrics
-from calmline.transcript import load_transcript
+from calmline.evaluate.rubric import load_rubrics
+from calmline.evaluate.transcript import load_transcript
 
 pytestmark = pytest.mark.models
 

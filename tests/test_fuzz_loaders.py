@@ -19,11 +19,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calmline.customer.scenario import load_scenario, validate_file
 from calmline.errors import CalmlineError
+from calmline.evaluate.rubric import load_rubric_file
+from calmline.evaluate.transcript import parse_transcript
 from calmline.paths import rubrics_dir, scenarios_dir
-from calmline.rubric import load_rubric_file
-from calmline.scenario import load_scenario, validate_file
-from calmline.transcript import parse_transcript
 
 KETTLE = yaml.safe_load((scenarios_dir() / "kettle-counter.yaml").read_text())
 RUBRIC_PATH = sorted(rubrics_dir().glob("*.yaml"))[0]

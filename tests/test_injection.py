@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from calmline import anger as anger_model
-from calmline.customer import Customer, looks_like_injection
+from calmline.customer import anger as anger_model
+from calmline.customer.character import Customer, looks_like_injection
+from calmline.customer.scenario import Scenario, load_scenario
 from calmline.embed import FakeEmbedder
 from calmline.evaluate.evaluator import assess
-from calmline.llm.fake import FakeChatModel
+from calmline.evaluate.rubric import load_rubrics
+from calmline.evaluate.transcript import parse_transcript
 from calmline.models import AngerReason, AngerState, Assessment, ToneReading, Turn
-from calmline.rubric import load_rubrics
-from calmline.scenario import Scenario, load_scenario
-from calmline.transcript import parse_transcript
+from calmline.testing.fake_llm import FakeChatModel
 
 ATTEMPTS = yaml.safe_load(
     (Path(__file__).resolve().parents[1] / "data" / "injection_attempts.yaml").read_text()

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from calmline.transcript import parse_transcript
+from calmline.evaluate.transcript import parse_transcript
 
 CALMLINE = str(Path(sys.executable).with_name("calmline"))
 TRANSCRIPT = """\

@@ -12,23 +12,24 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from calmline.audio_out import SimulatedSink
-from calmline.customer import Customer, CustomerOptions
+from calmline.bench.sim_mic import SimulatedMic
+from calmline.call.inputs import LearnerUtterance
+from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
+from calmline.call.speaking import speak_streamed
+from calmline.call.view import CallView
+from calmline.customer.character import Customer, CustomerOptions
+from calmline.customer.scenario import load_scenario
 from calmline.embed import FakeEmbedder
-from calmline.fakes import FakeSpeaker
-from calmline.learner_input import LearnerUtterance
-from calmline.listener import TurnListener
-from calmline.llm.fake import FakeChatModel
 from calmline.models import Transcription
-from calmline.practice import Collaborators, PracticeCall, PracticeOptions
 from calmline.protocols import AudioArray
-from calmline.scenario import load_scenario
-from calmline.sim_stream import SimulatedMic, VirtualClock
-from calmline.speaking import speak_streamed
-from calmline.tone import ToneReader
-from calmline.tone_cues import load_cues
-from calmline.tts import load_speaker
-from calmline.view import CallView
+from calmline.speech.clock import VirtualClock
+from calmline.speech.listener import TurnListener
+from calmline.speech.output import SimulatedSink
+from calmline.speech.tts import load_speaker
+from calmline.testing.fake_llm import FakeChatModel
+from calmline.testing.fakes import FakeSpeaker
+from calmline.tone.cues import load_cues
+from calmline.tone.reader import ToneReader
 
 
 def test_first_sentence_is_heard_before_the_reply_is_generated() -> None:
@@ -115,7 +116,7 @@ def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
     assert reply.text != long_line and long_line.startswith(reply.text.rstrip("—").strip())
     assert reply.ended_at - reply.started_at < len(long_line.split()) * 0.05  # the WAV is cut
     assert "end_of_turn_to_first_audio" in reply.latency
-    from calmline.audio import read_wav
+    from calmline.speech.audio import read_wav
 
     saved, rate = read_wav(tmp_path / record.id / str(reply.audio))
     assert saved.size / rate == pytest.approx(reply.ended_at - reply.started_at, abs=0.01)
@@ -135,7 +136,7 @@ class _CountingTranscriber:
 def _speech(seconds: float) -> AudioArray:
     """espeak-ng speech, so that Silero hears real speech."""
     speaker = load_speaker("espeak")
-    from calmline.audio import Resampler
+    from calmline.speech.audio import Resampler
 
     audio, rate = speaker.synthesize("Hello there, I am sorry about the kettle. " * 3, "learner")
     resampler = Resampler(rate, 16_000)
@@ -185,8 +186,8 @@ def test_simulated_mic_paces_chunks_and_records_speech_end() -> None:
 
 def _said(text: str) -> AudioArray:
     """espeak-ng speech of ``text`` at 16 kHz without its leading and trailing silence."""
-    from calmline.audio import Resampler
-    from calmline.sim_stream import speech_bounds
+    from calmline.bench.sim_mic import speech_bounds
+    from calmline.speech.audio import Resampler
 
     audio, rate = load_speaker("espeak").synthesize(text, "learner")
     resampler = Resampler(rate, 16_000)
@@ -201,7 +202,7 @@ def _silence(seconds: float) -> AudioArray:
 
 def _listen(stream: AudioArray) -> list[object]:
     """The events a tentative-turn listener gives for ``stream``, fed in real-time steps."""
-    from calmline.vad import SpeechStarted
+    from calmline.speech.vad import SpeechStarted
 
     clock = VirtualClock()
     listener = TurnListener(
@@ -221,7 +222,7 @@ def _listen(stream: AudioArray) -> list[object]:
 
 
 def test_a_pause_that_ends_the_turn_was_announced_as_that_very_turn() -> None:
-    from calmline.listener import HeardTurn, TentativeTurn
+    from calmline.speech.listener import HeardTurn, TentativeTurn
 
     events = _listen(
         np.concatenate([_silence(0.6), _said("I am sorry about the kettle"), _silence(1.0)])
@@ -238,7 +239,7 @@ def test_a_pause_that_ends_the_turn_was_announced_as_that_very_turn() -> None:
 
 
 def test_speech_after_a_pause_voids_it_and_the_turn_goes_on() -> None:
-    from calmline.listener import HeardTurn, TentativeTurn
+    from calmline.speech.listener import HeardTurn, TentativeTurn
 
     stream = np.concatenate(
         [
@@ -260,7 +261,7 @@ def test_speech_after_a_pause_voids_it_and_the_turn_goes_on() -> None:
 
 
 def test_live_input_hands_out_pauses_in_order_and_next_utterance_skips_them() -> None:
-    from calmline.learner_input import LiveInput, SpeechResumed, TurnPaused
+    from calmline.call.inputs import LiveInput, SpeechResumed, TurnPaused
 
     stream = np.concatenate(
         [
@@ -297,7 +298,7 @@ def test_live_input_hands_out_pauses_in_order_and_next_utterance_skips_them() ->
 
 
 def test_the_bench_table_shows_the_memory_curve_and_the_speculation() -> None:
-    from calmline.bench import BenchResult, Distribution, _memory_curve
+    from calmline.bench.harness import BenchResult, Distribution, _memory_curve
     from calmline.commands.bench import render_table
 
     result = BenchResult(turns=30)

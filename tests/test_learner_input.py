@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from calmline.call.inputs import ScriptInput, TypedInput, is_goodbye
 from calmline.errors import CalmlineError
-from calmline.learner_input import ScriptInput, TypedInput, is_goodbye
 
 
 @pytest.mark.parametrize(
@@ -64,9 +64,9 @@ def test_typed_input_skips_blank_lines_and_ends_on_eof() -> None:
 def test_audio_files_are_heard_in_order_and_a_silent_one_is_kept(tmp_path: Path) -> None:
     import numpy as np
 
-    from calmline.audio import write_wav
-    from calmline.fakes import FakeTranscriber
-    from calmline.learner_input import AudioFilesInput
+    from calmline.call.inputs import AudioFilesInput
+    from calmline.speech.audio import write_wav
+    from calmline.testing.fakes import FakeTranscriber
 
     speech = (0.2 * np.sin(np.arange(16_000) / 5)).astype(np.float32)
     files = [write_wav(tmp_path / f"t{i}.wav", speech, 16_000) for i in range(2)]

@@ -8,9 +8,9 @@ import pytest
 from calmline.errors import CalmlineError
 from calmline.llm import LLMError, LLMOptions, LLMStreamInterrupted, collect, load_chat_model
 from calmline.llm.bundled import prompt_style_for, resolve_model
-from calmline.llm.fake import FakeChatModel
 from calmline.llm.fallback import FallbackChatModel
 from calmline.protocols import ChatMessage, ChatModel, GenerationOptions
+from calmline.testing.fake_llm import FakeChatModel
 
 OPTS = GenerationOptions(max_tokens=30, stop=["\nAGENT:"])
 

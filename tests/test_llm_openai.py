@@ -14,10 +14,10 @@ import pytest
 
 from calmline.errors import CalmlineError
 from calmline.llm import LLMStreamInterrupted, LLMUnavailable, collect
-from calmline.llm.fake import FakeChatModel
 from calmline.llm.fallback import FallbackChatModel
 from calmline.llm.openai_backend import UNREACHABLE_HINT, OpenAIChatModel
 from calmline.protocols import ChatMessage, GenerationOptions
+from calmline.testing.fake_llm import FakeChatModel
 
 pytestmark = pytest.mark.server
 

@@ -7,18 +7,18 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from calmline.customer import Customer
+from calmline.call.inputs import LearnerUtterance, ScriptInput
+from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
+from calmline.call.session import load_session
+from calmline.call.view import CallView
+from calmline.customer.character import Customer
+from calmline.customer.scenario import load_scenario
 from calmline.embed import FakeEmbedder
-from calmline.fakes import FakeSpeaker
-from calmline.learner_input import LearnerUtterance, ScriptInput
-from calmline.llm.fake import FakeChatModel
 from calmline.models import Assessment, SessionRecord
-from calmline.practice import Collaborators, PracticeCall, PracticeOptions
-from calmline.scenario import load_scenario
-from calmline.session import load_session
-from calmline.tone import ToneReader
-from calmline.tone_cues import load_cues
-from calmline.view import CallView
+from calmline.testing.fake_llm import FakeChatModel
+from calmline.testing.fakes import FakeSpeaker
+from calmline.tone.cues import load_cues
+from calmline.tone.reader import ToneReader
 
 CUSTOMER_LINES = ["It leaks every single time I boil it.", "Right. And what are you going to do?"]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from calmline.audio import write_wav
+from calmline.call.session import load_session
 from calmline.models import Assessment
-from calmline.session import load_session
-from calmline.tts import load_speaker
+from calmline.speech.audio import write_wav
+from calmline.speech.tts import load_speaker
 
 CALMLINE = str(Path(sys.executable).with_name("calmline"))
 

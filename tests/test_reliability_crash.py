@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from calmline.session import load_session
+from calmline.call.session import load_session
 from calmline.web.db import SessionRow, make_engine, session_factory
 from calmline.web.sample import sample_session
 from fault_llm import FaultServer

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calmline.audio import stream_audio
+from calmline.call.session import load_session
+from calmline.customer.scenario import validate_file
 from calmline.errors import CalmlineError
-from calmline.scenario import validate_file
-from calmline.session import load_session
-from calmline.stt import SAMPLE_RATE, WhisperTranscriber, _windows
-from calmline.transcript import parse_transcript
+from calmline.evaluate.transcript import parse_transcript
+from calmline.speech.audio import stream_audio
+from calmline.speech.stt import SAMPLE_RATE, WhisperTranscriber, _windows
 from fault_llm import FaultServer
 
 CALMLINE = str(Path(sys.executable).with_name("calmline"))
@@ -281,7 +281,7 @@ def test_malformed_scenario_names_file_and_line_or_field(tmp_path: Path, name: s
 
 
 def test_malformed_rubric_names_file_and_line(tmp_path: Path, repo: Path) -> None:
-    from calmline.rubric import load_rubric_file
+    from calmline.evaluate.rubric import load_rubric_file
 
     good = (repo / "rubrics" / "difficult_customers.yaml").read_text()
     bad = tmp_path / "difficult_customers.yaml"

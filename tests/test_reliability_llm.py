@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from calmline.customer import Customer, CustomerOptions
+from calmline.customer.character import Customer, CustomerOptions
+from calmline.customer.scenario import load_scenario
 from calmline.llm import collect, load_chat_model
 from calmline.llm.fallback import FallbackChatModel
 from calmline.llm.openai_backend import OpenAIChatModel
 from calmline.models import AngerState, Turn
 from calmline.protocols import GenerationOptions
-from calmline.scenario import load_scenario
 from fault_llm import FaultServer, closed_port_url
 
 pytestmark = pytest.mark.server

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from calmline.embed import FakeEmbedder
 from calmline.evaluate.evaluator import assess
+from calmline.evaluate.report import render_html, render_markdown, spoken_summary, write_reports
+from calmline.evaluate.rubric import load_rubrics
+from calmline.evaluate.transcript import parse_transcript
 from calmline.models import AngerStep, ToneReading
-from calmline.report import render_html, render_markdown, spoken_summary, write_reports
-from calmline.rubric import load_rubrics
-from calmline.transcript import parse_transcript
 
 TEXT = """CUSTOMER: My parcel never came and this is the third time I've called!
 LEARNER: I'm really sorry, that must be so frustrating <script>alert('x')</script>.

@@ -10,11 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calmline.customer import Customer
-from calmline.embed import FakeEmbedder
-from calmline.llm.fake import FakeChatModel
-from calmline.models import AngerState, AngerStep, Turn
-from calmline.role_check import (
+from calmline.customer.character import Customer
+from calmline.customer.role_check import (
     STAFF_VOICE,
     TOO_SETTLED,
     ReferenceLines,
@@ -25,7 +22,10 @@ from calmline.role_check import (
     reference_lines,
     score,
 )
-from calmline.scenario import Scenario, load_scenario
+from calmline.customer.scenario import Scenario, load_scenario
+from calmline.embed import FakeEmbedder
+from calmline.models import AngerState, AngerStep, Turn
+from calmline.testing.fake_llm import FakeChatModel
 
 TOY = ReferenceLines(
     customer=["my kettle leaks", "i want my money back", "my parcel never came"],
@@ -158,8 +158,8 @@ def test_minilm_passes_the_packs_own_customer_lines_it_was_not_fitted_on(
     kettle: Scenario,
 ) -> None:
     """Fitted without the kettle pack, the check still hears its customer as the customer."""
+    from calmline.customer.scenario import list_scenarios
     from calmline.embed import load_embedder
-    from calmline.scenario import list_scenarios
 
     others = [s for s in list_scenarios() if s.id != kettle.id]
     check = RoleCheck.fit(load_embedder(), reference_lines(others))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from calmline.errors import CalmlineError
-from calmline.rubric import load_rubric_file, load_rubrics, seed_marking_points, seeds_dir
+from calmline.evaluate.rubric import load_rubric_file, load_rubrics, seed_marking_points, seeds_dir
 
 
 def test_both_rubrics_load_in_seed_order() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from calmline.customer.line_check import asked_about, matched_resolution
+from calmline.customer.scenario import list_scenarios, load_scenario, scenario_files, validate_file
 from calmline.errors import CalmlineError
-from calmline.line_check import asked_about, matched_resolution
-from calmline.scenario import list_scenarios, load_scenario, scenario_files, validate_file
 
 REPO = Path(__file__).resolve().parents[1]
 PACKS = sorted((REPO / "prompts" / "scenarios").glob("*.yaml"))

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from calmline.call.session import SessionWriter, atomic_write_text, load_session, new_session_id
 from calmline.errors import CalmlineError
 from calmline.models import SessionRecord, Turn
-from calmline.session import SessionWriter, atomic_write_text, load_session, new_session_id
 
 
 def _record(scenario: str = "retail-kettle") -> SessionRecord:
@@ -64,7 +64,7 @@ def test_kill_9_mid_session_leaves_a_readable_folder(tmp_path: Path) -> None:
 import time
 from pathlib import Path
 from calmline.models import SessionRecord, Turn
-from calmline.session import SessionWriter
+from calmline.call.session import SessionWriter
 w = SessionWriter(Path({str(tmp_path)!r}), SessionRecord(id="killed", scenario="x"))
 i = 0
 while True:

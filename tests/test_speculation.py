@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from calmline.audio_out import SimulatedSink
-from calmline.customer import Customer, CustomerOptions
+from calmline.call.inputs import LearnerUtterance, LiveEvent, SpeechResumed, TurnPaused
+from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
+from calmline.call.view import CallView
+from calmline.customer.character import Customer, CustomerOptions
+from calmline.customer.scenario import load_scenario
 from calmline.embed import FakeEmbedder
-from calmline.fakes import FakeSpeaker, FakeTranscriber
-from calmline.learner_input import LearnerUtterance, LiveEvent, SpeechResumed, TurnPaused
-from calmline.llm.fake import FakeCall, FakeChatModel
 from calmline.models import SessionRecord
-from calmline.practice import Collaborators, PracticeCall, PracticeOptions
-from calmline.scenario import load_scenario
-from calmline.tone import ToneReader
-from calmline.tone_cues import load_cues
-from calmline.view import CallView
+from calmline.speech.output import SimulatedSink
+from calmline.testing.fake_llm import FakeCall, FakeChatModel
+from calmline.testing.fakes import FakeSpeaker, FakeTranscriber
+from calmline.tone.cues import load_cues
+from calmline.tone.reader import ToneReader
 
 MODEL_DELAY_S = 0.2  # the fake model's time to its first words
 WAIT_S = 0.4  # the end-of-turn wait after a pause (longer than the model, so it is buffered)
@@ -205,7 +205,7 @@ def test_a_discarded_speculation_leaves_no_trace(
 
 
 def test_typed_and_scripted_input_are_not_speculated_on(tmp_path: Path) -> None:
-    from calmline.learner_input import ScriptInput
+    from calmline.call.inputs import ScriptInput
 
     scenario = load_scenario("kettle-counter")
     parts = Collaborators(
@@ -223,8 +223,8 @@ def test_typed_and_scripted_input_are_not_speculated_on(tmp_path: Path) -> None:
 
 
 def test_a_cancelled_speculation_stops_its_model_at_the_next_token() -> None:
+    from calmline.call.speculation import InterruptibleModel, Prepared, Speculation
     from calmline.protocols import GenerationOptions
-    from calmline.speculation import InterruptibleModel, Prepared, Speculation
 
     pulled: list[str] = []
 

@@ -11,12 +11,12 @@ import jiwer
 import numpy as np
 import pytest
 
-from calmline.audio import resample, write_wav
 from calmline.errors import CalmlineError
 from calmline.models import Transcription
 from calmline.protocols import SAMPLE_RATE, Transcriber
-from calmline.stt import WhisperTranscriber, resolve_whisper_model
-from calmline.tts import EspeakSpeaker
+from calmline.speech.audio import resample, write_wav
+from calmline.speech.stt import WhisperTranscriber, resolve_whisper_model
+from calmline.speech.tts import EspeakSpeaker
 
 SENTENCES = [
     "I am really sorry to hear that your order arrived damaged.",

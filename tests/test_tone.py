@@ -8,9 +8,9 @@ import pytest
 from calmline.embed import FakeEmbedder, cosine
 from calmline.errors import CalmlineError
 from calmline.models import TONE_TAGS, VoiceFeatures
-from calmline.tone import ToneInput, ToneReader
-from calmline.tone_cues import load_cues, parse_cues
-from calmline.tone_text import is_negated, normalise, segments
+from calmline.tone.cues import load_cues, parse_cues
+from calmline.tone.reader import ToneInput, ToneReader
+from calmline.tone.text import is_negated, normalise, segments
 
 
 @pytest.fixture(scope="module")

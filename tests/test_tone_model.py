@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from calmline.embed import load_embedder
-from calmline.tone import ToneInput, load_tone_reader
+from calmline.tone.reader import ToneInput, load_tone_reader
 
 pytestmark = pytest.mark.models
 

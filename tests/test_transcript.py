@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calmline.errors import CalmlineError
-from calmline.transcript import load_session, parse_transcript
+from calmline.evaluate.transcript import load_session, parse_transcript
 
 SAMPLE = """# scenario: retail
 # a comment

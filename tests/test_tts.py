@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calmline.audio import is_silent
 from calmline.errors import CalmlineError
 from calmline.protocols import Speaker
-from calmline.tts import EspeakSpeaker, Pyttsx3Speaker, load_speaker, split_sentences
-from calmline.voice import measure_voice
+from calmline.speech.audio import is_silent
+from calmline.speech.tts import EspeakSpeaker, Pyttsx3Speaker, load_speaker, split_sentences
+from calmline.speech.voice import measure_voice
 
 LINE = "I have been waiting two weeks for this refund."
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calmline.audio import resample
 from calmline.protocols import SAMPLE_RATE
-from calmline.tts import EspeakSpeaker
-from calmline.vad import (
+from calmline.speech.audio import resample
+from calmline.speech.tts import EspeakSpeaker
+from calmline.speech.vad import (
     Endpointer,
     EndpointEvent,
     EndpointOptions,
@@ -122,7 +122,7 @@ def test_speech_started_fires_before_the_turn_ends(
 def test_endpointed_utterances_transcribe_whole(
     two_turns: tuple[np.ndarray, float, float],
 ) -> None:
-    from calmline.stt import WhisperTranscriber
+    from calmline.speech.stt import WhisperTranscriber
 
     whisper = WhisperTranscriber("tiny.en")
     texts = [whisper.transcribe(u).text.lower() for u in split_utterances(two_turns[0])]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calmline.audio import resample
 from calmline.models import VoiceFeatures, WordTiming
 from calmline.protocols import SAMPLE_RATE
-from calmline.tts import EspeakSpeaker
-from calmline.voice import VoiceBaseline, measure_voice, speech_rate
+from calmline.speech.audio import resample
+from calmline.speech.tts import EspeakSpeaker
+from calmline.speech.voice import VoiceBaseline, measure_voice, speech_rate
 
 
 def sine(freq: float, seconds: float = 1.0, amp: float = 0.3) -> np.ndarray:

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from calmline.call.session import load_session
 from calmline.errors import CalmlineError
 from calmline.models import SessionRecord
-from calmline.session import load_session
 from calmline.web import auth
 from calmline.web.access import visible_condition
 from calmline.web.charts import anger_chart

@@ -7,7 +7,6 @@ line on stderr and exit code 2; nothing the user typed produces a traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import typer
 from rich.console import Console
 
 from calmline import __version__
+from calmline.config import environment
 from calmline.errors import CalmlineError
 
 app = typer.Typer(
@@ -63,7 +63,7 @@ def main() -> None:
         err_console.print("calmline: interrupted", markup=False)
         sys.exit(130)
     except Exception as exc:  # a bug, not bad input: one line for the user, details on disk
-        if os.environ.get("CALMLINE_DEBUG"):
+        if environment().debug:
             raise
         log = _save_traceback()
         fail(

@@ -8,18 +8,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calmline.errors import CalmlineError
-from calmline.factory import BackendChoice, build_collaborators, load_transcriber, warm_models
-from calmline.learner_input import (
+from calmline.call.factory import BackendChoice, build_collaborators, load_transcriber, warm_models
+from calmline.call.inputs import (
     AudioFilesInput,
     LearnerInput,
     MicInput,
     ScriptInput,
     TypedInput,
 )
-from calmline.practice import Player, PracticeCall, PracticeOptions, PracticeResult
+from calmline.call.practice import Player, PracticeCall, PracticeOptions, PracticeResult
+from calmline.call.view import CallView
+from calmline.errors import CalmlineError
 from calmline.protocols import AudioArray
-from calmline.view import CallView
 
 
 @dataclass
@@ -78,7 +78,7 @@ def _pick_input(req: CallRequest, view: CallView) -> LearnerInput:
         return TypedInput(view.ask)
     if mode != "mic":
         raise CalmlineError(f"unknown --input {mode!r}", "use --input mic or --input text")
-    from calmline import devices
+    from calmline.speech import devices
 
     device = devices.resolve_device(req.input_device, kind="input")
     with view.waiting("Loading speech-to-text…"):
@@ -101,7 +101,7 @@ def _pick_input(req: CallRequest, view: CallView) -> LearnerInput:
 
 
 def _default_input_mode() -> str:
-    from calmline import devices
+    from calmline.speech import devices
 
     if devices.default_input_available():
         return "mic"
@@ -114,7 +114,7 @@ def _default_input_mode() -> str:
 
 
 def _player(speak: bool | None, output_device: str | None) -> Player | None:
-    from calmline import devices
+    from calmline.speech import devices
 
     if speak is False:
         return None
@@ -130,7 +130,7 @@ def _player(speak: bool | None, output_device: str | None) -> Player | None:
 
 
 def run_call(req: CallRequest) -> PracticeResult:
-    from calmline.scenario import load_scenario
+    from calmline.customer.scenario import load_scenario
 
     view = CallView(exam=req.exam, quiet=req.json_out)
     scenario = load_scenario(req.scenario_name)

@@ -97,9 +97,9 @@ def assess_command(
     ] = False,
 ) -> None:
     """Mark a session against the rubrics; write report.md, report.html and assessment.json."""
-    from calmline.report import spoken_summary, write_reports
-    from calmline.rubric import load_rubrics
-    from calmline.transcript import load_session
+    from calmline.evaluate.report import spoken_summary, write_reports
+    from calmline.evaluate.rubric import load_rubrics
+    from calmline.evaluate.transcript import load_session
 
     session = load_session(source)
     rubrics = load_rubrics(rubric or None)
@@ -119,8 +119,8 @@ def assess_command(
 
 def _speak(text: str, out_dir: Path) -> None:
     """Speak the summary with the coach voice; the WAV is kept beside the reports."""
-    from calmline.audio import write_wav
-    from calmline.tts import EspeakSpeaker
+    from calmline.speech.audio import write_wav
+    from calmline.speech.tts import EspeakSpeaker
 
     audio, rate = EspeakSpeaker().synthesize(text, "coach")
     write_wav(out_dir / "summary.wav", audio, rate)
@@ -165,8 +165,8 @@ def calibration_report(labels_path: Path, judge: str = "offline") -> dict[str, A
     """Run the evaluator on every labelled transcript and compare with the human verdicts."""
     from calmline.evaluate.calibration import LEVELS, agreement
     from calmline.evaluate.evaluator import assess
-    from calmline.rubric import load_rubrics
-    from calmline.transcript import load_transcript
+    from calmline.evaluate.rubric import load_rubrics
+    from calmline.evaluate.transcript import load_transcript
 
     rows = _read_labels(labels_path)
     rubrics = load_rubrics()

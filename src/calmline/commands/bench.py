@@ -13,8 +13,8 @@ from rich.table import Table
 from calmline.cli import app
 
 if TYPE_CHECKING:
-    from calmline.bench import BenchResult
-    from calmline.customer import LineSource
+    from calmline.bench.harness import BenchResult
+    from calmline.customer.character import LineSource
 
 _status = Console(stderr=True, highlight=False)
 
@@ -105,7 +105,7 @@ def render_table(r: BenchResult) -> Table:
 
 
 def _line_source(value: str) -> LineSource:
-    from calmline.customer import LINE_SOURCES
+    from calmline.customer.character import LINE_SOURCES
 
     if value not in LINE_SOURCES:
         raise typer.BadParameter(f"use {', '.join(LINE_SOURCES)}", param_hint="--lines")
@@ -169,7 +169,7 @@ def bench(
     sample. A naive pipeline runs on the same turns for comparison. Takes about
     five minutes for 30 turns; run it on an otherwise idle machine.
     """
-    from calmline.bench import BenchOptions, run_bench
+    from calmline.bench.harness import BenchOptions, run_bench
 
     with _status.status("Starting…", spinner="dots") as status:
         result = run_bench(

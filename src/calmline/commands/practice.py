@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
@@ -13,7 +12,7 @@ from calmline.cli import app
 from calmline.errors import CalmlineError
 
 if TYPE_CHECKING:
-    from calmline.factory import BackendChoice
+    from calmline.call.factory import BackendChoice
 from calmline.paths import recordings_dir
 
 DEFAULT_SCENARIO = "kettle-counter"
@@ -32,8 +31,8 @@ def _backend_options(
     llm_timeout: float = 30.0,
     lines: str = "auto",
 ) -> BackendChoice:
-    from calmline.customer import LINE_SOURCES
-    from calmline.factory import BackendChoice, LinesChoice
+    from calmline.call.factory import BackendChoice, LinesChoice
+    from calmline.customer.character import LINE_SOURCES
 
     choices = ("auto", *LINE_SOURCES)
     if lines not in choices:
@@ -42,9 +41,9 @@ def _backend_options(
         raise CalmlineError(f"unknown --llm {llm!r}", "use --llm local or --llm openai")
     return BackendChoice(
         llm=cast(Literal["local", "openai"], llm),
-        llm_model=model or os.environ.get("CALMLINE_MODEL"),
-        base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
-        api_key=api_key or os.environ.get("OPENAI_API_KEY"),
+        llm_model=model,
+        base_url=base_url,
+        api_key=api_key,
         stt_model=stt_model,
         stt_device=stt_device,
         tts=tts,
@@ -216,8 +215,8 @@ def demo(
     The pack's learner script is spoken by espeak-ng, the real speech-to-text hears it,
     the customer answers, then come the debrief questions, the marking and the feedback.
     """
+    from calmline.call.demo import synthesise_learner
     from calmline.commands._run import CallRequest, run_call
-    from calmline.demo import synthesise_learner
 
     choice = _backend_options(llm, None, None, None, "tiny.en", "cpu", "espeak", seed)
     with tempfile.TemporaryDirectory(prefix="calmline-demo-") as tmp:

@@ -23,8 +23,8 @@ def list_packs(ctx: typer.Context) -> None:
     """List the scenario packs in prompts/scenarios; `scenarios check FILE` validates packs."""
     if ctx.invoked_subcommand is not None:
         return
+    from calmline.customer.scenario import list_scenarios, scenario_files, validate_file
     from calmline.paths import scenarios_dir
-    from calmline.scenario import list_scenarios, scenario_files, validate_file
 
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
@@ -58,7 +58,7 @@ def check(
     paths: list[Path] = typer.Argument(..., help="Scenario pack YAML files to validate."),
 ) -> None:
     """Validate scenario packs: OK per valid file, else each problem on its own line (exit 1)."""
-    from calmline.scenario import validate_file
+    from calmline.customer.scenario import validate_file
 
     bad = 0
     for path in paths:

@@ -44,13 +44,13 @@ def transcribe(
     device: DeviceOpt = Device.cpu,
 ) -> None:
     """Transcribe audio files offline with faster-whisper; prints the text of each file."""
-    from calmline.audio import check_audio_file
+    from calmline.speech.audio import check_audio_file
 
     # Check every file before the model loads: a typo should not cost a model load.
     for path in files:
         check_audio_file(path)
 
-    from calmline.stt import WhisperTranscriber
+    from calmline.speech.stt import WhisperTranscriber
 
     with _status.status(f"Loading Whisper {model}…", spinner="dots"):
         transcriber = WhisperTranscriber(model, device=device.value)
@@ -75,7 +75,7 @@ def devices() -> None:
 
     Exits 1 after printing "no audio devices found" when there are none (0 otherwise).
     """
-    from calmline.devices import list_devices
+    from calmline.speech.devices import list_devices
 
     rows = list_devices()
     if not rows:

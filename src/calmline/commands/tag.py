@@ -71,7 +71,7 @@ def tag(
         if jsonl is not None
         else [{"id": "text", "text": text, "context": context}]
     )
-    from calmline.tone import ToneInput, load_tone_reader
+    from calmline.tone.reader import ToneInput, load_tone_reader
 
     with err_console.status("loading the tone model", spinner="dots"):
         reader = load_tone_reader()

@@ -2,5 +2,5 @@
 
 Entry points: ``calmline.evaluate.evaluator.assess(session, rubrics, judge=None)`` and
 ``calmline.evaluate.debrief.build_debrief_questions(session, rubrics)``. Nothing is
-imported here so that ``calmline.rubric`` can use ``evaluate.rules`` without a cycle.
+imported here so that ``calmline.evaluate.rubric`` can use ``evaluate.rules`` without a cycle.
 """

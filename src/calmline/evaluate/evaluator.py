@@ -23,7 +23,7 @@ def assess(
     """One ``Assessment`` per rubric. Without ``tone_reader``/``embedder`` the bundled
     MiniLM models are loaded; pass fakes in unit tests."""
     if tone_reader is None:
-        from calmline.tone import load_tone_reader
+        from calmline.tone.reader import load_tone_reader
 
         tone_reader = load_tone_reader()  # read_batch takes ToneInput
     if embedder is None:

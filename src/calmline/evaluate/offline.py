@@ -45,7 +45,7 @@ def read_tones(session: SessionRecord, reader: ToneReaderLike | None) -> dict[in
             else:
                 todo.append((turn, previous_customer))
     if todo and reader is not None:
-        from calmline.tone import ToneInput
+        from calmline.tone.reader import ToneInput
 
         voice = [t.tone.voice if t.tone else None for t, _ in todo]
         items = [ToneInput(t.text, ctx, v) for (t, ctx), v in zip(todo, voice, strict=True)]

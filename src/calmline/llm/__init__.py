@@ -9,11 +9,11 @@ process, bundled GGUFs), ``openai`` (any OpenAI-compatible endpoint), ``fake``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from calmline.config import environment
 from calmline.errors import CalmlineError
 from calmline.llm.bundled import BUNDLED_MODELS, DEFAULT_MODEL
 from calmline.llm.errors import LLMBadResponse, LLMError, LLMStreamInterrupted, LLMUnavailable
@@ -100,7 +100,8 @@ def load_chat_model(
 ) -> ChatModel:
     """Build a ``ChatModel``; flags win over ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``
     and ``CALMLINE_MODEL``. Raises ``CalmlineError`` with a hint on bad input."""
-    model = model or os.environ.get("CALMLINE_MODEL") or None
+    env = environment()
+    model = model or env.model
     timeout = _timeout_from_env(timeout)
     if backend == "local":
         from calmline.llm.local import get_local_model
@@ -111,8 +112,8 @@ def load_chat_model(
 
         remote = OpenAIChatModel(
             model,
-            base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
-            api_key=api_key or os.environ.get("OPENAI_API_KEY") or None,
+            base_url=base_url or env.openai_base_url,
+            api_key=api_key or env.openai_api_key,
             timeout=timeout,
             max_attempts=max_attempts,
             prompt_style=prompt_style or "chat",
@@ -125,7 +126,7 @@ def load_chat_model(
         # The endpoint's model name means nothing to llama.cpp: use the bundled default.
         return FallbackChatModel(remote, get_local_model(None, n_ctx=n_ctx, n_threads=n_threads))
     if backend == "fake":
-        from calmline.llm.fake import FakeChatModel
+        from calmline.testing.fake_llm import FakeChatModel
 
         return FakeChatModel(
             replies=["I've been waiting for ages and nobody has fixed this!"],
@@ -141,7 +142,7 @@ def _timeout_from_env(timeout: float) -> float:
     A dead-but-listening endpoint costs ``timeout`` per attempt, so a training room
     with a flaky server may want 5 s rather than 30 s; tests use it to stay fast.
     """
-    raw = os.environ.get("CALMLINE_LLM_TIMEOUT")
+    raw = environment().llm_timeout
     if not raw or timeout != 30.0:  # an explicit, non-default value wins
         return timeout
     try:

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from calmline.config import environment
 from calmline.errors import CalmlineError
 from calmline.llm.bundled import Progress, prompt_style_for, resolve_model
 from calmline.llm.errors import LLMError
 from calmline.protocols import ChatMessage, GenerationOptions
 
 DEFAULT_N_CTX = 2048  # a 20-turn call transcript plus persona fits with room to spare
-_REPACK_ENV = "CALMLINE_LLAMA_REPACK"  # "1" re-enables llama.cpp weight repacking (AMX)
 _PATCH_LOCK = threading.Lock()
 
 
@@ -41,7 +41,7 @@ def without_weight_repacking() -> Iterator[None]:
     llama-cpp-python does not expose it, so it is set on the default model params
     for the duration of the load. Set CALMLINE_LLAMA_REPACK=1 to keep repacking.
     """
-    if os.environ.get(_REPACK_ENV) == "1":
+    if environment().llama_repack:
         yield
         return
     import llama_cpp.llama_cpp as lib
@@ -135,9 +135,7 @@ class LlamaChatModel:
         # CALMLINE_LLM_THREADS lets a busy machine use fewer threads: with another process
         # on the CPU, llama.cpp with one thread per core slows to a crawl (seen here: 4 min
         # vs 9 s for one call on 2 shared cores).
-        threads = (
-            n_threads or int(os.environ.get("CALMLINE_LLM_THREADS") or 0) or os.cpu_count() or 1
-        )
+        threads = n_threads or environment().llm_threads or os.cpu_count() or 1
         t0 = time.perf_counter()
         try:
             with without_weight_repacking(), _quiet_native_stderr():

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from calmline.call.session import SESSION_FILE, load_session
 from calmline.errors import CalmlineError
 from calmline.models import Assessment, SessionRecord
-from calmline.session import SESSION_FILE, load_session
 from calmline.web.db import MachineVerdict, SessionRow, naive_utc
 
 ASSESSMENT_FILE = "assessment.json"

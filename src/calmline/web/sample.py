@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calmline.audio import write_wav
+from calmline.call.session import SESSION_FILE, atomic_write_text
 from calmline.models import (
     AngerReason,
     AngerStep,
@@ -25,7 +25,7 @@ from calmline.models import (
     ToneReading,
     Turn,
 )
-from calmline.session import SESSION_FILE, atomic_write_text
+from calmline.speech.audio import write_wav
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from calmline.config import environment
 from calmline.paths import recordings_dir
 
 INDEX_FILE = "index.sqlite3"
@@ -13,7 +13,7 @@ INDEX_FILE = "index.sqlite3"
 
 def default_db_url(recordings: Path) -> str:
     """``CALMLINE_DB_URL`` if set, else a SQLite file beside the session folders."""
-    return os.environ.get("CALMLINE_DB_URL") or f"sqlite:///{recordings / INDEX_FILE}"
+    return environment().db_url or f"sqlite:///{recordings / INDEX_FILE}"
 
 
 @dataclass

@@ -10,8 +10,8 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from calmline.call.session import load_session
 from calmline.errors import CalmlineError
-from calmline.session import load_session
 from calmline.web.access import can_review, can_train, visible_session
 from calmline.web.charts import anger_chart
 from calmline.web.db import Assignment, AuditEntry, FinalMark, Review, SessionRow, User

@@ -30,12 +30,12 @@ class PackStatus:
 
 
 def pack_statuses(directory: Path | None = None) -> list[PackStatus]:
-    """Every pack file with its problems; if ``calmline.scenario`` is missing or fails, the
+    """Every pack file with its problems; if ``calmline.customer.scenario`` is missing or fails, the
     files are still listed, marked "not validated"."""
     folder = directory or scenarios_dir()
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
     try:
-        module = importlib.import_module("calmline.scenario")
+        module = importlib.import_module("calmline.customer.scenario")
         validate = module.validate_file
         valid = {s.id: s for s in module.list_scenarios(folder)}
     except Exception:  # the module is another engineer's and may be mid-change: degrade

@@ -32,11 +32,11 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from calmline.customer.scenario import Scenario, list_scenarios
 from calmline.errors import CalmlineError
 from calmline.models import AngerBand
 from calmline.paths import cache_dir, prompts_dir
 from calmline.protocols import Embedder
-from calmline.scenario import Scenario, list_scenarios
 
 STAFF_VOICE = "sounds like the agent, not the customer"
 TOO_SETTLED = "too settled for an angry customer"

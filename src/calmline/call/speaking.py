@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from calmline.audio_out import AudioSink
 from calmline.protocols import AudioArray, Speaker
+from calmline.speech.output import AudioSink
 
 POLL_S = 0.01  # how often playback checks for barge-in (a 30 ms chunk is the input step)
 _DONE = object()

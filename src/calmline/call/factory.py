@@ -1,21 +1,21 @@
 """Builds the real collaborators of a practice call from the user's choices.
 
 The one place that knows which concrete class backs each protocol; commands call
-this, and tests build :class:`~calmline.practice.Collaborators` from fakes instead.
+this, and tests build :class:`~calmline.call.practice.Collaborators` from fakes instead.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from calmline.customer import LineSource
+from calmline.call.practice import Collaborators, Player
+from calmline.config import environment
+from calmline.customer.character import LineSource
+from calmline.customer.scenario import Scenario
 from calmline.models import Assessment, ModelsUsed, SessionRecord
-from calmline.practice import Collaborators, Player
 from calmline.protocols import ChatModel, Transcriber
-from calmline.scenario import Scenario
 
 LinesChoice = Literal["auto", LineSource]  # --lines
 
@@ -77,7 +77,7 @@ def load_llm(choice: BackendChoice) -> ChatModel:
 
 
 def load_transcriber(choice: BackendChoice) -> Transcriber:
-    from calmline.stt import load_transcriber as _load
+    from calmline.speech.stt import load_transcriber as _load
 
     return _load(choice.stt_model, device=choice.stt_device)
 
@@ -115,21 +115,21 @@ def build_collaborators(
     judge: str = "offline",
 ) -> Collaborators:
     """Load every model a call needs, once, and wire them together."""
-    from calmline.customer import Customer, CustomerOptions
+    from calmline.customer.character import Customer, CustomerOptions
+    from calmline.customer.role_check import default_role_check
     from calmline.evaluate.debrief import build_debrief_questions
     from calmline.evaluate.evaluator import assess
     from calmline.evaluate.llm_judge import LLMJudge
-    from calmline.report import spoken_summary, write_reports
-    from calmline.role_check import default_role_check
-    from calmline.rubric import load_rubrics
-    from calmline.tone import load_tone_reader
-    from calmline.tts import load_speaker
+    from calmline.evaluate.report import spoken_summary, write_reports
+    from calmline.evaluate.rubric import load_rubrics
+    from calmline.speech.tts import load_speaker
+    from calmline.tone.reader import load_tone_reader
 
     chat = load_llm(choice)
     tone = load_tone_reader()
     # the same MiniLM as the tone reader; CALMLINE_ROLE_CHECK=0 turns it off (to compare,
     # or on a capable endpoint whose lines never need it)
-    role_off = os.environ.get("CALMLINE_ROLE_CHECK", "1").strip().lower() in ("0", "off", "no")
+    role_off = not environment().role_check
     role_off = role_off or choice.customer_lines == "authored"  # no model line to check
     role_check = None if role_off else default_role_check()
     speaker = load_speaker(choice.tts)

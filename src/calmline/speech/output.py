@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from calmline.protocols import AudioArray
-from calmline.sim_stream import Clock, RealClock
+from calmline.speech.clock import Clock, RealClock
 
 Player = Callable[[AudioArray, int], None]
 

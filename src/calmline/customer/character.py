@@ -23,8 +23,8 @@ from typing import Literal, get_args
 
 import jinja2
 
-from calmline.anger import band
-from calmline.line_check import (
+from calmline.customer.anger import band
+from calmline.customer.line_check import (
     affirmed_phrase_in,
     asked_about,
     check_line,
@@ -32,11 +32,11 @@ from calmline.line_check import (
     phrase_in,
     resolution_offered,
 )
+from calmline.customer.role_check import RoleCheck
+from calmline.customer.scenario import ALL_BANDS, HiddenDetail, Scenario
 from calmline.models import AngerBand, AngerReason, AngerState, ToneReading, Turn
 from calmline.paths import templates_dir
 from calmline.protocols import ChatMessage, ChatModel, GenerationOptions
-from calmline.role_check import RoleCheck
-from calmline.scenario import ALL_BANDS, HiddenDetail, Scenario
 
 __all__ = [
     "Customer",

@@ -21,8 +21,8 @@ from calmline.models import Transcription
 from calmline.protocols import SAMPLE_RATE, AudioArray, Transcriber
 
 if TYPE_CHECKING:
-    from calmline.listener import HeardTurn
-    from calmline.listener import SpeechResumed as ListenerResumed
+    from calmline.speech.listener import HeardTurn
+    from calmline.speech.listener import SpeechResumed as ListenerResumed
 
 DEBRIEF_MARKER = "--- debrief ---"
 MAX_TURN_S = 600.0  # longest audio file accepted as one learner turn
@@ -176,7 +176,7 @@ class AudioFilesInput:
         debrief: Sequence[Path] = (),
         load: Callable[[Path], AudioArray] | None = None,
     ) -> None:
-        from calmline.audio import audio_duration, load_audio
+        from calmline.speech.audio import audio_duration, load_audio
 
         for path in [*call, *debrief]:
             seconds = audio_duration(path)
@@ -231,7 +231,7 @@ class LiveInput:
         clock: Callable[[], float] = time.perf_counter,
         source: str = "mic",
     ) -> None:
-        from calmline.listener import TurnListener
+        from calmline.speech.listener import TurnListener
 
         self._clock = clock
         self._source = source
@@ -257,8 +257,8 @@ class LiveInput:
             self._thread.start()
 
     def _read(self) -> None:
-        from calmline.listener import HeardTurn, SpeechStarted, TentativeTurn
-        from calmline.listener import SpeechResumed as Resumed
+        from calmline.speech.listener import HeardTurn, SpeechStarted, TentativeTurn
+        from calmline.speech.listener import SpeechResumed as Resumed
 
         iterator = iter(self._stream)
         try:
@@ -307,7 +307,7 @@ class LiveInput:
 
     def next_event(self, phase: str) -> LiveEvent | None:
         """The next finished turn, phrase pause or resumption, in the order they happened."""
-        from calmline.listener import SpeechResumed as Resumed
+        from calmline.speech.listener import SpeechResumed as Resumed
 
         self.start()
         while True:
@@ -394,7 +394,7 @@ class MicInput:
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
         if self._push_to_talk is None:
             return self._open_live().next_utterance(phase)
-        from calmline.listener import HeardTurn, TurnListener
+        from calmline.speech.listener import HeardTurn, TurnListener
 
         self._push_to_talk()  # waits for the key press that starts the turn
         listener = TurnListener(self._transcriber, min_silence_ms=self._min_silence_ms)

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from calmline.scenario import Resolution, Scenario, calendar_words, spoken_numbers, words
+from calmline.customer.scenario import Resolution, Scenario, calendar_words, spoken_numbers, words
 
 MAX_WORDS = 30
 REPEAT_SHARE = 0.6  # of a line's words in runs shared with one earlier customer line

@@ -34,7 +34,7 @@ import numpy as np
 
 from calmline.models import Transcription, WordTiming
 from calmline.protocols import SAMPLE_RATE, AudioArray, Transcriber
-from calmline.vad import Endpointer, EndpointOptions, SpeechStarted, UtteranceEnded
+from calmline.speech.vad import Endpointer, EndpointOptions, SpeechStarted, UtteranceEnded
 
 PHRASE_SILENCE_MS = 200
 BARGE_IN_SPEECH_MS = 150
@@ -50,7 +50,7 @@ def stt_pool() -> ThreadPoolExecutor:
     One worker: phrases are transcribed in order, and Whisper already uses both
     cores, so two at once would only make each slower. One for the whole process
     rather than one per call (or per push-to-talk turn): a new thread each time
-    also got a new malloc arena for Whisper's buffers (see ``calmline.memory``).
+    also got a new malloc arena for Whisper's buffers (see ``calmline.call.memory``).
     """
     global _STT_POOL
     with _STT_POOL_LOCK:

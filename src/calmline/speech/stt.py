@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from calmline.audio import is_silent
 from calmline.errors import CalmlineError
 from calmline.models import Segment, Transcription, WordTiming
 from calmline.paths import cache_dir
 from calmline.protocols import SAMPLE_RATE, AudioArray
+from calmline.speech.audio import is_silent
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -204,7 +204,7 @@ class WhisperTranscriber:
         the file's length (decoding it whole took 1.8 GB for two hours). The VAD
         filter skips long silences, where Whisper would otherwise invent words.
         """
-        from calmline.audio import stream_audio
+        from calmline.speech.audio import stream_audio
 
         started = time.perf_counter()
         parts: list[Transcription] = []

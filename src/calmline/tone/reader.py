@@ -24,8 +24,8 @@ import numpy.typing as npt
 
 from calmline.models import TONE_TAGS, Direction, ToneReading, VoiceFeatures
 from calmline.protocols import Embedder
-from calmline.tone_cues import TagCues, ToneCues, load_cues
-from calmline.tone_text import (
+from calmline.tone.cues import TagCues, ToneCues, load_cues
+from calmline.tone.text import (
     SECOND_PERSON,
     caps_words,
     content_words,

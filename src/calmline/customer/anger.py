@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from calmline.customer.scenario import Persona
 from calmline.models import AngerBand, AngerReason, AngerState, AngerStep, ToneReading
-from calmline.scenario import Persona
 
 CALM_BELOW = 25.0
 IRRITATED_BELOW = 50.0

@@ -23,15 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from calmline.audio_out import SimulatedSink
-from calmline.learner_input import LearnerUtterance, LiveEvent, LiveInput
+from calmline.bench.sim_mic import SimulatedMic, speech_bounds
+from calmline.call.inputs import LearnerUtterance, LiveEvent, LiveInput
+from calmline.config import environment
 from calmline.models import SessionRecord
 from calmline.protocols import SAMPLE_RATE, AudioArray, ChatMessage, ChatModel, GenerationOptions
-from calmline.sim_stream import RealClock, SimulatedMic, speech_bounds
-from calmline.vad import EndpointOptions, iter_utterances
+from calmline.speech.clock import RealClock
+from calmline.speech.output import SimulatedSink
+from calmline.speech.vad import EndpointOptions, iter_utterances
 
 if TYPE_CHECKING:
-    from calmline.customer import LineSource
+    from calmline.customer.character import LineSource
 
 NAIVE_SILENCE_MS = 1000
 
@@ -57,7 +59,7 @@ def settled_rss_mb() -> float:
     """
     import gc
 
-    from calmline.memory import release_free_memory
+    from calmline.call.memory import release_free_memory
 
     gc.collect()
     release_free_memory()
@@ -276,7 +278,7 @@ def machine_info() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "load_avg_start": [round(x, 2) for x in load],
-        "llm_threads": os.environ.get("CALMLINE_LLM_THREADS") or str(os.cpu_count()),
+        "llm_threads": str(environment().llm_threads or os.cpu_count()),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
 
@@ -348,11 +350,11 @@ class BenchOptions:
 
 def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> BenchResult:
     """Load everything once, run the streaming calls, then the naive pipeline; measure."""
-    from calmline.customer import Customer, CustomerOptions
-    from calmline.factory import BackendChoice, load_llm, load_transcriber
-    from calmline.scenario import list_scenarios, load_scenario
-    from calmline.tone import load_tone_reader
-    from calmline.tts import load_speaker
+    from calmline.call.factory import BackendChoice, load_llm, load_transcriber
+    from calmline.customer.character import Customer, CustomerOptions
+    from calmline.customer.scenario import list_scenarios, load_scenario
+    from calmline.speech.tts import load_speaker
+    from calmline.tone.reader import load_tone_reader
 
     result = BenchResult(machine=machine_info())
     result.machine["lines"] = options.lines
@@ -371,7 +373,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     chat = timed_load("llm", lambda: load_llm(choice))
     tone = timed_load("tone", load_tone_reader)
     speaker = timed_load("tts", lambda: load_speaker("espeak"))
-    from calmline.factory import warm_models
+    from calmline.call.factory import warm_models
 
     timed_load("warm", lambda: warm_models(transcriber, chat, tone, speaker))
     # Silero (the endpointers' model) loads on first use: +40 MB, counted with the models
@@ -386,7 +388,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     spoken = {
         name: [speaker.synthesize(line, "learner") for line in lines] for name, lines in scripts
     }
-    from calmline.audio import Resampler
+    from calmline.speech.audio import Resampler
 
     def to_16k(audio: AudioArray, rate: int) -> AudioArray:
         if rate == SAMPLE_RATE:
@@ -469,7 +471,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     ]
     result.stt_rtf = {"tiny.en": statistics.median(stt_rtf) if stt_rtf else 0.0}
     firsts = []
-    from calmline.tts import split_sentences
+    from calmline.speech.tts import split_sentences
 
     for _name, record, _w in records:
         for turn in record.turns:
@@ -483,7 +485,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
 
     progress("Timing the evaluator…")
     from calmline.evaluate.evaluator import assess
-    from calmline.rubric import load_rubrics
+    from calmline.evaluate.rubric import load_rubrics
 
     rubrics = load_rubrics(None)
     t0 = time.perf_counter()
@@ -495,7 +497,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
 
 
 def _warm_vad() -> None:
-    from calmline.vad import Endpointer
+    from calmline.speech.vad import Endpointer
 
     Endpointer().feed(np.zeros(SAMPLE_RATE // 10, np.float32))
 
@@ -530,9 +532,9 @@ def _streaming_call(
 ) -> tuple[SessionRecord, int, list[float], Any]:
     from rich.console import Console
 
-    from calmline.practice import Collaborators, PracticeCall, PracticeOptions
-    from calmline.scenario import load_scenario
-    from calmline.view import CallView
+    from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
+    from calmline.call.view import CallView
+    from calmline.customer.scenario import load_scenario
 
     clock = RealClock()
     mic = SimulatedMic(clock)
@@ -586,9 +588,9 @@ def _naive_turns(
     speaker: Any,
     chat: ChatModel,
 ) -> list[NaiveTurn]:
-    from calmline.customer import Customer
+    from calmline.customer.character import Customer
+    from calmline.customer.scenario import load_scenario
     from calmline.models import AngerState
-    from calmline.scenario import load_scenario
 
     out: list[NaiveTurn] = []
     for name, record, wavs in records:

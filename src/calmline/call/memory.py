@@ -19,11 +19,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import os
 import sys
 import threading
 
-ARENA_MAX_ENV = "CALMLINE_MALLOC_ARENA_MAX"
+from calmline.config import environment
+
 DEFAULT_ARENA_MAX = 2
 _M_ARENA_MAX = -8  # mallopt parameter number, from glibc's malloc.h
 _lock = threading.Lock()
@@ -50,10 +50,8 @@ def tune_malloc() -> int | None:
         if _tuned:
             return None
         _tuned = True
-        try:
-            arenas = int(os.environ.get(ARENA_MAX_ENV) or DEFAULT_ARENA_MAX)
-        except ValueError:
-            arenas = DEFAULT_ARENA_MAX
+        configured = environment().malloc_arena_max
+        arenas = DEFAULT_ARENA_MAX if configured is None else configured
         libc = _glibc()
         if libc is None or arenas <= 0:
             return None

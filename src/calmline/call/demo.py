@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from calmline.audio import write_wav
+from calmline.customer.scenario import load_scenario
 from calmline.paths import prompts_dir
-from calmline.scenario import load_scenario
-from calmline.tts import load_speaker
+from calmline.speech.audio import write_wav
+from calmline.speech.tts import load_speaker
 
 
 def demo_debrief_answers(poor: bool) -> list[str]:

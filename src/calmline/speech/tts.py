@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from calmline.audio import parse_wav_bytes, read_wav
 from calmline.errors import CalmlineError
 from calmline.protocols import AudioArray, Speaker
+from calmline.speech.audio import parse_wav_bytes, read_wav
 
 ESPEAK_HINT = "run `make demo`, or install it: apt-get install espeak-ng"
 

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from calmline.audio import Resampler
 from calmline.errors import CalmlineError
 from calmline.protocols import SAMPLE_RATE, AudioArray
+from calmline.speech.audio import Resampler
 
 Kind = Literal["input", "output"]
 NO_INPUT_HINT = "use --input text, --script FILE or --audio FILES"

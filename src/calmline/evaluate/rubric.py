@@ -6,7 +6,6 @@ Errors name the file, the field path and the YAML line, e.g.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from calmline.config import environment
 from calmline.errors import CalmlineError
 from calmline.evaluate.rules import RuleError, parse_rule
 from calmline.models import Rubric
@@ -27,9 +27,9 @@ _SOURCE = re.compile(r"^(?P<seed>[^#]+)#(?P<n>\d+)$")
 def seeds_dir() -> Path:
     """Where the seed documents live: ``CALMLINE_SEEDS``, else the copies shipped in
     ``rubrics/seeds/``, else the project's shared ``../shared/seeds``."""
-    env = os.environ.get("CALMLINE_SEEDS")
-    if env:
-        return Path(env)
+    env = environment().seeds
+    if env is not None:
+        return env
     shipped = rubrics_dir() / "seeds"
     return shipped if shipped.is_dir() else project_root().parent / "shared" / "seeds"
 

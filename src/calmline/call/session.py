@@ -17,10 +17,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from calmline.audio import write_wav
 from calmline.errors import CalmlineError
 from calmline.models import Outcome, SessionEvent, SessionRecord, Turn
 from calmline.protocols import AudioArray
+from calmline.speech.audio import write_wav
 
 SESSION_FILE = "session.json"
 

@@ -23,11 +23,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from calmline import anger as anger_model
-from calmline.anger import band
-from calmline.audio_out import AudioSink, PlayerSink
-from calmline.customer import Customer, CustomerLine, looks_like_injection
-from calmline.learner_input import (
+from calmline.call.inputs import (
     LearnerInput,
     LearnerUtterance,
     PausingInput,
@@ -35,8 +31,15 @@ from calmline.learner_input import (
     TurnPaused,
     is_goodbye,
 )
-from calmline.listener import BARGE_IN_SPEECH_MS
-from calmline.memory import release_free_memory, tune_malloc
+from calmline.call.memory import release_free_memory, tune_malloc
+from calmline.call.session import SessionWriter, new_session_id
+from calmline.call.speaking import SpokenReply, speak_streamed
+from calmline.call.speculation import Prepared, Speculation, SpeculationStats, interruptible
+from calmline.call.view import CallView
+from calmline.customer import anger as anger_model
+from calmline.customer.anger import band
+from calmline.customer.character import Customer, CustomerLine, looks_like_injection
+from calmline.customer.scenario import Scenario
 from calmline.models import (
     AngerReason,
     AngerState,
@@ -49,13 +52,10 @@ from calmline.models import (
     VoiceFeatures,
 )
 from calmline.protocols import AudioArray, Speaker
-from calmline.scenario import Scenario
-from calmline.session import SessionWriter, new_session_id
-from calmline.speaking import SpokenReply, speak_streamed
-from calmline.speculation import Prepared, Speculation, SpeculationStats, interruptible
-from calmline.tone import ToneReader
-from calmline.view import CallView
-from calmline.voice import VoiceBaseline, measure_voice
+from calmline.speech.listener import BARGE_IN_SPEECH_MS
+from calmline.speech.output import AudioSink, PlayerSink
+from calmline.speech.voice import VoiceBaseline, measure_voice
+from calmline.tone.reader import ToneReader
 
 # A player may return a handle with wait()/stop() (devices.Playback) so barge-in can cut it.
 Player = Callable[[AudioArray, int], object]
@@ -181,7 +181,7 @@ class PracticeCall:
         if self._speculating():
             # A discarded speculation's generation then stops at the next token.
             parts.customer.model = interruptible(parts.customer.model)
-        tune_malloc()  # threads come and go all call long: see calmline.memory
+        tune_malloc()  # threads come and go all call long: see calmline.call.memory
 
     @property
     def record(self) -> SessionRecord:
@@ -643,7 +643,7 @@ class PracticeCall:
         if self.parts.spoken_summary is not None and assessments:
             summary = self.parts.spoken_summary(assessments)
             audio, rate = self.parts.speaker.synthesize(summary, "coach")
-            from calmline.audio import write_wav
+            from calmline.speech.audio import write_wav
 
             write_wav(self.writer.folder / "feedback-summary.wav", audio, rate)
             self.writer.write_json("feedback-summary.txt", summary + "\n")

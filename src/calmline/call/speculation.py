@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from calmline.learner_input import LearnerUtterance
+from calmline.call.inputs import LearnerUtterance
+from calmline.call.speaking import SpokenPiece, synthesise_piece
 from calmline.protocols import ChatMessage, ChatModel, GenerationOptions, Speaker
-from calmline.speaking import SpokenPiece, synthesise_piece
 
 T = TypeVar("T")
 _DONE = object()

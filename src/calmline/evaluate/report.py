@@ -45,7 +45,7 @@ def _md_safe(value: object) -> object:
 
 def _env(markdown: bool = False) -> Environment:
     env = Environment(
-        loader=PackageLoader("calmline", "report_templates"),
+        loader=PackageLoader("calmline.evaluate", "report_templates"),
         autoescape=False if markdown else select_autoescape(["html", "j2"], default=True),
         finalize=_md_safe if markdown else None,
         undefined=StrictUndefined,

@@ -1,4 +1,4 @@
-"""A simulated microphone: learner speech delivered in 30 ms chunks in real time, and the clocks.
+"""A simulated microphone: learner speech delivered in 30 ms chunks in real time.
 
 The benchmark and the streaming tests feed the very same input path a microphone
 uses (``LiveInput`` -> ``TurnListener`` -> ``Endpointer``), so what they measure is
@@ -12,52 +12,16 @@ from). ``VirtualClock`` makes the same code run instantly in unit tests.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from calmline.protocols import SAMPLE_RATE, AudioArray
+from calmline.speech.clock import Clock, RealClock
 
 CHUNK_MS = 30
-
-
-class Clock(Protocol):
-    """Time for pacing and timestamps: ``now()`` in seconds, ``sleep(s)``."""
-
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class RealClock:
-    """``time.perf_counter`` and ``time.sleep``."""
-
-    def now(self) -> float:
-        return time.perf_counter()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
-class VirtualClock:
-    """A clock that only moves when slept on: tests run in no time, deterministically."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def now(self) -> float:
-        with self._lock:
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self._now += max(seconds, 0.0)
 
 
 @dataclass

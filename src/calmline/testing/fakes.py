@@ -1,6 +1,6 @@
 """Scripted stand-ins for the model- and device-backed protocols, for unit tests of pure logic.
 
-``FakeChatModel`` lives beside the real backends in ``calmline.llm.fake`` and
+``FakeChatModel`` lives beside the real backends in ``calmline.testing.fake_llm`` and
 ``FakeEmbedder`` in ``calmline.embed``; these cover speech in and out.
 """
 

@@ -1,0 +1,1 @@
+"""The benchmark harness behind ``calmline bench``, and its simulated microphone."""

@@ -1,0 +1,84 @@
+"""Every environment variable calmline reads, read in one place into one typed object.
+
+Flags on the command line win over these; these win over the built-in defaults. Values
+are read when ``environment()`` is called (not at import), so a test or a long-running
+server that changes the environment sees the change.
+
+| variable | meaning |
+| --- | --- |
+| ``CALMLINE_HOME`` | a folder with your own ``prompts/`` and ``rubrics/`` (and ``recordings/``) |
+| ``CALMLINE_RECORDINGS`` | where session folders are written and read |
+| ``CALMLINE_SEEDS`` | the syllabus documents rubrics trace to |
+| ``CALMLINE_CACHE`` (or ``XDG_CACHE_HOME``) | where assembled model files and fitted read-outs go |
+| ``CALMLINE_DB_URL`` | the dashboard's index database (SQLAlchemy URL) |
+| ``CALMLINE_MODEL`` | the LLM: a GGUF path for ``--llm local``, a model name for ``--llm openai`` |
+| ``OPENAI_BASE_URL``, ``OPENAI_API_KEY`` | the OpenAI-compatible endpoint |
+| ``CALMLINE_LLM_TIMEOUT`` | seconds before an endpoint request is given up |
+| ``CALMLINE_LLM_THREADS`` | threads for the in-process LLM |
+| ``CALMLINE_LLAMA_REPACK`` | ``1`` re-enables llama.cpp's weight repacking |
+| ``CALMLINE_ROLE_CHECK`` | ``0`` turns the customer-line role check off |
+| ``CALMLINE_MALLOC_ARENA_MAX`` | glibc malloc arenas for a long call |
+| ``CALMLINE_DEBUG`` | ``1`` shows tracebacks of internal errors |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+_OFF = ("0", "off", "no", "false")
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The calmline-relevant part of the process environment, typed."""
+
+    home: Path | None = None
+    recordings: Path | None = None
+    seeds: Path | None = None
+    cache: Path | None = None
+    db_url: str | None = None
+    model: str | None = None
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    llm_timeout: str | None = None  # parsed where it is used, to name the variable on error
+    llm_threads: int | None = None
+    llama_repack: bool = False
+    role_check: bool = True
+    malloc_arena_max: int | None = None
+    debug: bool = False
+
+
+def environment(env: Mapping[str, str] | None = None) -> Environment:
+    """Read the variables from ``env`` (default: ``os.environ``)."""
+    e = os.environ if env is None else env
+    xdg = e.get("XDG_CACHE_HOME")
+    return Environment(
+        home=_path(e.get("CALMLINE_HOME")),
+        recordings=_path(e.get("CALMLINE_RECORDINGS")),
+        seeds=_path(e.get("CALMLINE_SEEDS")),
+        cache=_path(e.get("CALMLINE_CACHE")) or (Path(xdg) if xdg else None),
+        db_url=e.get("CALMLINE_DB_URL") or None,
+        model=e.get("CALMLINE_MODEL") or None,
+        openai_base_url=e.get("OPENAI_BASE_URL") or None,
+        openai_api_key=e.get("OPENAI_API_KEY") or None,
+        llm_timeout=e.get("CALMLINE_LLM_TIMEOUT") or None,
+        llm_threads=_int(e.get("CALMLINE_LLM_THREADS")),
+        llama_repack=e.get("CALMLINE_LLAMA_REPACK") == "1",
+        role_check=e.get("CALMLINE_ROLE_CHECK", "1").strip().lower() not in _OFF,
+        malloc_arena_max=_int(e.get("CALMLINE_MALLOC_ARENA_MAX")),
+        debug=bool(e.get("CALMLINE_DEBUG")),
+    )

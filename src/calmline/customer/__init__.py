@@ -1,0 +1,1 @@
+"""The difficult customer: scenario packs, the anger model, its lines and their checks."""

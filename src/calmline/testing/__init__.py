@@ -1,0 +1,1 @@
+"""Scripted stand-ins for models and devices, shipped so tests of pure logic need no hardware."""
