@@ -1,0 +1,155 @@
+"""Build the tone reader's labelled set from writers' items and other people's labels.
+
+    .venv/bin/python benchmarks/tone_data.py freeze     # assign splits, record the test hash
+    .venv/bin/python benchmarks/tone_data.py batches    # blind batches for the labellers
+    .venv/bin/python benchmarks/tone_data.py build      # merge labels into items.jsonl
+    .venv/bin/python benchmarks/tone_data.py check      # the frozen test split is unchanged
+
+Files under ``data/tone/``:
+- ``raw/writer_*.jsonl``: items as their writers wrote them (``intended`` = the tags the
+  writer meant; kept for the writer-labeller agreement figure, never used as a label);
+- ``splits.json``: the split of every item id, assigned once by a hash of the id
+  (60% train, 20% dev, 20% test) and never changed; ``test_sha256`` is the hash of the
+  test items' id, context and text, recorded before anything was tuned;
+- ``labelling/batch_*.jsonl``: what a labeller sees (id, context, text; shuffled);
+- ``labels/<labeller>.jsonl``: their answers (``{"id", "tags"}``);
+- ``items.jsonl``: the merged set the trainer and the judgement command read: one
+  row per item with ``tags`` from its labeller (never its writer), ``labeller``,
+  ``writer``, ``register``, ``style`` and ``split``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ROOT = REPO / "data" / "tone"
+SPLITS = ROOT / "splits.json"
+ITEMS = ROOT / "items.jsonl"
+# Which labeller labels which writer's items: never the writer.
+ASSIGNMENT = {"writer_a": "labeller_1", "writer_b": "labeller_2", "writer_c": "labeller_3"}
+SECOND = "labeller_4"  # a second, independent opinion on a sample, for agreement
+SECOND_SAMPLE = 240
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def raw_items() -> list[dict]:
+    rows: list[dict] = []
+    for path in sorted((ROOT / "raw").glob("writer_*.jsonl")):
+        rows.extend(read_jsonl(path))
+    return rows
+
+
+def split_of(item_id: str) -> str:
+    bucket = int(hashlib.sha256(item_id.encode()).hexdigest(), 16) % 10
+    return "train" if bucket < 6 else "dev" if bucket < 8 else "test"
+
+
+def test_hash(rows: list[dict], splits: dict[str, str]) -> str:
+    test = sorted(
+        (r["id"], r["context"], r["text"]) for r in rows if splits.get(r["id"]) == "test"
+    )
+    return hashlib.sha256(json.dumps(test).encode()).hexdigest()
+
+
+def freeze() -> int:
+    rows = raw_items()
+    old = json.loads(SPLITS.read_text()) if SPLITS.exists() else {"splits": {}}
+    splits: dict[str, str] = dict(old["splits"])
+    for r in rows:
+        splits.setdefault(r["id"], split_of(r["id"]))
+    digest = test_hash(rows, splits)
+    SPLITS.write_text(
+        json.dumps({"test_sha256": digest, "splits": dict(sorted(splits.items()))}, indent=0)
+    )
+    print(Counter(splits.values()), "test sha256", digest)
+    return 0
+
+
+def check() -> int:
+    frozen = json.loads(SPLITS.read_text())
+    digest = test_hash(raw_items(), frozen["splits"])
+    if digest != frozen["test_sha256"]:
+        print(f"the frozen test split changed: {digest} != {frozen['test_sha256']}")
+        return 1
+    print("test split unchanged:", digest)
+    return 0
+
+
+def batches() -> int:
+    rows = raw_items()
+    rng = random.Random(7)
+    for writer, labeller in ASSIGNMENT.items():
+        mine = [
+            {"id": r["id"], "context": r["context"], "text": r["text"]}
+            for r in rows
+            if r["writer"] == writer
+        ]
+        rng.shuffle(mine)
+        write_jsonl(ROOT / "labelling" / f"batch_{labeller}.jsonl", mine)
+        print(labeller, len(mine))
+    sample = rng.sample(rows, min(SECOND_SAMPLE, len(rows)))
+    write_jsonl(
+        ROOT / "labelling" / f"batch_{SECOND}.jsonl",
+        [{"id": r["id"], "context": r["context"], "text": r["text"]} for r in sample],
+    )
+    print(SECOND, len(sample))
+    return 0
+
+
+def build() -> int:
+    splits = json.loads(SPLITS.read_text())["splits"]
+    labels: dict[str, tuple[str, list[str]]] = {}
+    for writer, labeller in ASSIGNMENT.items():
+        path = ROOT / "labels" / f"{labeller}.jsonl"
+        if path.exists():
+            for row in read_jsonl(path):
+                labels[row["id"]] = (labeller, sorted(set(row["tags"])))
+    out = []
+    for r in raw_items():
+        if r["id"] not in labels:
+            continue
+        labeller, tags = labels[r["id"]]
+        assert labeller != r["writer"]
+        out.append(
+            {
+                "id": r["id"],
+                "context": r["context"],
+                "text": r["text"],
+                "tags": tags,
+                "intended": r.get("intended", []),
+                "writer": r["writer"],
+                "labeller": labeller,
+                "register": r.get("register", ""),
+                "style": r.get("style", ""),
+                "split": splits[r["id"]],
+            }
+        )
+    write_jsonl(ITEMS, out)
+    print(f"{len(out)} labelled items:", dict(Counter(r["split"] for r in out)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("step", choices=("freeze", "batches", "build", "check"))
+    args = ap.parse_args(argv)
+    return {"freeze": freeze, "batches": batches, "build": build, "check": check}[args.step]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
