@@ -36,6 +36,7 @@ ITEMS = ROOT / "items.jsonl"
 ASSIGNMENT = {"writer_a": "labeller_1", "writer_b": "labeller_2", "writer_c": "labeller_3"}
 SECOND = "labeller_4"  # a second, independent opinion on a sample, for agreement
 SECOND_SAMPLE = 240
+WRITER_ITEMS = 500
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -91,20 +92,29 @@ def check() -> int:
 
 
 def batches() -> int:
+    """Write each labeller's blind batch once its writer has finished (a batch is never
+    rewritten: its labeller may already be at work on it)."""
     rows = raw_items()
-    rng = random.Random(7)
     for writer, labeller in ASSIGNMENT.items():
+        path = ROOT / "labelling" / f"batch_{labeller}.jsonl"
+        rng = random.Random(f"{writer}-{labeller}")
         mine = [
             {"id": r["id"], "context": r["context"], "text": r["text"]}
             for r in rows
             if r["writer"] == writer
         ]
+        if path.exists() or len(mine) < WRITER_ITEMS:
+            print(labeller, "kept" if path.exists() else f"waiting ({len(mine)} items)")
+            continue
         rng.shuffle(mine)
-        write_jsonl(ROOT / "labelling" / f"batch_{labeller}.jsonl", mine)
+        write_jsonl(path, mine)
         print(labeller, len(mine))
-    sample = rng.sample(rows, min(SECOND_SAMPLE, len(rows)))
+    second = ROOT / "labelling" / f"batch_{SECOND}.jsonl"
+    if second.exists() or len(rows) < WRITER_ITEMS * len(ASSIGNMENT):
+        return 0
+    sample = random.Random(SECOND).sample(rows, SECOND_SAMPLE)
     write_jsonl(
-        ROOT / "labelling" / f"batch_{SECOND}.jsonl",
+        second,
         [{"id": r["id"], "context": r["context"], "text": r["text"]} for r in sample],
     )
     print(SECOND, len(sample))
