@@ -22,6 +22,7 @@ import numpy.typing as npt
 from calmline.errors import CalmlineError
 
 MAX_LENGTH = 128  # tokens; learner turns are short, and attention cost grows with the square
+CHUNK = 32  # texts per model call: bounds memory, keeps padding small
 EMBED_DIM = 384
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -89,12 +90,26 @@ class MiniLMEmbedder:
         self._input_names = {i.name for i in self._session.get_inputs()}
 
     def embed(self, texts: Sequence[str]) -> FloatMatrix:
-        """One L2-normalised 384-d row per text; empty input gives a (0, 384) array."""
+        """One L2-normalised 384-d row per text; empty input gives a (0, 384) array.
+
+        Texts go through the model in chunks of ``CHUNK``, shortest first, so memory is
+        bounded by the chunk (attention grows with the square of the padded length)
+        and little is spent on padding, however many texts one call brings.
+        """
         if not texts:
             return np.zeros((0, EMBED_DIM), dtype=np.float32)
         encodings = self._tokenizer.encode_batch([t if t.strip() else "." for t in texts])
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        order = sorted(range(len(encodings)), key=lambda i: sum(encodings[i].attention_mask))
+        out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
+        for start in range(0, len(order), CHUNK):
+            rows = order[start : start + CHUNK]
+            width = max(sum(encodings[i].attention_mask) for i in rows)
+            ids = np.array([encodings[i].ids[:width] for i in rows], dtype=np.int64)
+            mask = np.array([encodings[i].attention_mask[:width] for i in rows], dtype=np.int64)
+            out[rows] = self._run(ids, mask)
+        return out
+
+    def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> FloatMatrix:
         feeds: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
