@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/tone_data.py batches    # blind batches for the labellers
     .venv/bin/python benchmarks/tone_data.py build      # merge labels into items.jsonl
     .venv/bin/python benchmarks/tone_data.py check      # the frozen test split is unchanged
+    .venv/bin/python benchmarks/tone_data.py agreement  # labeller-labeller, writer-labeller
 
 Files under ``data/tone/``:
 - ``raw/writer_*.jsonl``: items as their writers wrote them (``intended`` = the tags the
@@ -154,11 +155,34 @@ def build() -> int:
     return 0
 
 
+def agreement() -> int:
+    """Per tag: Cohen's kappa between the second labeller and the first, and between
+    each item's writer (what they meant) and its labeller."""
+    from calmline.evaluate.agreement import cohen_kappa
+
+    items = {r["id"]: r for r in read_jsonl(ITEMS)}
+    second = {r["id"]: set(r["tags"]) for r in read_jsonl(ROOT / "labels" / f"{SECOND}.jsonl")}
+    both = [i for i in second if i in items]
+
+    def kappa(pairs: list[tuple[bool, bool]]) -> float:
+        yn = [("yes" if a else "no", "yes" if b else "no") for a, b in pairs]
+        return cohen_kappa(yn, weighted=False, levels=("no", "yes")) or 0.0
+
+    print(f"{'tag':14s} {'labeller-labeller':>18s} {'writer-labeller':>16s}   (kappa)")
+    for tag in sorted({t for r in items.values() for t in r["tags"]}):
+        k2 = kappa([(tag in items[i]["tags"], tag in second[i]) for i in both])
+        kw = kappa([(tag in r["tags"], tag in r["intended"]) for r in items.values()])
+        print(f"{tag:14s} {k2:18.2f} {kw:16.2f}")
+    print(f"({len(both)} items with two labellers; {len(items)} with writer and labeller)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("freeze", "batches", "build", "check"))
+    ap.add_argument("step", choices=("freeze", "batches", "build", "check", "agreement"))
     args = ap.parse_args(argv)
-    return {"freeze": freeze, "batches": batches, "build": build, "check": check}[args.step]()
+    return {"freeze": freeze, "batches": batches, "build": build, "check": check,
+            "agreement": agreement}[args.step]()
 
 
 if __name__ == "__main__":
