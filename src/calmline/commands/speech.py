@@ -44,11 +44,22 @@ def transcribe(
     device: DeviceOpt = Device.cpu,
 ) -> None:
     """Transcribe audio files offline with faster-whisper; prints the text of each file."""
-    from calmline.speech.audio import check_audio_file
+    from calmline.limits import audio_too_long, limits
+    from calmline.speech.audio import audio_duration
 
     # Check every file before the model loads: a typo should not cost a model load.
+    longest = limits().audio_s
     for path in files:
-        check_audio_file(path)
+        seconds = audio_duration(path)
+        if seconds is not None and seconds > longest:
+            hours = int(seconds // 3600) + 1
+            raise audio_too_long(
+                path,
+                seconds,
+                longest,
+                "a recording to transcribe",
+                f"split it, or raise the limit: CALMLINE_MAX_AUDIO_HOURS={hours}",
+            )
 
     from calmline.speech.stt import WhisperTranscriber
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from calmline.call.session import SESSION_FILE, load_session
 from calmline.errors import CalmlineError
+from calmline.files import read_bytes
 from calmline.models import Assessment, SessionRecord
 from calmline.web.db import MachineVerdict, SessionRow, naive_utc
 
@@ -45,15 +46,16 @@ def load_assessments(folder: Path) -> list[Assessment]:
     """The machine's assessments of a session: ``assessment.json`` as a list, one object,
     or ``{"assessments": [...]}``; an empty list when there is none yet."""
     path = folder / ASSESSMENT_FILE
-    if not path.is_file():
+    if not path.exists():
         return []
+    raw = read_bytes(path, "an assessment file", "session")
     try:
-        data: Any = json.loads(path.read_bytes())
+        data: Any = json.loads(raw)
         if isinstance(data, dict) and isinstance(data.get("assessments"), list):
             data = data["assessments"]
         items = data if isinstance(data, list) else [data]
         return [Assessment.model_validate(item) for item in items]
-    except (ValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValidationError, ValueError, RecursionError) as exc:  # RecursionError: deep nesting
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CalmlineError(f"{path}: not a readable assessment ({first})") from exc
 
