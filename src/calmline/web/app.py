@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from calmline import __version__
+from calmline.errors import CalmlineError
 from calmline.web.db import make_engine, session_factory, transaction
 from calmline.web.indexer import IndexReport, sync
 from calmline.web.routes import (
@@ -74,10 +75,13 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, create_folder=settings.db_is_default)
     factory = session_factory(engine)
-    with transaction(factory) as db:
-        report: IndexReport = sync(db, settings.recordings)
+    try:
+        with transaction(factory) as db:
+            report: IndexReport = sync(db, settings.recordings)
+    except CalmlineError as exc:  # no recordings folder (yet): serve the index as it is
+        report = IndexReport(errors=[exc.message])
 
     app = FastAPI(title="calmline dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.calmline = AppState(settings=settings, factory=factory, templates=_templates())
