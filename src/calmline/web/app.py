@@ -7,6 +7,7 @@ security headers and error pages that every response shares.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from calmline import __version__
 from calmline.errors import CalmlineError
 from calmline.web.db import make_engine, session_factory, transaction
 from calmline.web.indexer import IndexReport, sync
+from calmline.web.request_limits import RequestLimits
 from calmline.web.routes import (
     admin,
     agreement,
@@ -35,6 +37,8 @@ from calmline.web.routes.deps import AppState, LoginRequired, render
 from calmline.web.settings import WebSettings
 
 HERE = Path(__file__).parent
+SERVER_ERROR = "Something went wrong on the server. The administrator can see why in its log."
+log = logging.getLogger("calmline.web")
 SECURITY_HEADERS = {
     # No inline script or style anywhere, so the policy can forbid them outright.
     "Content-Security-Policy": (
@@ -87,6 +91,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.calmline = AppState(settings=settings, factory=factory, templates=_templates())
     app.state.index_report = report
     app.state.engine = engine
+    app.add_middleware(RequestLimits)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (auth_routes, sessions, session_page, review, agreement, trainer, admin):
@@ -98,6 +103,12 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         return Response("Log in first.", status_code=401, media_type="text/plain")
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> Response:
+        # The details (a traceback, file paths on the server) go to the log, never the page.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return render(request, "error.html", None, status_code=500, status=500, detail=SERVER_ERROR)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
