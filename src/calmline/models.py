@@ -45,6 +45,8 @@ class Transcription(BaseModel):
     segments: list[Segment] = Field(default_factory=list)
     words: list[WordTiming] = Field(default_factory=list)
     model: str = ""
+    # Speech (by the VAD) that gave no words even when read again: what may be missing.
+    unrecovered: list[Segment] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- tone

@@ -61,6 +61,7 @@ def transcribe(
                 f"split it, or raise the limit: CALMLINE_MAX_AUDIO_HOURS={hours}",
             )
 
+    from calmline.speech.recovery import clock
     from calmline.speech.stt import WhisperTranscriber
 
     with _status.status(f"Loading Whisper {model}…", spinner="dots"):
@@ -71,6 +72,17 @@ def transcribe(
         with _status.status(f"Transcribing {path.name}…", spinner="dots"):
             result = transcriber.transcribe_file(path)
         results.append((path, result))
+        if result.unrecovered:
+            lost = sum(s.end - s.start for s in result.unrecovered)
+            where = ", ".join(
+                f"{clock(s.start)}-{clock(s.end)}" for s in result.unrecovered[:5]
+            ) + (" ..." if len(result.unrecovered) > 5 else "")
+            _status.print(
+                f"calmline: warning: {path}: {lost:.0f} s of speech gave no words even when "
+                f"read again ({where}); the transcript may be missing what was said there",
+                markup=False,
+                soft_wrap=True,
+            )
         if not as_json:
             if len(files) > 1:
                 typer.echo(f"== {path}")
