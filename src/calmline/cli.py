@@ -54,7 +54,11 @@ def fail(message: str, hint: str = "") -> None:
     raise SystemExit(2)
 
 
-def _terminate(_signum: int, _frame: object) -> None:
+_TERMINATED: list[int] = []  # SIGTERM arrived (Typer turns the exception into exit 130)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    _TERMINATED.append(signum)
     raise Terminated
 
 
@@ -68,7 +72,9 @@ def main() -> None:
         app()
     except CalmlineError as exc:
         fail(exc.message, exc.hint)
-    except Terminated:
+    except (Terminated, SystemExit):
+        if not _TERMINATED:
+            raise
         err_console.print(
             "calmline: stopped (SIGTERM); what was done so far is saved", markup=False
         )
