@@ -120,9 +120,9 @@ def serve(
         markup=False,
     )
     for problem in report.errors[:10]:
-        err_console.print(f"  skipped: {problem}", markup=False)
+        err_console.print(f"  skipped: {problem}", markup=False, soft_wrap=True)
     for problem in report.duplicates[:10]:
-        err_console.print(f"  not indexed: {problem}", markup=False)
+        err_console.print(f"  not indexed: {problem}", markup=False, soft_wrap=True)
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
@@ -144,9 +144,9 @@ def index_command(
         report = sync(session, settings.recordings, rebuild=rebuild)
     print(f"{settings.recordings}: {report.summary()}")
     for problem in report.errors:
-        err_console.print(f"  skipped: {problem}", markup=False)
+        err_console.print(f"  skipped: {problem}", markup=False, soft_wrap=True)
     for problem in report.duplicates:
-        err_console.print(f"  not indexed: {problem}", markup=False)
+        err_console.print(f"  not indexed: {problem}", markup=False, soft_wrap=True)
     if report.duplicates:
         raise CalmlineError(
             f"{len(report.duplicates)} session id(s) are in more than one folder "
