@@ -21,7 +21,7 @@ class YamlProblem(ValueError):
     """Why a text is not acceptable YAML, in one line without the file name."""
 
 
-def _where(mark: yaml.Mark | None) -> str:
+def _where(mark: Any) -> str:  # yaml.Mark, or the C loader's own Mark type
     return f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
 
 

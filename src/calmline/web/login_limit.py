@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,7 +46,8 @@ def _count(db: Session, key: str, window_s: int) -> int:
     insert = _INSERTS.get(dialect)
     if insert is None:  # pragma: no cover - calmline supports SQLite and PostgreSQL
         raise RuntimeError(f"the login limit needs SQLite or PostgreSQL, not {dialect}")
-    stmt = insert(LoginAttempts).values(key=key, count=1, window_start=now)
+    # Any: SQLite's and PostgreSQL's Insert share on_conflict_do_update, but no base type.
+    stmt: Any = insert(LoginAttempts).values(key=key, count=1, window_start=now)
     stmt = stmt.on_conflict_do_update(
         index_elements=[LoginAttempts.key],
         set_={
