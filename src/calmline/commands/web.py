@@ -103,7 +103,7 @@ def serve(
     settings = _settings(
         db, recordings, secure_cookies=secure_cookies, assessors_see_all=assessors_see_all
     )
-    _recordings_exist(settings)
+    _recordings_exist(settings, recordings)
     err_console.print(f"calmline: indexing {settings.recordings} ...", markup=False)
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -138,7 +138,7 @@ def index_command(
     from calmline.web.db import transaction
     from calmline.web.indexer import sync
 
-    _recordings_exist(_settings(db, recordings))
+    _recordings_exist(_settings(db, recordings), recordings)
     settings, factory = _factory(db, recordings)
     with transaction(factory) as session:
         report = sync(session, settings.recordings, rebuild=rebuild)
@@ -156,14 +156,21 @@ def index_command(
         )
 
 
-def _recordings_exist(settings: WebSettings) -> None:
-    """Before the index is opened: its default file lives in this folder, and a mistyped
-    folder must not look like an empty one."""
-    if not settings.recordings.is_dir():
-        raise CalmlineError(
-            f"the recordings folder {settings.recordings} does not exist",
-            "check --recordings (or CALMLINE_RECORDINGS); nothing was changed",
-        )
+def _recordings_exist(settings: WebSettings, given: Path | None) -> None:
+    """Before the index is opened (its default file lives in this folder): a folder named
+    by --recordings or CALMLINE_RECORDINGS must exist, as a mistyped one must not look
+    like an empty one; the default ``recordings/`` is created on first use."""
+    from calmline.config import environment
+
+    if settings.recordings.is_dir():
+        return
+    if given is None and environment().recordings is None:
+        settings.recordings.mkdir(parents=True, exist_ok=True)
+        return
+    raise CalmlineError(
+        f"the recordings folder {settings.recordings} does not exist",
+        "check --recordings (or CALMLINE_RECORDINGS); nothing was changed",
+    )
 
 
 @users_app.command("add")
