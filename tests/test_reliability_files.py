@@ -26,6 +26,7 @@ from calmline.evaluate.rubric import load_rubric_file
 from calmline.evaluate.transcript import load_session, load_transcript
 from calmline.limits import MB, limits
 from calmline.models import Assessment, SessionRecord, Turn
+from calmline.web.sample import tone_wav
 
 CALMLINE = str(Path(sys.executable).with_name("calmline"))
 TRANSCRIPT = "CUSTOMER: My kettle leaks!\nLEARNER: I'm sorry, I can replace it today.\n"
@@ -118,6 +119,22 @@ def test_an_oversized_scenario_pack_is_refused_before_parsing(tmp_path: Path, re
     pack.write_text(good + ("# padding " + "x" * 990 + "\n") * 14_000)
     problems = validate_file(pack)
     assert len(problems) == 1 and "13 MB" in problems[0] and "CALMLINE_MAX_FILE_MB" in problems[0]
+
+
+def test_a_recording_over_the_length_budget_is_refused_before_the_model_loads(
+    tmp_path: Path,
+) -> None:
+    wav = tmp_path / "tone.wav"
+    tone_wav(wav, seconds=4.0)
+    proc = subprocess.run(
+        [CALMLINE, "transcribe", str(wav)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CALMLINE_MAX_AUDIO_HOURS": "0.0005"},  # 1.8 s
+    )
+    _one_clear_line(proc, "tone.wav is 4 seconds long; a recording to transcribe is at most 2")
+    assert "CALMLINE_MAX_AUDIO_HOURS=1" in proc.stderr
 
 
 def test_the_budgets_are_raised_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,6 +91,8 @@ def audio_too_long(
     path: Path, seconds: float, limit_s: float, what: str, hint: str
 ) -> CalmlineError:
     def fmt(s: float) -> str:
-        return f"{s / 3600:.1f} hours" if s >= 3600 else f"{s / 60:.0f} minutes"
+        if s >= 3600:
+            return f"{s / 3600:.1f} hours"
+        return f"{s / 60:.0f} minutes" if s >= 120 else f"{s:.0f} seconds"
 
     return CalmlineError(f"{path} is {fmt(seconds)} long; {what} is at most {fmt(limit_s)}", hint)
