@@ -169,17 +169,20 @@ def test_passwords_hash_with_argon2(factory: sessionmaker[Session]) -> None:
 def test_login_rate_limit_per_user_and_address(factory: sessionmaker[Session]) -> None:
     limits = LoginLimits(per_user_address=5, per_address=8, window_s=300)
     with factory() as db:
-        for _ in range(5):
-            assert login_limit.attempt_allowed(db, "alice", "10.0.0.1", limits)
-        assert not login_limit.attempt_allowed(db, "alice", "10.0.0.1", limits)
-        assert login_limit.attempt_allowed(db, "alice", "10.0.0.2", limits)  # another address
-        # other user names from the first address: 6 attempts so far, 8 allowed
-        assert login_limit.attempt_allowed(db, "bob", "10.0.0.1", limits)
-        assert login_limit.attempt_allowed(db, "carol", "10.0.0.1", limits)
-        assert not login_limit.attempt_allowed(db, "dave", "10.0.0.1", limits)
+        assert [login_limit.failed(db, "alice", "10.0.0.1", limits) for _ in range(6)] == [
+            False, False, False, False, False, True,
+        ]  # fmt: skip
+        assert login_limit.blocked(db, "alice", "10.0.0.1", limits)
+        assert not login_limit.succeeded(db, "alice", "10.0.0.1", limits)  # even the right one
+        assert not login_limit.blocked(db, "alice", "10.0.0.2", limits)  # another address
+        # other user names from the first address: 6 failures so far, 8 allowed
+        assert not login_limit.failed(db, "bob", "10.0.0.1", limits)
+        assert not login_limit.failed(db, "carol", "10.0.0.1", limits)
+        assert login_limit.blocked(db, "dave", "10.0.0.1", limits)
         for row in db.scalars(select(LoginAttempts)):
             row.window_start = utcnow() - timedelta(seconds=301)  # the window passes
-        assert login_limit.attempt_allowed(db, "alice", "10.0.0.1", limits)
+        assert not login_limit.blocked(db, "alice", "10.0.0.1", limits)
+        assert login_limit.succeeded(db, "alice", "10.0.0.1", limits)
 
 
 def test_login_session_and_logout(factory: sessionmaker[Session]) -> None:
