@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from calmline.call.session import load_session
 from calmline.errors import CalmlineError
 from calmline.models import SessionRecord
-from calmline.web import auth
+from calmline.web import auth, login_limit
 from calmline.web.access import visible_condition
 from calmline.web.charts import anger_chart
 from calmline.web.csv_export import sessions_csv
 from calmline.web.db import (
     AuditEntry,
-    LoginFailure,
+    LoginAttempts,
     MachineVerdict,
     Review,
     SessionRow,
@@ -31,6 +31,7 @@ from calmline.web.db import (
 )
 from calmline.web.filters import SessionFilter
 from calmline.web.indexer import load_assessments, sync
+from calmline.web.login_limit import LoginLimits
 from calmline.web.review import record_review
 from calmline.web.sample import add_sample_users, sample_recordings, sample_session
 from calmline.web.stats import agreement, cohen_kappa
@@ -157,8 +158,8 @@ def test_passwords_hash_with_argon2(factory: sessionmaker[Session]) -> None:
         user = auth.add_user(db, "alice", "correct horse", "learner", "g1")
         assert user.password_hash.startswith("$argon2id$")
         assert "correct horse" not in user.password_hash
-        assert auth.authenticate(db, "alice", "correct horse", "1.2.3.4") is not None
-        assert auth.authenticate(db, "alice", "wrong", "1.2.3.4") is None
+        assert auth.authenticate(db, "alice", "correct horse") is not None
+        assert auth.authenticate(db, "alice", "wrong") is None
         with pytest.raises(CalmlineError, match="too short"):
             auth.add_user(db, "bob", "short", "learner")
         with pytest.raises(CalmlineError, match="unknown role"):
@@ -166,15 +167,22 @@ def test_passwords_hash_with_argon2(factory: sessionmaker[Session]) -> None:
 
 
 def test_login_rate_limit_per_user_and_address(factory: sessionmaker[Session]) -> None:
+    limits = LoginLimits(per_user_address=5, per_address=8, window_s=300)
     with factory() as db:
-        auth.add_user(db, "alice", "correct horse", "learner")
-        for _ in range(5):
-            assert auth.authenticate(db, "alice", "guess", "10.0.0.1") is None
-        assert auth.login_blocked(db, "alice", "10.0.0.1", 5, 300)
-        assert not auth.login_blocked(db, "alice", "10.0.0.2", 5, 300)  # another address
-        for failure in db.scalars(select(LoginFailure)):
-            failure.at = utcnow() - timedelta(seconds=301)  # the window passes
-        assert not auth.login_blocked(db, "alice", "10.0.0.1", 5, 300)
+        assert [login_limit.failed(db, "alice", "10.0.0.1", limits) for _ in range(6)] == [
+            False, False, False, False, False, True,
+        ]  # fmt: skip
+        assert login_limit.blocked(db, "alice", "10.0.0.1", limits)
+        assert not login_limit.succeeded(db, "alice", "10.0.0.1", limits)  # even the right one
+        assert not login_limit.blocked(db, "alice", "10.0.0.2", limits)  # another address
+        # other user names from the first address: 6 failures so far, 8 allowed
+        assert not login_limit.failed(db, "bob", "10.0.0.1", limits)
+        assert not login_limit.failed(db, "carol", "10.0.0.1", limits)
+        assert login_limit.blocked(db, "dave", "10.0.0.1", limits)
+        for row in db.scalars(select(LoginAttempts)):
+            row.window_start = utcnow() - timedelta(seconds=301)  # the window passes
+        assert not login_limit.blocked(db, "alice", "10.0.0.1", limits)
+        assert login_limit.succeeded(db, "alice", "10.0.0.1", limits)
 
 
 def test_login_session_and_logout(factory: sessionmaker[Session]) -> None:

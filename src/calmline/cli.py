@@ -7,6 +7,7 @@ line on stderr and exit code 2; nothing the user typed produces a traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from rich.console import Console
 
 from calmline import __version__
 from calmline.config import environment
-from calmline.errors import CalmlineError
+from calmline.errors import CalmlineError, Terminated
+from calmline.io_errors import os_error
 
 app = typer.Typer(
     name="calmline",
@@ -52,16 +54,39 @@ def fail(message: str, hint: str = "") -> None:
     raise SystemExit(2)
 
 
+_TERMINATED: list[int] = []  # SIGTERM arrived (Typer turns the exception into exit 130)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    _TERMINATED.append(signum)
+    raise Terminated
+
+
 def main() -> None:
     from calmline import commands  # noqa: F401  (registers subcommands on ``app``)
 
+    # SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does, so a call
+    # in progress is saved as ``interrupted`` instead of being left ``in_progress``.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except CalmlineError as exc:
         fail(exc.message, exc.hint)
+    except (Terminated, SystemExit):
+        if not _TERMINATED:
+            raise
+        err_console.print(
+            "calmline: stopped (SIGTERM); what was done so far is saved", markup=False
+        )
+        sys.exit(128 + signal.SIGTERM)
     except KeyboardInterrupt:
         err_console.print("calmline: interrupted", markup=False)
         sys.exit(130)
+    except OSError as exc:  # a file-system failure no caller wrapped: still not a bug
+        if environment().debug:
+            raise
+        problem = os_error(exc, reading=False)
+        fail(problem.message, problem.hint)
     except Exception as exc:  # a bug, not bad input: one line for the user, details on disk
         if environment().debug:
             raise

@@ -19,6 +19,10 @@ server that changes the environment sees the change.
 | ``CALMLINE_ROLE_CHECK`` | ``0`` turns the customer-line role check off |
 | ``CALMLINE_MALLOC_ARENA_MAX`` | glibc malloc arenas for a long call |
 | ``CALMLINE_DEBUG`` | ``1`` shows tracebacks of internal errors |
+| ``CALMLINE_MAX_FILE_MB`` | largest transcript, script, pack, rubric or JSONL read (``limits``) |
+| ``CALMLINE_MAX_SESSION_MB`` | largest ``session.json`` / ``assessment.json`` read (``limits``) |
+| ``CALMLINE_MAX_TURNS`` | most turns in a transcript or session ``assess`` marks (``limits``) |
+| ``CALMLINE_MAX_AUDIO_HOURS`` | longest recording ``transcribe`` accepts (``limits``) |
 """
 
 from __future__ import annotations
@@ -42,6 +46,15 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _positive(value: str | None) -> float | None:
+    """A positive number, or None when unset or not a positive number (the default then holds)."""
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and number > 0 else None
+
+
 @dataclass(frozen=True)
 class Environment:
     """The calmline-relevant part of the process environment, typed."""
@@ -60,6 +73,10 @@ class Environment:
     role_check: bool = True
     malloc_arena_max: int | None = None
     debug: bool = False
+    max_file_mb: float | None = None
+    max_session_mb: float | None = None
+    max_turns: float | None = None
+    max_audio_hours: float | None = None
 
 
 def environment(env: Mapping[str, str] | None = None) -> Environment:
@@ -81,4 +98,8 @@ def environment(env: Mapping[str, str] | None = None) -> Environment:
         role_check=e.get("CALMLINE_ROLE_CHECK", "1").strip().lower() not in _OFF,
         malloc_arena_max=_int(e.get("CALMLINE_MALLOC_ARENA_MAX")),
         debug=bool(e.get("CALMLINE_DEBUG")),
+        max_file_mb=_positive(e.get("CALMLINE_MAX_FILE_MB")),
+        max_session_mb=_positive(e.get("CALMLINE_MAX_SESSION_MB")),
+        max_turns=_positive(e.get("CALMLINE_MAX_TURNS")),
+        max_audio_hours=_positive(e.get("CALMLINE_MAX_AUDIO_HOURS")),
     )

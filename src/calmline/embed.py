@@ -22,7 +22,7 @@ import numpy.typing as npt
 from calmline.errors import CalmlineError
 
 MAX_LENGTH = 128  # tokens; learner turns are short, and attention cost grows with the square
-CHUNK = 32  # texts per model call: bounds memory, keeps padding small
+CHUNK = 32  # texts per model run: memory is one chunk's activations, whatever the input
 EMBED_DIM = 384
 FloatMatrix = npt.NDArray[np.float32]
 

@@ -17,3 +17,10 @@ class CalmlineError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that whatever saves on Ctrl-C saves here too.
+
+    ``cli.main`` installs the handler; a call ends ``interrupted`` and then stops.
+    """

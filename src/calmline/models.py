@@ -7,10 +7,12 @@ around these types; they do not define parallel ones.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +45,8 @@ class Transcription(BaseModel):
     segments: list[Segment] = Field(default_factory=list)
     words: list[WordTiming] = Field(default_factory=list)
     model: str = ""
+    # Speech (by the VAD) that gave no words even when read again: what may be missing.
+    unrecovered: list[Segment] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- tone
@@ -146,7 +150,8 @@ Outcome = Literal[
     "manager",
     "learner_ended",
     "max_turns",
-    "interrupted",
+    "interrupted",  # Ctrl-C or SIGTERM: everything said so far is saved
+    "incomplete",  # a turn could not be written (full disk...): the record has gaps
     "error",
 ]
 
@@ -231,6 +236,38 @@ class Check(BaseModel):
     negative: bool = False  # a common mistake: passing means the mistake was *not* made
 
 
+# Numeric check parameters, wherever they sit in ``params`` (steps, first/then...):
+# a share from 0 to 1, a count of turns or concepts, a duration in seconds.
+_SHARES = frozenset({"similarity", "threshold"})
+_COUNTS = frozenset({"min", "min_turns", "max_turns"})
+_SECONDS = frozenset({"overlap_s"})
+_AT_LEAST = re.compile(r"(?<![\w+])(\d+)\+")
+
+
+def _bad_number(key: str, value: object) -> str | None:
+    """Why ``value`` cannot be the check parameter ``key``, or None when it can."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if key in _SHARES and not (number and 0 <= value <= 1):  # type: ignore[operator]
+        return f"{key} must be a number from 0 to 1, not {value!r}"
+    if key in _COUNTS and not (isinstance(value, int) and not isinstance(value, bool)):
+        return f"{key} must be a whole number, not {value!r}"
+    if key in _COUNTS and value < 0:  # type: ignore[operator]
+        return f"{key} must not be negative, not {value!r}"
+    if key in _SECONDS and not (number and value >= 0):  # type: ignore[operator]
+        return f"{key} must be a number of seconds (0 or more), not {value!r}"
+    return None
+
+
+def _numeric_problems(params: object) -> list[str]:
+    if isinstance(params, Mapping):
+        found = [_bad_number(str(k), v) for k, v in params.items()]
+        nested = [p for v in params.values() for p in _numeric_problems(v)]
+        return [p for p in found if p] + nested
+    if isinstance(params, list):
+        return [p for v in params for p in _numeric_problems(v)]
+    return []
+
+
 class MarkingPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -240,9 +277,36 @@ class MarkingPoint(BaseModel):
     shown_by: ShownBy
     checks: list[Check]
     rule: str  # how checks become met / partly / not met, e.g. "all:met; any:partly"
-    weight: float = 1.0
+    weight: float = 1.0  # more than 0: a negative weight made scores like -150 %
     debrief_questions: list[str] = Field(default_factory=list)
     improvement: str = ""  # default advice when the point is not met
+
+    @field_validator("weight")
+    @classmethod
+    def _positive_weight(cls, weight: float) -> float:
+        if not weight > 0:
+            raise ValueError(f"weight must be more than 0, not {weight:g}")
+        return weight
+
+    @field_validator("checks")
+    @classmethod
+    def _numbers_in_range(cls, checks: list[Check]) -> list[Check]:
+        for check in checks:
+            problems = _numeric_problems(getattr(check, "params", None))
+            if problems:
+                raise ValueError(f"check {check.id!r}: {problems[0]}")
+        return checks
+
+    @model_validator(mode="after")
+    def _rule_can_hold(self) -> MarkingPoint:
+        """``3+`` with two checks can never be true: the point could never be met."""
+        for match in _AT_LEAST.finditer(self.rule):
+            if int(match.group(1)) > len(self.checks):
+                raise ValueError(
+                    f"rule: {match.group(0)} needs {match.group(1)} checks to pass, "
+                    f"but the point has {len(self.checks)}"
+                )
+        return self
 
 
 class Rubric(BaseModel):
@@ -253,6 +317,15 @@ class Rubric(BaseModel):
     seed: str  # seed file name
     pass_mark: float  # share of weighted score, 0..1
     points: list[MarkingPoint]
+
+    @field_validator("pass_mark")
+    @classmethod
+    def _share(cls, pass_mark: float) -> float:
+        if not 0 <= pass_mark <= 1:  # 7 passed nobody: "You scored 100 percent and did not pass"
+            raise ValueError(
+                f"pass_mark must be a share from 0 to 1 (0.7 is 70 %), not {pass_mark:g}"
+            )
+        return pass_mark
 
 
 class Evidence(BaseModel):

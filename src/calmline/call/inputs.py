@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from calmline.errors import CalmlineError
+from calmline.files import read_text
+from calmline.limits import audio_too_long, limits
 from calmline.models import Transcription
 from calmline.protocols import SAMPLE_RATE, AudioArray, Transcriber
+from calmline.text_decode import strip_controls
 
 if TYPE_CHECKING:
     from calmline.speech.listener import HeardTurn
     from calmline.speech.listener import SpeechResumed as ListenerResumed
 
 DEBRIEF_MARKER = "--- debrief ---"
-MAX_TURN_S = 600.0  # longest audio file accepted as one learner turn
 END_COMMANDS = frozenset({"/end", "/quit", "/exit"})
 # Saying goodbye ends the call, but only as a sign-off at the end of the turn:
 # "goodbye to the old router" mid-sentence must not hang up on the customer.
@@ -126,7 +128,7 @@ class TypedInput:
                 text = self._ask("you (examiner)" if phase == "debrief" else "you")
             except EOFError:
                 return None
-            text = text.strip()
+            text = strip_controls(text).strip()
             if text:
                 return LearnerUtterance(text=text, source="typed")
 
@@ -140,12 +142,9 @@ class ScriptInput:
 
     @classmethod
     def from_file(cls, path: Path) -> ScriptInput:
-        if not path.is_file():
+        if not path.exists():
             raise CalmlineError(f"{path}: no such script file", "give one learner turn per line")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise CalmlineError(f"{path}: not UTF-8 text", "save the script as UTF-8") from exc
+        text = read_text(path, "a script")
         call: list[str] = []
         debrief: list[str] = []
         target = call
@@ -178,13 +177,16 @@ class AudioFilesInput:
     ) -> None:
         from calmline.speech.audio import audio_duration, load_audio
 
+        longest = limits().turn_audio_s
         for path in [*call, *debrief]:
             seconds = audio_duration(path)
-            if seconds is not None and seconds > MAX_TURN_S:
+            if seconds is not None and seconds > longest:
                 # Decoding it whole would take ~1 GB an hour; no learner turn is that long.
-                raise CalmlineError(
-                    f"{path} is {seconds / 60:.0f} minutes long; one learner turn is at most "
-                    f"{MAX_TURN_S / 60:.0f} minutes",
+                raise audio_too_long(
+                    path,
+                    seconds,
+                    longest,
+                    "one learner turn",
                     "split the recording into turns, or use `calmline transcribe` for long files",
                 )
         self._files = {"call": list(call), "debrief": list(debrief)}

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from calmline.customer import anger as anger_model
 from calmline.customer.anger import band
 from calmline.customer.character import Customer, CustomerLine, looks_like_injection
 from calmline.customer.scenario import Scenario
+from calmline.errors import CalmlineError, Terminated
 from calmline.models import (
     AngerReason,
     AngerState,
@@ -329,25 +330,48 @@ class PracticeCall:
     # ------------------------------------------------------------------ the call
 
     def run(self) -> PracticeResult:
-        outcome: Outcome = "max_turns"
+        """Run the call, the debrief and the marking; the session says how it ended.
+
+        Ctrl-C and SIGTERM (:class:`Terminated`) end the call as ``interrupted``; after
+        SIGTERM nothing more runs. A failure that stops the call (a turn that could not
+        be written to a full disk, say) marks it ``incomplete``, never as finished.
+        """
         try:
             outcome = self._call()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             outcome = "interrupted"
-            self.writer.event("interrupted", "the learner pressed Ctrl-C")
+            self.writer.event("interrupted", _stop_reason(stop, "the learner pressed Ctrl-C"))
+            self.writer.finish(outcome, self.state.anger)
             self.view.note("Call interrupted; everything said so far is saved.")
-        finally:
+            if isinstance(stop, Terminated):
+                raise
+        except BaseException as exc:
+            self._stopped_incomplete(exc)
+        else:
             self.writer.finish(outcome, self.state.anger)
         if outcome != "interrupted" and self.options.debrief:
             try:
                 self._debrief()
-            except KeyboardInterrupt:
-                self.writer.event("interrupted", "during the debrief")
+            except KeyboardInterrupt as stop:
+                self.writer.event("interrupted", _stop_reason(stop, "during the debrief"))
+                if isinstance(stop, Terminated):
+                    raise
         assessments: list[Assessment] = []
         reports: list[Path] = []
         if self.options.assess and self.parts.evaluate is not None:
             assessments, reports = self._feedback()
         return PracticeResult(self.record, self.writer.folder, assessments, reports)
+
+    def _stopped_incomplete(self, exc: BaseException) -> NoReturn:
+        """Mark the session ``incomplete`` and re-raise, saying where the part is kept."""
+        problem = exc.message if isinstance(exc, CalmlineError) else f"{type(exc).__name__}: {exc}"
+        marked = self.writer.mark_incomplete(problem)
+        if isinstance(exc, CalmlineError):
+            where = "marked incomplete" if marked else "left in_progress (it could not be updated)"
+            raise CalmlineError(
+                f"{exc.message}; the call stopped, and {self.writer.folder} is {where}", exc.hint
+            ) from exc
+        raise exc
 
     def _call(self) -> Outcome:
         persona = self.scenario.persona
@@ -659,6 +683,10 @@ class _Confirmed:
 
     speculation: Speculation[LearnerStep]
     prepared: Prepared[LearnerStep]
+
+
+def _stop_reason(stop: KeyboardInterrupt, ctrl_c: str) -> str:
+    return "the process was asked to stop (SIGTERM)" if isinstance(stop, Terminated) else ctrl_c
 
 
 def _same(ahead: LearnerUtterance, final: LearnerUtterance) -> bool:

@@ -18,6 +18,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from calmline.errors import CalmlineError
+from calmline.files import read_bytes
+from calmline.io_errors import os_error
 from calmline.models import Outcome, SessionEvent, SessionRecord, Turn
 from calmline.protocols import AudioArray
 from calmline.speech.audio import write_wav
@@ -26,18 +28,26 @@ SESSION_FILE = "session.json"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half.
+
+    A failure (full disk, read-only mount...) is a ``CalmlineError`` naming ``path``.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise os_error(exc, path) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise os_error(exc, path) from exc
         raise
 
 
@@ -52,17 +62,24 @@ class SessionWriter:
 
     def __init__(self, root: Path, record: SessionRecord) -> None:
         self.record = record
-        root.mkdir(parents=True, exist_ok=True)
-        # mkdir without exist_ok makes concurrent sessions with the same id impossible:
-        # the loser of a race draws a new suffix instead of sharing a folder.
-        for _ in range(20):
-            try:
-                (root / record.id).mkdir()
-                break
-            except FileExistsError:
-                record.id = new_session_id(record.scenario)
-        else:  # pragma: no cover - would need 20 random collisions
-            raise CalmlineError(f"could not create a session folder under {root}")
+        if root.exists() and not root.is_dir():
+            raise CalmlineError(
+                f"--out {root} is a file, not a folder", "give --out a folder (it is created)"
+            )
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            # mkdir without exist_ok makes concurrent sessions with the same id impossible:
+            # the loser of a race draws a new suffix instead of sharing a folder.
+            for _ in range(20):
+                try:
+                    (root / record.id).mkdir()
+                    break
+                except FileExistsError:
+                    record.id = new_session_id(record.scenario)
+            else:  # pragma: no cover - would need 20 random collisions
+                raise CalmlineError(f"could not create a session folder under {root}")
+        except OSError as exc:
+            raise os_error(exc, root) from exc
         self.folder = root / record.id
         self._t0 = datetime.now(UTC)
         self.save()
@@ -102,6 +119,20 @@ class SessionWriter:
         self.record.ended_at = datetime.now(UTC)
         self.save()
 
+    def mark_incomplete(self, problem: str) -> bool:
+        """Record that the session could not be written in full; ``False`` if even that
+        failed (then ``session.json`` still says ``in_progress``: never finished either)."""
+        self.record.outcome = "incomplete"
+        self.record.ended_at = datetime.now(UTC)
+        self.record.events.append(
+            SessionEvent(at=self.elapsed(), kind="incomplete", detail=problem)
+        )
+        try:
+            self.save()
+        except CalmlineError:
+            return False
+        return True
+
     def write_json(self, name: str, text: str) -> Path:
         path = self.folder / name
         atomic_write_text(path, text)
@@ -116,8 +147,9 @@ def load_session(folder: Path) -> SessionRecord:
             f"{folder}: no {SESSION_FILE} here",
             "pass a folder under recordings/ made by `calmline practice`, or a transcript .txt",
         )
+    data = read_bytes(path, "a session file", "session")
     try:
-        return SessionRecord.model_validate_json(path.read_bytes())
+        return SessionRecord.model_validate_json(data)
     except (ValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CalmlineError(f"{path}: not a readable calmline session ({first})") from exc

@@ -140,16 +140,20 @@ def _speak(text: str, out_dir: Path) -> None:
 
 
 def _read_labels(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
+    from calmline.files import read_text
+
+    if not path.exists():
         raise CalmlineError(f"{path} does not exist", "pass a labels .jsonl file")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path, "a labels file").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise CalmlineError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
+        except RecursionError:
+            raise CalmlineError(f"{path}:{lineno}: JSON nested too deeply") from None
         if not isinstance(row, dict) or "transcript" not in row or "labels" not in row:
             raise CalmlineError(
                 f"{path}:{lineno}: each line needs 'transcript' and 'labels'",

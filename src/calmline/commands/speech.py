@@ -44,12 +44,24 @@ def transcribe(
     device: DeviceOpt = Device.cpu,
 ) -> None:
     """Transcribe audio files offline with faster-whisper; prints the text of each file."""
-    from calmline.speech.audio import check_audio_file
+    from calmline.limits import audio_too_long, limits
+    from calmline.speech.audio import audio_duration
 
     # Check every file before the model loads: a typo should not cost a model load.
+    longest = limits().audio_s
     for path in files:
-        check_audio_file(path)
+        seconds = audio_duration(path)
+        if seconds is not None and seconds > longest:
+            hours = int(seconds // 3600) + 1
+            raise audio_too_long(
+                path,
+                seconds,
+                longest,
+                "a recording to transcribe",
+                f"split it, or raise the limit: CALMLINE_MAX_AUDIO_HOURS={hours}",
+            )
 
+    from calmline.speech.recovery import clock
     from calmline.speech.stt import WhisperTranscriber
 
     with _status.status(f"Loading Whisper {model}…", spinner="dots"):
@@ -60,6 +72,17 @@ def transcribe(
         with _status.status(f"Transcribing {path.name}…", spinner="dots"):
             result = transcriber.transcribe_file(path)
         results.append((path, result))
+        if result.unrecovered:
+            lost = sum(s.end - s.start for s in result.unrecovered)
+            where = ", ".join(
+                f"{clock(s.start)}-{clock(s.end)}" for s in result.unrecovered[:5]
+            ) + (" ..." if len(result.unrecovered) > 5 else "")
+            _status.print(
+                f"calmline: warning: {path}: {lost:.0f} s of speech gave no words even when "
+                f"read again ({where}); the transcript may be missing what was said there",
+                markup=False,
+                soft_wrap=True,
+            )
         if not as_json:
             if len(files) > 1:
                 typer.echo(f"== {path}")

@@ -11,20 +11,25 @@ import typer
 
 from calmline.cli import app, err_console
 from calmline.errors import CalmlineError
+from calmline.files import read_text
+from calmline.limits import file_too_large, limits
+from calmline.text_decode import decode_text
 
 CHUNK = 256  # turns per embedding call; bigger inputs get a progress bar between chunks
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Objects ``{"id"?, "text", "context"?}``, one a line; the first bad line is an error."""
-    try:
-        lines = (
-            sys.stdin.read().splitlines()
-            if str(path) == "-"
-            else path.read_text(encoding="utf-8").splitlines()
-        )
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalmlineError(f"cannot read {path}: {exc}", "give a UTF-8 JSONL file") from exc
+    if str(path) == "-":
+        limit = limits().file_bytes
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise file_too_large(
+                Path("stdin"), "JSONL inputs", len(data), limit, "CALMLINE_MAX_FILE_MB"
+            )
+        lines = decode_text(data, "stdin").splitlines()
+    else:
+        lines = read_text(path, "a JSONL file").splitlines()
     items: list[dict[str, Any]] = []
     hint = 'each line must be a JSON object like {"id": "t1", "text": "...", "context": "..."}'
     for number, line in enumerate(lines, start=1):
@@ -34,6 +39,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise CalmlineError(f"{path} line {number}: not valid JSON ({exc.msg})", hint) from exc
+        except RecursionError:
+            raise CalmlineError(f"{path} line {number}: JSON nested too deeply", hint) from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise CalmlineError(f"{path} line {number}: needs a string field 'text'", hint)
         context = obj.get("context")

@@ -51,7 +51,8 @@ def _factory(db: str | None, recordings: Path | None) -> tuple[WebSettings, sess
 
     settings = _settings(db, recordings)
     try:
-        return settings, session_factory(make_engine(settings.db_url))
+        engine = make_engine(settings.db_url, create_folder=settings.db_is_default)
+        return settings, session_factory(engine)
     except (SQLAlchemyError, ImportError) as exc:
         raise CalmlineError(
             f"cannot open the index database {settings.db_url}: {str(exc).splitlines()[0]}",
@@ -65,6 +66,12 @@ def _read_password(from_stdin: bool) -> str:
         if not line:
             raise CalmlineError("no password on stdin", "pipe it in: printf '%s\\n' PW | ...")
         return line
+    if not sys.stdin.isatty():  # the prompt would read the pipe and fail as "Aborted."
+        raise CalmlineError(
+            "no terminal to type the password in (stdin is a pipe or a file)",
+            "to give the password on stdin, add --password-stdin: "
+            "printf '%s\\n' PW | calmline users ... --password-stdin",
+        )
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
 
 
@@ -96,6 +103,7 @@ def serve(
     settings = _settings(
         db, recordings, secure_cookies=secure_cookies, assessors_see_all=assessors_see_all
     )
+    _recordings_exist(settings, recordings)
     err_console.print(f"calmline: indexing {settings.recordings} ...", markup=False)
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -112,7 +120,9 @@ def serve(
         markup=False,
     )
     for problem in report.errors[:10]:
-        err_console.print(f"  skipped: {problem}", markup=False)
+        err_console.print(f"  skipped: {problem}", markup=False, soft_wrap=True)
+    for problem in report.duplicates[:10]:
+        err_console.print(f"  not indexed: {problem}", markup=False, soft_wrap=True)
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
@@ -128,12 +138,39 @@ def index_command(
     from calmline.web.db import transaction
     from calmline.web.indexer import sync
 
+    _recordings_exist(_settings(db, recordings), recordings)
     settings, factory = _factory(db, recordings)
     with transaction(factory) as session:
         report = sync(session, settings.recordings, rebuild=rebuild)
     print(f"{settings.recordings}: {report.summary()}")
     for problem in report.errors:
-        err_console.print(f"  skipped: {problem}", markup=False)
+        err_console.print(f"  skipped: {problem}", markup=False, soft_wrap=True)
+    for problem in report.duplicates:
+        err_console.print(f"  not indexed: {problem}", markup=False, soft_wrap=True)
+    if report.duplicates:
+        raise CalmlineError(
+            f"{len(report.duplicates)} session id(s) are in more than one folder "
+            "(the folders are listed above)",
+            "a copied folder keeps its id: delete the copy, or move it out of the recordings "
+            "folder, then run `calmline index` again",
+        )
+
+
+def _recordings_exist(settings: WebSettings, given: Path | None) -> None:
+    """Before the index is opened (its default file lives in this folder): a folder named
+    by --recordings or CALMLINE_RECORDINGS must exist, as a mistyped one must not look
+    like an empty one; the default ``recordings/`` is created on first use."""
+    from calmline.config import environment
+
+    if settings.recordings.is_dir():
+        return
+    if given is None and environment().recordings is None:
+        settings.recordings.mkdir(parents=True, exist_ok=True)
+        return
+    raise CalmlineError(
+        f"the recordings folder {settings.recordings} does not exist",
+        "check --recordings (or CALMLINE_RECORDINGS); nothing was changed",
+    )
 
 
 @users_app.command("add")
@@ -235,12 +272,21 @@ def users_assign(
     from sqlalchemy import select
 
     from calmline.web import auth
-    from calmline.web.db import Assignment, transaction
+    from calmline.web.db import Assignment, SessionRow, transaction
 
     _, factory = _factory(db, None)
     with transaction(factory) as session:
         if auth.get_user(session, assessor).role != "assessor":
             raise CalmlineError(f"{assessor} is not an assessor", "see `calmline users list`")
+        known = set(session.scalars(select(SessionRow.id).where(SessionRow.id.in_(sessions))))
+        unknown = [sid for sid in sessions if sid not in known]
+        if unknown:
+            raise CalmlineError(
+                f"no session {unknown[0]!r} in the index"
+                + (f" (and {len(unknown) - 1} more unknown)" if len(unknown) > 1 else "")
+                + "; nothing was assigned",
+                "check the id on the dashboard, or run `calmline index` if it is new",
+            )
         for sid in sessions:
             if (
                 session.scalar(

@@ -30,13 +30,14 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
 from calmline.customer.scenario import Scenario, list_scenarios
 from calmline.errors import CalmlineError
+from calmline.files import read_text
 from calmline.models import AngerBand
 from calmline.paths import cache_dir, prompts_dir
 from calmline.protocols import Embedder
+from calmline.yaml_input import YamlProblem, load_yaml
 
 STAFF_VOICE = "sounds like the agent, not the customer"
 TOO_SETTLED = "too settled for an angry customer"
@@ -66,8 +67,8 @@ def reference_lines(
     """Training lines from the packs and ``prompts/role_reference.yaml``."""
     path = reference or prompts_dir() / "role_reference.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = load_yaml(read_text(path, "a reference-lines file"))[0] or {}
+    except (CalmlineError, YamlProblem) as exc:
         raise CalmlineError(
             f"cannot read the role check's reference lines {path}: {exc}",
             "restore prompts/role_reference.yaml from the repository",

@@ -17,12 +17,13 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from calmline.errors import CalmlineError
+from calmline.files import read_text
 from calmline.models import AngerBand, ToneTag
 from calmline.paths import project_root, scenarios_dir
+from calmline.yaml_input import YamlProblem, load_yaml
 
 Setting = Literal["phone", "face_to_face"]
 Difficulty = Literal["easy", "standard", "hard"]
@@ -348,21 +349,14 @@ def _message(err: Any) -> str:
 
 def _parse(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     name = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return None, [f"{name}: file not found"]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [f"{name}: cannot read: {exc}"]
     try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        return None, [f"{name}: {where}YAML syntax error: {problem}"]
-    except yaml.YAMLError as exc:
-        return None, [f"{name}: YAML error: {exc}"]
+        data, _ = load_yaml(read_text(path, "a scenario pack"))
+    except CalmlineError as exc:  # not a regular file, too big, not UTF-8 text
+        return None, [str(exc)]
+    except YamlProblem as exc:
+        return None, [f"{name}: {exc}"]
     if not isinstance(data, dict):
         return None, [f"{name}: must be a YAML mapping of fields (id, title, persona, ...)"]
     return data, []

@@ -7,6 +7,7 @@ learner said is escaped by Jinja2's autoescape (a learner who says ``<script>`` 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -16,7 +17,9 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from calmline.evaluate.evidence import locate
+from calmline.io_errors import os_error
 from calmline.models import Assessment, Evidence, PointVerdict, SessionRecord, Turn
+from calmline.text_decode import strip_controls
 
 SUMMARY_MAX_WORDS = 110
 VERDICT_LABEL = {"met": "met", "partly": "partly met", "not_met": "not met"}
@@ -39,15 +42,21 @@ class TimelinePoint:
 def _md_safe(value: object) -> object:
     """Markdown output: angle brackets become entities so no viewer runs learner HTML."""
     if isinstance(value, str):
+        value = strip_controls(value)
         return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return value
+
+
+def _html_safe(value: object) -> object:
+    """HTML output: no control characters (a NUL from an old session.json, say)."""
+    return strip_controls(value) if isinstance(value, str) else value
 
 
 def _env(markdown: bool = False) -> Environment:
     env = Environment(
         loader=PackageLoader("calmline.evaluate", "report_templates"),
         autoescape=False if markdown else select_autoescape(["html", "j2"], default=True),
-        finalize=_md_safe if markdown else None,
+        finalize=_md_safe if markdown else _html_safe,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -131,7 +140,10 @@ def write_reports(
     session: SessionRecord, assessments: Sequence[Assessment], out_dir: Path
 ) -> dict[str, Path]:
     """Write report.md, report.html and assessment.json into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, out_dir) from exc
     files = {
         "markdown": (out_dir / "report.md", render_markdown(session, assessments)),
         "html": (out_dir / "report.html", render_html(session, assessments)),
@@ -139,8 +151,13 @@ def write_reports(
     }
     for path, text in files.values():
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)  # atomic: a crash never leaves half a report
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)  # atomic: a crash never leaves half a report
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise os_error(exc, path) from exc
     return {k: p for k, (p, _) in files.items()}
 
 

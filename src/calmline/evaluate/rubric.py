@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -17,8 +16,10 @@ from pydantic import ValidationError
 from calmline.config import environment
 from calmline.errors import CalmlineError
 from calmline.evaluate.rules import RuleError, parse_rule
+from calmline.files import read_text
 from calmline.models import Rubric
 from calmline.paths import project_root, rubrics_dir
+from calmline.yaml_input import YamlProblem, load_yaml
 
 CHECK_KINDS = frozenset({"tag", "negative_tag", "sequence", "precedes", "count_distinct"})
 _SOURCE = re.compile(r"^(?P<seed>[^#]+)#(?P<n>\d+)$")
@@ -38,7 +39,7 @@ def seed_marking_points(seed_file: Path) -> list[str]:
     """The bullet lines under a seed's "Examiner Marking Points" heading, in order."""
     points: list[str] = []
     inside = False
-    for line in seed_file.read_text(encoding="utf-8").splitlines():
+    for line in read_text(seed_file, "a seed document").splitlines():
         stripped = line.strip()
         if stripped.lower().startswith("examiner marking points"):
             inside = True
@@ -174,23 +175,17 @@ def _check_sources(path: Path, root: yaml.Node, rubric: Rubric, seeds: Path) -> 
 def load_rubric_file(path: Path, seeds: Path | None = None) -> Rubric:
     """Load and validate one rubric file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CalmlineError(f"cannot read rubric {path}: {exc.strerror}") from exc
-    try:
-        root = yaml.compose(text)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CalmlineError(
-            f"{path}: {_yaml_problem(exc)}", "check indentation and quotes"
-        ) from exc
+        data, root = load_yaml(read_text(path, "a rubric"))
+    except YamlProblem as exc:
+        raise CalmlineError(f"{path}: {exc}", "check indentation and quotes") from exc
     if not isinstance(data, dict) or root is None:
         raise CalmlineError(f"{path}: a rubric must be a YAML mapping")
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise _fail(path, root, list(first["loc"]), first["msg"]) from exc
+        message = first["msg"].removeprefix("Value error, ")
+        raise _fail(path, root, list(first["loc"]), message) from exc
     try:
         _check_params(path, root, rubric)
     except (TypeError, AttributeError, KeyError, ValueError) as exc:
@@ -201,15 +196,6 @@ def load_rubric_file(path: Path, seeds: Path | None = None) -> Rubric:
         ) from exc
     _check_sources(path, root, rubric, seeds or seeds_dir())
     return rubric
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """One line: where the YAML broke and why (PyYAML's own text spans several lines)."""
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        return f"{where}not valid YAML: {exc.problem or exc.context or 'syntax error'}"
-    return f"not valid YAML: {' '.join(str(exc).split())}"
 
 
 def rubric_files(folder: Path | None = None) -> list[Path]:

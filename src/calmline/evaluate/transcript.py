@@ -17,14 +17,16 @@ sits in: it is untrusted content, never a new speaker.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from calmline.errors import CalmlineError
+from calmline.files import read_bytes
+from calmline.limits import limits, too_many_turns
 from calmline.models import Phase, SessionRecord, Speaker, Turn
+from calmline.text_decode import decode_text
 
 EXAMPLE = "CUSTOMER: Where is my parcel?\\nLEARNER: I'm sorry, let me check that for you."
 _LABELS: dict[str, Speaker] = {
@@ -46,7 +48,9 @@ def _split_stage(text: str) -> tuple[str, str | None]:
 
 
 def parse_transcript(text: str, session_id: str = "transcript") -> SessionRecord:
-    """Parse a plain-text transcript into a session; ``CalmlineError`` if it has no turns."""
+    """Parse a plain-text transcript into a session; ``CalmlineError`` if it has no turns
+    or more than the turn budget (``limits``)."""
+    max_turns = limits().turns
     turns: list[Turn] = []
     phase: Phase = "call"
     meta: dict[str, str] = {}
@@ -60,6 +64,8 @@ def parse_transcript(text: str, session_id: str = "transcript") -> SessionRecord
         raw = " ".join(" ".join(lines).split())
         spoken, stage = _split_stage(raw) if speaker == "customer" else (raw, None)
         if spoken or stage:
+            if len(turns) >= max_turns:
+                raise too_many_turns("the transcript", len(turns) + 1, max_turns)
             turns.append(
                 Turn(
                     index=len(turns),
@@ -121,11 +127,9 @@ def parse_transcript(text: str, session_id: str = "transcript") -> SessionRecord
 
 
 def load_transcript(path: Path) -> SessionRecord:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CalmlineError(f"cannot read {path}: {exc.strerror}") from exc
-    text = raw.decode("utf-8", errors="replace")
+    """A plain-text transcript file (any size within ``limits``; UTF-8 or UTF-16)."""
+    raw = read_bytes(path, "a transcript")
+    text = decode_text(raw, path)
     digest = hashlib.sha1(raw).hexdigest()[:8]
     try:
         return parse_transcript(text, session_id=f"{path.stem}-{digest}")
@@ -136,19 +140,22 @@ def load_transcript(path: Path) -> SessionRecord:
 def load_session_dir(folder: Path) -> SessionRecord:
     """``recordings/<id>/session.json`` as a ``SessionRecord``."""
     path = folder / "session.json"
-    if not path.is_file():
+    if not path.exists():
         raise CalmlineError(
             f"{folder} has no session.json",
             "pass a session folder under recordings/ or a .txt transcript",
         )
     try:
-        return SessionRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CalmlineError(f"{path} is not valid JSON: {exc}") from exc
+        record = SessionRecord.model_validate_json(read_bytes(path, "a session file", "session"))
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise CalmlineError(f"{path} is not valid JSON: {first['msg']}") from exc
         where = ".".join(str(p) for p in first["loc"])
         raise CalmlineError(f"{path}: {where}: {first['msg']}") from exc
+    if len(record.turns) > limits().turns:
+        raise too_many_turns(folder, len(record.turns), limits().turns)
+    return record
 
 
 def load_session(path: Path) -> SessionRecord:

@@ -7,6 +7,7 @@ as faster-whisper does, so decoding any format happens in exactly one place
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import tempfile
@@ -18,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from calmline.errors import CalmlineError
+from calmline.files import regular_file
+from calmline.io_errors import os_error
 from calmline.protocols import SAMPLE_RATE, AudioArray
 
 CONVERT_HINT = "use a WAV, FLAC, MP3 or OGG file, e.g. `ffmpeg -i IN -ac 1 -ar 16000 out.wav`"
@@ -116,9 +119,8 @@ def _check(path: str | Path) -> tuple[Path, float | None]:
     file = Path(path)
     if not file.exists():
         raise CalmlineError(f"audio file not found: {file}", "check the path")
-    if not file.is_file():
-        raise CalmlineError(f"not an audio file: {file} is a directory", "pass a file")
-    if file.stat().st_size == 0:
+    # A directory, FIFO or device is refused before FFmpeg opens it (a FIFO would hang).
+    if regular_file(file, "an audio file").st_size == 0:
         raise CalmlineError(f"audio file is empty: {file}", CONVERT_HINT)
     import av  # PyAV ships with faster-whisper
 
@@ -152,8 +154,11 @@ def write_wav(path: str | Path, audio: AudioArray, sample_rate: int = SAMPLE_RAT
     a later session review would choke on.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise os_error(exc, target) from exc
     try:
         with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as out:
             out.setnchannels(1)
@@ -161,8 +166,11 @@ def write_wav(path: str | Path, audio: AudioArray, sample_rate: int = SAMPLE_RAT
             out.setframerate(int(sample_rate))
             out.writeframes(to_int16(np.asarray(audio, dtype=np.float32)).tobytes())
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a read-only mount: name the file
+            raise os_error(exc, target) from exc
         raise
     return target
 

@@ -22,6 +22,7 @@ from calmline.errors import CalmlineError
 from calmline.models import Segment, Transcription, WordTiming
 from calmline.paths import cache_dir
 from calmline.protocols import SAMPLE_RATE, AudioArray
+from calmline.speech import recovery
 from calmline.speech.audio import is_silent
 
 if TYPE_CHECKING:
@@ -219,8 +220,30 @@ class WhisperTranscriber:
         return result
 
     def transcribe_long(self, audio: AudioArray) -> Transcription:
-        """Transcribe a recording that may hold many utterances and long pauses."""
-        return self._run(np.asarray(audio, dtype=np.float32), vad_filter=True)
+        """Transcribe a recording that may hold many utterances and long pauses.
+
+        Stretches Whisper lost (speech without words, runaway segments: see
+        ``speech.recovery``) are read again in short pieces; speech still without words
+        is listed in ``unrecovered``.
+        """
+        audio = np.asarray(audio, dtype=np.float32)
+        result = self._run(audio, vad_filter=True)
+        if not result.segments and is_silent(audio):
+            return result
+        started = time.perf_counter()
+        speech = _speech_spans(audio)
+        for span in recovery.suspect_spans(speech, result):
+            parts = [
+                recovery.shifted(
+                    self._run(audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)], vad_filter=False),
+                    s,
+                )
+                for s, e in recovery.pieces(speech, span)
+            ]
+            result = recovery.splice(result, span, parts)
+        result.unrecovered = recovery.unrecovered(speech, result)
+        self.last_seconds += time.perf_counter() - started
+        return result
 
     def _run(self, audio: AudioArray, vad_filter: bool) -> Transcription:
         duration = audio.size / SAMPLE_RATE
@@ -266,6 +289,19 @@ class WhisperTranscriber:
         )
 
 
+def _speech_spans(audio: AudioArray) -> list[recovery.Span]:
+    """Where the Silero VAD hears speech, in seconds, cut into runs of at most a piece."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(
+        min_silence_duration_ms=200, speech_pad_ms=100, max_speech_duration_s=recovery.PIECE_S
+    )
+    return [
+        (t["start"] / SAMPLE_RATE, t["end"] / SAMPLE_RATE)
+        for t in get_speech_timestamps(audio, options)
+    ]
+
+
 def _windows(blocks: Iterator[AudioArray], size: int) -> Iterator[AudioArray]:
     """Regroup decoded blocks into windows of about ``size`` samples, each ending at
     the quietest 100 ms of its last ``CUT_SEARCH_S`` seconds."""
@@ -293,23 +329,14 @@ def _quiet_cut(audio: AudioArray, size: int) -> int:
 def _join(
     parts: list[Transcription], offsets: list[float], duration: float, model: str
 ) -> Transcription:
-    segments: list[Segment] = []
-    words: list[WordTiming] = []
-    for part, offset in zip(parts, offsets, strict=True):
-        segments += [
-            s.model_copy(update={"start": s.start + offset, "end": s.end + offset})
-            for s in part.segments
-        ]
-        words += [
-            w.model_copy(update={"start": w.start + offset, "end": w.end + offset})
-            for w in part.words
-        ]
+    moved = [recovery.shifted(part, offset) for part, offset in zip(parts, offsets, strict=True)]
     return Transcription(
         text=" ".join(p.text for p in parts if p.text).strip(),
         duration=duration,
-        segments=segments,
-        words=words,
+        segments=[s for p in moved for s in p.segments],
+        words=[w for p in moved for w in p.words],
         model=model,
+        unrecovered=[s for p in moved for s in p.unrecovered],
     )
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from calmline.errors import CalmlineError
+from calmline.files import read_text
 from calmline.models import TONE_TAGS
 from calmline.paths import prompts_dir
+from calmline.yaml_input import YamlProblem, load_yaml
 
 CUES_FILE = "tone_cues.yaml"
 
@@ -181,12 +181,10 @@ def parse_cues(data: dict[str, Any], source: str = CUES_FILE) -> ToneCues:
 def load_cues(path: Path | None = None) -> ToneCues:
     """Read ``prompts/tone_cues.yaml`` (or ``path``) into compiled cues."""
     path = path or prompts_dir() / CUES_FILE
+    if not path.exists():
+        raise CalmlineError(f"cannot read tone cues {path}: no such file", "set CALMLINE_HOME")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CalmlineError(
-            f"cannot read tone cues {path}: {exc.strerror}", "set CALMLINE_HOME"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise CalmlineError(f"{path}: not valid YAML: {exc}") from exc
+        data, _ = load_yaml(read_text(path, "a tone cues file"))
+    except YamlProblem as exc:
+        raise CalmlineError(f"{path}: {exc}") from exc
     return parse_cues(data, str(path))

@@ -7,6 +7,7 @@ security headers and error pages that every response shares.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,8 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from calmline import __version__
+from calmline.errors import CalmlineError
 from calmline.web.db import make_engine, session_factory, transaction
 from calmline.web.indexer import IndexReport, sync
+from calmline.web.request_limits import RequestLimits
 from calmline.web.routes import (
     admin,
     agreement,
@@ -34,6 +37,8 @@ from calmline.web.routes.deps import AppState, LoginRequired, render
 from calmline.web.settings import WebSettings
 
 HERE = Path(__file__).parent
+SERVER_ERROR = "Something went wrong on the server. The administrator can see why in its log."
+log = logging.getLogger("calmline.web")
 SECURITY_HEADERS = {
     # No inline script or style anywhere, so the policy can forbid them outright.
     "Content-Security-Policy": (
@@ -74,15 +79,19 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, create_folder=settings.db_is_default)
     factory = session_factory(engine)
-    with transaction(factory) as db:
-        report: IndexReport = sync(db, settings.recordings)
+    try:
+        with transaction(factory) as db:
+            report: IndexReport = sync(db, settings.recordings)
+    except CalmlineError as exc:  # no recordings folder (yet): serve the index as it is
+        report = IndexReport(errors=[exc.message])
 
     app = FastAPI(title="calmline dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.calmline = AppState(settings=settings, factory=factory, templates=_templates())
     app.state.index_report = report
     app.state.engine = engine
+    app.add_middleware(RequestLimits)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (auth_routes, sessions, session_page, review, agreement, trainer, admin):
@@ -94,6 +103,12 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         return Response("Log in first.", status_code=401, media_type="text/plain")
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> Response:
+        # The details (a traceback, file paths on the server) go to the log, never the page.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return render(request, "error.html", None, status_code=500, status=500, detail=SERVER_ERROR)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

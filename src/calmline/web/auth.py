@@ -1,9 +1,9 @@
-"""Accounts and logins: argon2 password hashes, login sessions, CSRF tokens, login rate limit.
+"""Accounts and logins: argon2 password hashes, login sessions, CSRF tokens.
 
 The cookie carries a random token; the database keeps only its SHA-256, so a leaked
 index file does not log anyone in. Each login session has its own CSRF token, which
-every form posts back. Failed logins are counted per user name and client address in
-the database, so the limit holds across server processes.
+every form posts back. Disabling an account or changing its password ends its login
+sessions. The login rate limit is :mod:`calmline.web.login_limit`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from calmline.errors import CalmlineError
-from calmline.web.db import ROLES, LoginFailure, LoginSession, TrainerGroup, User, utcnow
+from calmline.web.db import ROLES, LoginSession, TrainerGroup, User, utcnow
 
 SESSION_COOKIE = "calmline_session"
 PRELOGIN_COOKIE = "calmline_prelogin"  # CSRF token of the login form, before any session
@@ -110,7 +110,19 @@ def get_user(db: Session, name: str) -> User:
 def set_password(db: Session, name: str, password: str) -> None:
     user = get_user(db, name)
     user.password_hash = hash_password(password)
-    db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))  # log out everywhere
+    end_all_sessions(db, user)
+
+
+def set_active(db: Session, user: User, active: bool) -> None:
+    """Enable or disable an account; disabling logs it out everywhere, so re-enabling it
+    later does not bring an old cookie back to life."""
+    if user.active and not active:
+        end_all_sessions(db, user)
+    user.active = active
+
+
+def end_all_sessions(db: Session, user: User) -> None:
+    db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
 def trainer_groups(db: Session, user: User) -> list[str]:
@@ -126,24 +138,15 @@ def set_trainer_groups(db: Session, user: User, groups: list[str]) -> None:
 # --------------------------------------------------------------------------- logins
 
 
-def login_blocked(db: Session, username: str, ip: str, limit: int, window_s: int) -> bool:
-    since = utcnow() - timedelta(seconds=window_s)
-    count = db.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == username, LoginFailure.ip == ip, LoginFailure.at >= since)
-    )
-    return (count or 0) >= limit
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    """The active user with this name and password, or ``None``.
 
-
-def authenticate(db: Session, username: str, password: str, ip: str) -> User | None:
-    """The active user with this name and password, or ``None`` (and the failure counted)."""
+    The attempt is counted before this, by ``login_limit.attempt_allowed``.
+    """
     user = db.scalar(select(User).where(User.name == username))
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.active:
-        db.add(LoginFailure(username=username[:64], ip=ip[:64]))
         return None
-    db.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user

@@ -6,12 +6,14 @@ every label, so the ``<title>`` tooltips are safe).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from calmline.models import SessionRecord
 
 WIDTH, HEIGHT, PAD = 720, 180, 28
+MAX_POINTS = 300  # a 50 000-turn session must not draw 25 000 dots (the page was 40 MB)
+MAX_TICKS = 30
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,27 @@ def _grid(height: int = HEIGHT) -> list[tuple[float, str]]:
     return [(_y(v, height), str(v)) for v in (0, 25, 50, 75, 100)]
 
 
-def anger_chart(session: SessionRecord) -> Chart:
-    """Anger after each learner turn, placed at that turn's position in the transcript."""
+def _every(count: int, most: int) -> int:
+    """The stride that keeps at most ``most`` of ``count`` items."""
+    return max(1, -(-count // most))
+
+
+def anger_chart(
+    session: SessionRecord, href: Callable[[int], str] = lambda index: f"#turn-{index}"
+) -> Chart:
+    """Anger after each learner turn, placed at that turn's position in the transcript.
+
+    A long session shows at most ``MAX_POINTS`` points (evenly spread, the last one
+    always kept) and ``MAX_TICKS`` turn numbers. ``href`` links a turn index to its place.
+    """
     count = len(session.turns)
+    stepped = [(pos, t) for pos, t in enumerate(session.turns) if t.anger is not None]
+    stride = _every(len(stepped), MAX_POINTS)
+    shown = {id(t) for i, (_, t) in enumerate(stepped) if i % stride == 0 or i == len(stepped) - 1}
     points: list[ChartPoint] = []
     for pos, turn in enumerate(session.turns):
+        if id(turn) not in shown:
+            continue
         step = turn.anger
         if step is None:
             continue
@@ -70,7 +88,7 @@ def anger_chart(session: SessionRecord) -> Chart:
                     _y(step.before),
                     round(step.before, 1),
                     f"Start: anger {step.before:.0f}",
-                    "#turn-0",
+                    href(session.turns[0].index),
                 )
             )
         reasons = "; ".join(f"{r.cause} {r.delta:+.0f}" for r in step.reasons) or "no change"
@@ -80,10 +98,15 @@ def anger_chart(session: SessionRecord) -> Chart:
         )
         points.append(
             ChartPoint(
-                _x(pos, count), _y(step.after), round(step.after, 1), title, f"#turn-{turn.index}"
+                _x(pos, count), _y(step.after), round(step.after, 1), title, href(turn.index)
             )
         )
-    ticks = [Tick(_x(pos, count), str(t.index)) for pos, t in enumerate(session.turns)]
+    every = _every(count, MAX_TICKS)
+    ticks = [
+        Tick(_x(pos, count), str(t.index))
+        for pos, t in enumerate(session.turns)
+        if pos % every == 0
+    ]
     return Chart(WIDTH, HEIGHT, {"anger": points}, ticks, _grid())
 
 

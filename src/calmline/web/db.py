@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from calmline.errors import CalmlineError
+
 ROLES = ("learner", "trainer", "assessor", "admin")
 
 
@@ -82,13 +84,15 @@ class LoginSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class LoginFailure(Base):
-    __tablename__ = "login_failures"
+class LoginAttempts(Base):
+    """Login attempts per key (user name and address, or address) in the current window;
+    updated by one atomic statement each (:mod:`calmline.web.login_limit`)."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    ip: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
 
 
 # --------------------------------------------------------------------------- mirror of recordings/
@@ -196,14 +200,25 @@ class AuditEntry(Base):
 # --------------------------------------------------------------------------- engine
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the tables created; SQLite gets its folder and FK checks."""
+def make_engine(url: str, create_folder: bool = True) -> Engine:
+    """An engine for ``url`` with the tables created, and FK checks for SQLite.
+
+    A SQLite file's folder is created when ``create_folder`` (the default index beside
+    the recordings); otherwise a missing folder is an error naming it.
+    """
     parsed = make_url(url)
     kwargs: dict[str, object] = {}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            if create_folder:
+                folder.mkdir(parents=True, exist_ok=True)
+            elif not folder.is_dir():
+                raise CalmlineError(
+                    f"the folder for the index database does not exist: {folder}",
+                    "check --db / CALMLINE_DB_URL, or create the folder first",
+                )
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

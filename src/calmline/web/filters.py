@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Select, and_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from calmline.limits import limits
 from calmline.web.db import SessionRow
 
 SORTS = {
@@ -30,6 +31,12 @@ def _date(text: str) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _day_after(day: date) -> datetime | None:
+    """Midnight after ``day``; ``None`` for 9999-12-31, which has no day after
+    (adding one raised OverflowError: HTTP 500 for the list and both CSV exports)."""
+    return datetime.combine(day + timedelta(days=1), time.min) if day < date.max else None
 
 
 def _percent(text: str) -> float | None:
@@ -56,9 +63,10 @@ class SessionFilter:
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> SessionFilter:
         f = cls()
+        longest = limits().field_chars  # every value is echoed into the page's links
         for k in fields(cls):
             if k.name != "page":
-                setattr(f, k.name, query.get(k.name, "").strip())
+                setattr(f, k.name, query.get(k.name, "").strip()[:longest])
         try:
             f.page = max(1, int(query.get("page", "1")))
         except ValueError:
@@ -80,8 +88,8 @@ class SessionFilter:
         start, end = _date(self.date_from), _date(self.date_to)
         if start:
             parts.append(SessionRow.created_at >= datetime.combine(start, time.min))
-        if end:
-            after = datetime.combine(end + timedelta(days=1), time.min)
+        after = _day_after(end) if end else None
+        if after is not None:
             parts.append(SessionRow.created_at < after)
         low, high = _percent(self.min_score), _percent(self.max_score)
         if low is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from calmline.call.session import SESSION_FILE, load_session
 from calmline.errors import CalmlineError
+from calmline.files import read_bytes
 from calmline.models import Assessment, SessionRecord
 from calmline.web.db import MachineVerdict, SessionRow, naive_utc
 
@@ -32,12 +33,15 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # one session id, two folders
 
     def summary(self) -> str:
         text = (
             f"{self.added} added, {self.updated} updated, {self.removed} removed, "
             f"{self.unchanged} unchanged"
         )
+        if self.duplicates:
+            text += f", {len(self.duplicates)} duplicate id(s) not indexed"
         return text + (f", {len(self.errors)} unreadable" if self.errors else "")
 
 
@@ -45,15 +49,16 @@ def load_assessments(folder: Path) -> list[Assessment]:
     """The machine's assessments of a session: ``assessment.json`` as a list, one object,
     or ``{"assessments": [...]}``; an empty list when there is none yet."""
     path = folder / ASSESSMENT_FILE
-    if not path.is_file():
+    if not path.exists():
         return []
+    raw = read_bytes(path, "an assessment file", "session")
     try:
-        data: Any = json.loads(path.read_bytes())
+        data: Any = json.loads(raw)
         if isinstance(data, dict) and isinstance(data.get("assessments"), list):
             data = data["assessments"]
         items = data if isinstance(data, list) else [data]
         return [Assessment.model_validate(item) for item in items]
-    except (ValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValidationError, ValueError, RecursionError) as exc:  # RecursionError: deep nesting
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CalmlineError(f"{path}: not a readable assessment ({first})") from exc
 
@@ -84,9 +89,11 @@ def _fill(row: SessionRow, record: SessionRecord, assessments: list[Assessment])
     row.rubrics = ",".join(a.rubric_id for a in assessments)
 
 
-def index_folder(db: Session, folder: Path, stamp: str | None = None) -> SessionRow:
+def index_folder(
+    db: Session, folder: Path, stamp: str | None = None, record: SessionRecord | None = None
+) -> SessionRow:
     """Read one session folder into the index (insert or replace its rows)."""
-    record = load_session(folder)
+    record = record or load_session(folder)
     assessments = load_assessments(folder)
     row = db.get(SessionRow, record.id)
     if row is None:
@@ -126,30 +133,59 @@ def sync(db: Session, root: Path, rebuild: bool = False) -> IndexReport:
 
     ``rebuild`` re-reads every folder. Reviews, assignments and the audit trail are
     keyed by session id and survive both a rebuild and a folder that goes missing.
+    A ``root`` that is not a folder is an error, not an empty folder: a mistyped
+    ``--recordings`` (or an unmounted drive) once emptied the dashboard. Two folders
+    holding the same session id are reported (``duplicates``); the folder already
+    indexed keeps the id, and the other is not indexed, so no learner's session is
+    ever shown as another's.
     """
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise CalmlineError(
+            f"the recordings folder {root} {what}; the index was left as it was",
+            "check --recordings (or CALMLINE_RECORDINGS)",
+        )
     report = IndexReport()
     known = {row.id: row for row in db.scalars(select(SessionRow))}
     by_folder = {row.folder: row for row in known.values()}
-    seen: set[str] = set()
+    owner: dict[str, str] = {}  # session id -> the folder that has it in this run
+    changed: list[tuple[Path, str]] = []
+    # Unchanged folders first: they keep their ids against a newcomer with the same one.
     for folder in session_folders(root):
         stamp = _stamp(folder)
         old = by_folder.get(str(folder.resolve()))
         if old is not None and old.stamp == stamp and not rebuild:
-            seen.add(old.id)
+            owner[old.id] = old.folder
             report.unchanged += 1
-            continue
+        else:
+            changed.append((folder, stamp))
+    here = root.resolve()
+    for folder, stamp in changed:
         try:
+            record = load_session(folder)
+            first = owner.get(record.id)
+            if first is None and record.id in known:
+                # indexed from another folder of this root that is still there
+                other = Path(known[record.id].folder)
+                if other.parent == here and (other / SESSION_FILE).is_file():
+                    first = str(other)
+            if first is not None and first != str(folder.resolve()):
+                report.duplicates.append(
+                    f"session id {record.id} is in two folders: {first} and {folder}; "
+                    f"only {first} is indexed"
+                )
+                continue
             with db.begin_nested():
-                row = index_folder(db, folder, stamp)
+                row = index_folder(db, folder, stamp, record)
         except CalmlineError as exc:
             report.errors.append(exc.message)
             continue
-        seen.add(row.id)
+        owner[row.id] = row.folder
         if row.id in known:
             report.updated += 1
         else:
             report.added += 1
-    for session_id in set(known) - seen:
+    for session_id in set(known) - set(owner):
         db.execute(delete(MachineVerdict).where(MachineVerdict.session_id == session_id))
         db.execute(delete(SessionRow).where(SessionRow.id == session_id))
         report.removed += 1

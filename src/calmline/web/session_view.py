@@ -45,14 +45,46 @@ def _offset(turn: Turn | None, ev: Evidence) -> float:
     return max(0.0, round(ev.start - turn.started_at, 2))
 
 
-def turn_views(record: SessionRecord, assessments: Sequence[Assessment]) -> list[TurnView]:
+@dataclass(frozen=True)
+class TurnPage:
+    """Which turns one page of a session shows: ``size`` at a time (a 50 000-turn session
+    rendered as one 40 MB page). ``href`` links any turn, on this page or another."""
+
+    number: int  # 1-based
+    pages: int
+    start: int  # position of the first turn shown
+    stop: int
+    total: int
+    size: int
+    positions: dict[int, int]  # turn index -> position in the session
+
+    @classmethod
+    def of(cls, record: SessionRecord, requested: int, size: int) -> TurnPage:
+        total = len(record.turns)
+        pages = max(1, -(-total // size))
+        number = min(max(1, requested), pages)
+        start = (number - 1) * size
+        positions = {t.index: pos for pos, t in enumerate(record.turns)}
+        return cls(number, pages, start, min(total, start + size), total, size, positions)
+
+    def href(self, turn_index: int) -> str:
+        page = self.positions.get(turn_index, 0) // self.size + 1
+        anchor = f"#turn-{turn_index}"
+        return anchor if page == self.number else f"?page={page}{anchor}"
+
+
+def turn_views(
+    record: SessionRecord, assessments: Sequence[Assessment], page: TurnPage | None = None
+) -> list[TurnView]:
+    """The turns of ``page`` (every turn when ``None``) with their tags and quoting points."""
     quoted: dict[int, list[str]] = {}
     for a in assessments:
         for v in a.verdicts:
             for ev in v.evidence:
                 quoted.setdefault(ev.turn_index, []).append(v.point_id)
     views = []
-    for turn in record.turns:
+    shown = record.turns[page.start : page.stop] if page is not None else record.turns
+    for turn in shown:
         tags = sorted(
             (
                 (t, c)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from calmline.config import environment
 from calmline.paths import recordings_dir
+from calmline.web.login_limit import LoginLimits
 
 INDEX_FILE = "index.sqlite3"
 
@@ -26,8 +27,9 @@ class WebSettings:
         secure_cookies: the cookie ``Secure`` flag; ``None`` means on, except for plain
             http on a loopback host (a trainer trying it on their laptop).
         assessors_see_all: assessors see every session, not only those assigned to them.
-        login_failures: failed logins allowed per user name and client address ...
-        login_window_s: ... within this many seconds, before logins are refused.
+        login_failures: login attempts allowed per user name and client address ...
+        login_failures_per_address: ... and per client address, whatever the user name ...
+        login_window_s: ... within this many seconds, before logins are refused (429).
         session_hours: how long a login lasts.
         resync_s: the session list re-reads ``recordings/`` at most this often.
     """
@@ -37,11 +39,21 @@ class WebSettings:
     secure_cookies: bool | None = None
     assessors_see_all: bool = False
     login_failures: int = 5
+    login_failures_per_address: int = 20
     login_window_s: int = 300
     session_hours: int = 12
     resync_s: float = 10.0
+    db_is_default: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.recordings = Path(self.recordings)
+        # Only the default index file's folder is created; a --db URL (or CALMLINE_DB_URL)
+        # naming a folder that does not exist is a typo to report, not a folder to make.
+        self.db_is_default = not self.db_url and not environment().db_url
         if not self.db_url:
             self.db_url = default_db_url(self.recordings)
+
+    def login_limits(self) -> LoginLimits:
+        return LoginLimits(
+            self.login_failures, self.login_failures_per_address, self.login_window_s
+        )

@@ -65,7 +65,7 @@ def update_user(
     if user.id == who.user.id and (role != "admin" or not active):
         raise HTTPException(status_code=400, detail="You cannot demote or disable yourself.")
     user.group = group.strip()
-    user.active = bool(active)
+    auth.set_active(db, user, bool(active))
     auth.set_trainer_groups(db, user, trainer_groups.split(",") if role == "trainer" else [])
     db.commit()
     return RedirectResponse("/admin/users", status_code=303)

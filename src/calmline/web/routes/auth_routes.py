@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from calmline.web import auth
+from calmline.web import auth, login_limit
 from calmline.web.routes.deps import DB, Posted, render, state
 
 router = APIRouter()
@@ -68,15 +68,24 @@ def login(
     settings = state(request).settings
     ip = request.client.host if request.client else "?"
     username = username.strip()
-    if auth.login_blocked(db, username, ip, settings.login_failures, settings.login_window_s):
+    limits = settings.login_limits()
+
+    def too_many() -> Response:
         minutes = max(1, settings.login_window_s // 60)
-        return _login_page(
-            request, next_path, f"Too many failed attempts. Try again in {minutes} minutes.", 429
-        )
-    user = auth.authenticate(db, username, password, ip)
+        message = f"Too many failed attempts. Try again in {minutes} minutes."
+        return _login_page(request, next_path, message, 429)
+
+    if login_limit.blocked(db, username, ip, limits):
+        return too_many()  # before argon2: no work for a key that used up its failures
+    user = auth.authenticate(db, username, password)
     if user is None:
-        db.commit()
+        over = login_limit.failed(db, username, ip, limits)
+        db.commit()  # at once: a parallel attempt must see this failure counted
+        if over:
+            return too_many()
         return _login_page(request, next_path, "Wrong user name or password.", 401)
+    if not login_limit.succeeded(db, username, ip, limits):
+        return too_many()
     token = auth.start_session(db, user, settings.session_hours)
     db.commit()
     response = RedirectResponse(_safe_next(next_path), status_code=303)

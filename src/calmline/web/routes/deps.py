@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
+from calmline.errors import CalmlineError
 from calmline.web import auth
 from calmline.web.db import User
 from calmline.web.indexer import sync
@@ -104,7 +105,11 @@ def resync_if_due(request: Request, db: Session) -> None:
     now = time.monotonic()
     if now - app.last_sync >= app.settings.resync_s:
         app.last_sync = now
-        sync(db, app.settings.recordings)
+        try:
+            sync(db, app.settings.recordings)
+        except CalmlineError:  # the folder vanished (an unmounted drive): keep the index
+            db.rollback()
+            return
         db.commit()
 
 

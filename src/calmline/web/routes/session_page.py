@@ -3,6 +3,7 @@ and the authorised file routes for its audio and reports (no path leaves the fol
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
@@ -12,16 +13,27 @@ from sqlalchemy.orm import Session
 
 from calmline.call.session import load_session
 from calmline.errors import CalmlineError
+from calmline.limits import limits
 from calmline.web.access import can_review, can_train, visible_session
 from calmline.web.charts import anger_chart
 from calmline.web.db import Assignment, AuditEntry, FinalMark, Review, SessionRow, User
 from calmline.web.indexer import load_assessments
 from calmline.web.routes.deps import DB, LoggedIn, Viewer, render, state
-from calmline.web.session_view import point_rows, turn_views
+from calmline.web.session_view import TurnPage, point_rows, turn_views
 
 router = APIRouter()
 REPORTS = {"report.html": "text/html; charset=utf-8", "report.md": "text/markdown; charset=utf-8"}
 NOT_FOUND = "No such session, or it is not one you can see."
+UNREADABLE = (
+    "This session's files could not be read. An administrator can see why in the "
+    "server log, or by running `calmline index`."
+)
+log = logging.getLogger("calmline.web")
+
+
+def _page_number(request: Request) -> int:
+    text = request.query_params.get("page", "1")
+    return int(text) if text.isdigit() and len(text) < 10 else 1
 
 
 def session_or_404(request: Request, db: Session, who: Viewer, session_id: str) -> SessionRow:
@@ -54,7 +66,10 @@ def session_page(
         record = load_session(folder)
         assessments = load_assessments(folder)
     except CalmlineError as exc:
-        raise HTTPException(status_code=500, detail=exc.message) from exc
+        # The reason names files on the server: it goes to the log, not to the browser.
+        log.warning("session %s could not be read: %s", row.id, exc.message)
+        raise HTTPException(status_code=500, detail=UNREADABLE) from exc
+    page = TurnPage.of(record, _page_number(request), limits().page_turns)
     reviews = db.scalars(select(Review).where(Review.session_id == row.id)).all()
     audit = db.scalars(
         select(AuditEntry).where(AuditEntry.session_id == row.id).order_by(AuditEntry.id.desc())
@@ -71,8 +86,9 @@ def session_page(
         row=row,
         record=record,
         assessments=assessments,
-        turns=turn_views(record, assessments),
-        chart=anger_chart(record),
+        turns=turn_views(record, assessments, page),
+        turn_page=page,
+        chart=anger_chart(record, page.href),
         points=point_rows(record, assessments, reviews, who.name),
         audit=audit,
         finals=finals,

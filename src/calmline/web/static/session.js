@@ -19,6 +19,7 @@ function showTurn(index, offset, play) {
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a.evidence, a.point-link[data-turn]");
   if (!link) return;
+  if (!document.getElementById("turn-" + link.dataset.turn)) return;  // on another page: follow the link
   event.preventDefault();
   const index = link.dataset.turn;
   history.replaceState(null, "", "#turn-" + index);

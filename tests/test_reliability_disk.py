@@ -1,0 +1,170 @@
+"""File-system failures are the user's to fix, said in one line; a call that could not be
+saved in full never looks finished; SIGTERM ends a call like Ctrl-C.
+
+A full disk and a read-only mount are simulated two ways: in-process, by a ``tempfile``
+that fails at the write boundary (every session write starts with ``mkstemp``), and,
+when the tests run as root, with real tiny tmpfs mounts (unmounted afterwards).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from calmline.call.inputs import ScriptInput
+from calmline.call.session import load_session
+from calmline.errors import CalmlineError
+from fault_llm import FaultServer
+from test_practice import _call
+from test_reliability_crash import CALMLINE, _practice, _wait_for
+
+SCRIPT = "I'm sorry, that sounds frustrating.\nWhen did you buy it?\nI can replace it.\n"
+FINISHED = {"satisfied", "hung_up", "manager", "learner_ended", "max_turns"}
+
+
+def _disk_with_room_for(files: int) -> SimpleNamespace:
+    """A stand-in for a module's ``tempfile`` whose disk is full after ``files`` files."""
+    left = [files]
+
+    def mkstemp(*args: object, **kwargs: object) -> tuple[int, str]:
+        if left[0] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        left[0] -= 1
+        return tempfile.mkstemp(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    return SimpleNamespace(mkstemp=mkstemp)
+
+
+def _one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """Exit 2 and one ``calmline: error:`` line (the call's own view may precede it)."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "bug in calmline" not in proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("calmline: error:")]
+    for needle in needles:
+        assert needle in line, proc.stderr
+
+
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CALMLINE, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_full_disk_mid_call_marks_the_session_incomplete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It used to say ``outcome: max_turns`` after 2 turns: an unfinished call looked done."""
+    monkeypatch.setattr("calmline.speech.audio.tempfile", _disk_with_room_for(2))
+    call = _call(tmp_path, ScriptInput(SCRIPT.splitlines()), debrief=False, assess=False)
+    with pytest.raises(CalmlineError) as caught:
+        call.run()
+    message = caught.value.message
+    assert "no space left on the disk holding" in message and "turn-004-customer.wav" in message
+    assert "marked incomplete" in message and "--out" in caught.value.hint
+    saved = load_session(call.writer.folder)
+    assert saved.outcome == "incomplete" and saved.ended_at is not None
+    assert [e.kind for e in saved.events][-1] == "incomplete"
+    assert len(saved.turns) == 4  # what was written is kept
+
+
+def test_a_disk_too_full_even_for_session_json_leaves_it_unfinished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("calmline.speech.audio.tempfile", _disk_with_room_for(1))
+    call = _call(tmp_path, ScriptInput(SCRIPT.splitlines()), debrief=False, assess=False)
+    monkeypatch.setattr("calmline.call.session.tempfile", _disk_with_room_for(2))
+    with pytest.raises(CalmlineError, match="left in_progress"):
+        call.run()
+    assert load_session(call.writer.folder).outcome not in FINISHED
+
+
+def test_out_naming_a_file_is_one_clear_line(tmp_path: Path) -> None:
+    """``--out`` naming a file was FileExistsError, "a bug in calmline"."""
+    script, transcript, taken = tmp_path / "s.txt", tmp_path / "t.txt", tmp_path / "taken"
+    script.write_text(SCRIPT)
+    transcript.write_text("CUSTOMER: It leaks!\nLEARNER: I'm sorry, I'll replace it.\n")
+    taken.write_text("a file, not a folder")
+    practice = _run(
+        "practice", "--script", str(script), "--no-speak", "--out", str(taken), timeout=60
+    )
+    _one_clear_line(practice, f"--out {taken} is a file, not a folder")
+    assessed = _run("assess", str(transcript), "--out", str(taken))
+    _one_clear_line(assessed, f"cannot create the folder {taken}: a file of that name")
+
+
+@contextmanager
+def _tmpfs(where: Path, options: str) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("a real tmpfs needs root; the in-process tests above cover the logic")
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)])
+    if mounted.returncode != 0:
+        pytest.skip("mount is not allowed here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+@pytest.mark.server
+def test_a_real_full_disk_and_a_read_only_mount(tmp_path: Path) -> None:
+    script = tmp_path / "turns.txt"
+    script.write_text(SCRIPT)
+    transcript = tmp_path / "t.txt"
+    transcript.write_text("CUSTOMER: It leaks!\nLEARNER: I'm sorry, I'll replace it.\n")
+    with FaultServer("ok") as server, _tmpfs(tmp_path / "small", "size=480k") as small:
+        full = subprocess.run(
+            _practice(server.base_url, small / "rec", script),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        _one_clear_line(full, "no space left on the disk holding", str(small))
+        [folder] = list((small / "rec").iterdir())
+        saved = json.loads((folder / "session.json").read_text())
+        assert saved["outcome"] in {"incomplete", "in_progress"}  # never a finished call
+        assert len(saved["turns"]) >= 2  # what fitted is kept
+    with _tmpfs(tmp_path / "ro", "ro,size=64k") as read_only:
+        practice = _run(
+            "practice", "--script", str(script), "--no-speak", "--out", str(read_only / "r")
+        )
+        _one_clear_line(practice, "the file system is read-only", str(read_only))
+        assessed = _run("assess", str(transcript), "--out", str(read_only / "reports"))
+        _one_clear_line(assessed, "the file system is read-only")
+
+
+@pytest.mark.server
+def test_sigterm_mid_call_saves_it_as_interrupted(tmp_path: Path) -> None:
+    """SIGTERM used to end the process on the spot, leaving ``in_progress`` and no note."""
+    script = tmp_path / "turns.txt"
+    script.write_text(SCRIPT)
+    out = tmp_path / "rec"
+    with FaultServer("hang", hang_s=60) as server:
+        proc = subprocess.Popen(
+            _practice(server.base_url, out, script),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "CALMLINE_LLM_TIMEOUT": "60"},
+        )
+        try:
+            _wait_for(lambda: server.requests, 60)  # waiting on the customer's reply
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "stopped (SIGTERM)" in err and "Traceback" not in err
+    [folder] = [p for p in out.iterdir() if p.is_dir()]
+    record = load_session(folder)
+    assert record.outcome == "interrupted" and record.ended_at is not None
+    assert any(e.kind == "interrupted" and "SIGTERM" in e.detail for e in record.events)
