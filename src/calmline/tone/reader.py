@@ -1,13 +1,20 @@
 """Tone reading of a learner turn: tags with confidences, a direction, and the cues behind them.
 
-Signals, strongest first:
+Signals:
 
-1. lexical rules from ``prompts/tone_cues.yaml`` (high confidence, negation-aware);
-2. embedding similarity of each sentence (and word window) to the cue prototypes,
-   ramped into a confidence;
-3. paraphrase, judged only against the previous customer line;
-4. voice cues: loudness / rate / pitch z-scores against the learner's own baseline,
-   and seconds spent talking over the customer.
+1. the learned read-outs (``tone/model.py``): for every tag they cover (empathy,
+   apology, paraphrase, question, solution, ownership, …) they are the only signal, read
+   from MiniLM embeddings of the turn, its sentences and the customer line it answers;
+2. for the tags they do not cover (sarcasm, "calm down"), narrow lexical rules from
+   ``prompts/tone_cues.yaml`` (negation-aware) and embedding similarity to the cue
+   prototypes;
+3. voice cues: loudness / rate / pitch z-scores against the learner's own baseline,
+   and seconds spent talking over the customer (raised voice, interrupting).
+
+A learned tag is in the reading when its confidence is at least ``REPORTED_AT`` (0.5: its
+probability reached the threshold set on the development split); a tag read by the rules
+(every tag without a model, as in unit tests on a fake embedder) from
+``RULES_REPORTED_AT``. A tag is learned only where its read-out beat the rules on dev.
 
 The reader is pure: the same inputs give the same reading, with no clock or I/O
 (beyond loading the cue file and model once in ``load_tone_reader``).
@@ -25,6 +32,7 @@ import numpy.typing as npt
 from calmline.models import TONE_TAGS, Direction, ToneReading, VoiceFeatures
 from calmline.protocols import Embedder
 from calmline.tone.cues import TagCues, ToneCues, load_cues
+from calmline.tone.model import ToneModel, TurnText, features, load_tone_model
 from calmline.tone.text import (
     SECOND_PERSON,
     caps_words,
@@ -39,7 +47,8 @@ from calmline.tone.text import (
 
 POLICY_SOFTENED_BY_SOLUTION = 0.6  # "policy as a wall, no help offered": help lowers it
 SOLUTION_SOFTENS_AT = 0.7
-MIN_REPORTED = 0.05  # confidences below this are left out of the reading
+REPORTED_AT = 0.5  # a tag is in the reading from this confidence on
+RULES_REPORTED_AT = 0.05  # ... or, rules alone (no model), from this one
 
 
 @dataclass(frozen=True)
@@ -95,12 +104,16 @@ def _plan(text: str) -> _Plan:
 class ToneReader:
     """Reads learner turns into ``ToneReading``s; cue prototypes are embedded once, here."""
 
-    def __init__(self, embedder: Embedder, cues: ToneCues) -> None:
+    def __init__(self, embedder: Embedder, cues: ToneCues, model: ToneModel | None = None) -> None:
         self.embedder = embedder
         self.cues = cues
+        self.model = model
+        self.learned = frozenset(model.tags) if model is not None else frozenset()
         self._proto_tags: list[str] = []
         self._proto_text: list[str] = []
         for tag, tag_cues in cues.tags.items():
+            if tag in self.learned:
+                continue
             for proto in tag_cues.prototypes:
                 self._proto_tags.append(tag)
                 self._proto_text.append(proto)
@@ -112,6 +125,7 @@ class ToneReader:
         self._tag_index = {
             tag: np.array([i for i, t in enumerate(self._proto_tags) if t == tag], dtype=int)
             for tag in cues.tags
+            if tag not in self.learned
         }
 
     # ------------------------------------------------------------------ public
@@ -130,6 +144,7 @@ class ToneReader:
         """Read many turns with one embedding call for all their sentences and contexts."""
         inputs = [ToneInput(i) if isinstance(i, str) else i for i in items]
         plans = [_plan(i.text) for i in inputs]
+        learned = self._learned_confidences(inputs)
         texts: dict[str, int] = {}
         for inp, plan in zip(inputs, plans, strict=True):
             for seg in plan.segments:
@@ -138,7 +153,7 @@ class ToneReader:
                 texts.setdefault(inp.context.strip(), len(texts))
         vectors = self.embedder.embed(list(texts)) if texts else None
         readings = []
-        for inp, plan in zip(inputs, plans, strict=True):
+        for n, (inp, plan) in enumerate(zip(inputs, plans, strict=True)):
             seg_vecs = (
                 vectors[[texts[s] for s in plan.segments]]
                 if vectors is not None and plan.segments
@@ -146,8 +161,25 @@ class ToneReader:
             )
             ctx = inp.context.strip() if inp.context else ""
             ctx_vec = vectors[texts[ctx]] if ctx and vectors is not None else None
-            readings.append(self._read_one(inp, plan, seg_vecs, ctx_vec))
+            readings.append(self._read_one(inp, plan, seg_vecs, ctx_vec, learned[n]))
         return readings
+
+    def _learned_confidences(self, inputs: Sequence[ToneInput]) -> list[dict[str, float]]:
+        """Per turn, the learned read-outs' confidence for each tag they cover."""
+        if self.model is None or not inputs:
+            return [{} for _ in inputs]
+        from calmline.tone.model import embed_turns
+
+        turns = [TurnText(i.text, (i.context or "").strip()) for i in inputs]
+        rows = [
+            features(turn, *vecs)
+            for turn, vecs in zip(turns, embed_turns(self.embedder, turns), strict=True)
+        ]
+        conf = self.model.confidences(np.stack(rows))
+        return [
+            {tag: float(conf[i, j]) for j, tag in enumerate(self.model.tags)}
+            for i in range(len(inputs))
+        ]
 
     # ------------------------------------------------------------------ scoring
 
@@ -157,19 +189,28 @@ class ToneReader:
         plan: _Plan,
         seg_vecs: npt.NDArray[np.float32] | None,
         ctx_vec: npt.NDArray[np.float32] | None,
+        learned: dict[str, float],
     ) -> ToneReading:
         ev = _Evidence()
         negated = self._apply_rules(plan, ev)
         if seg_vecs is not None and len(self._proto_tags):
             self._apply_embeddings(plan, seg_vecs, negated, ev)
-        if inp.context and inp.context.strip() and seg_vecs is not None and ctx_vec is not None:
+        if (
+            "paraphrase" not in self.learned
+            and inp.context
+            and inp.context.strip()
+            and seg_vecs is not None
+            and ctx_vec is not None
+        ):
             self._apply_paraphrase(plan, seg_vecs, inp.context, ctx_vec, ev)
+        for tag, conf in learned.items():
+            ev.offer(tag, conf, f"learned read-out {conf:.2f}")
         self._apply_voice(inp, ev)
         self._apply_interactions(ev)
         tags: dict[str, float] = {
             tag: round(ev.conf[tag], 3)
             for tag in TONE_TAGS
-            if ev.conf.get(tag, 0.0) >= MIN_REPORTED
+            if ev.conf.get(tag, 0.0) >= (REPORTED_AT if tag in self.learned else RULES_REPORTED_AT)
         }
         cues = [f"{tag} {tags[tag]:.2f}: {ev.why[tag]}" for tag in tags]
         return ToneReading(tags=tags, direction=self.direction(tags), voice=inp.voice, cues=cues)
@@ -179,6 +220,8 @@ class ToneReader:
         negated: dict[str, set[int]] = {}
         for idx, sentence in enumerate(plan.sentences):
             for tag, tc in self.cues.tags.items():
+                if tag in self.learned:
+                    continue
                 if any(u.search(sentence) for u in tc.unless):
                     continue
                 hit_plain, hit_negated = self._rule_hits(sentence, tc)
@@ -213,6 +256,8 @@ class ToneReader:
     ) -> None:
         sims = seg_vecs @ self._protos.T  # (segments, prototypes)
         for tag, tc in self.cues.tags.items():
+            if tag in self.learned:
+                continue
             cols = self._tag_index[tag]
             if not len(cols):
                 continue
@@ -323,7 +368,8 @@ class ToneReader:
 
 @lru_cache(maxsize=1)
 def load_tone_reader() -> ToneReader:
-    """The reader on the bundled MiniLM and ``prompts/tone_cues.yaml``, built once per process."""
+    """The reader on the bundled MiniLM, the shipped read-outs and ``prompts/tone_cues.yaml``,
+    built once per process."""
     from calmline.embed import load_embedder
 
-    return ToneReader(load_embedder(), load_cues())
+    return ToneReader(load_embedder(), load_cues(), load_tone_model())

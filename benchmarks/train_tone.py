@@ -1,0 +1,139 @@
+"""Train the tone reader's learned read-outs and write ``src/calmline/tone/tone_model.npz``.
+
+    .venv/bin/python benchmarks/train_tone.py            # fit on train, thresholds on dev
+    .venv/bin/python benchmarks/train_tone.py --check    # refit and compare, write nothing
+
+Data: ``data/tone/items.jsonl`` (see ``data/tone/README.md``: who wrote each item, who
+labelled it, and its split). Only the ``train`` split is fitted; each tag's decision
+threshold and the regularisation strength are chosen on ``dev``; ``test`` is frozen
+(its hash is in ``data/tone/README.md``) and never read here. ESConv
+(``../shared/data/tone-dev``) is never read here either: its licence forbids training
+shipped weights on it; ``benchmarks/judgement.py tone`` measures on it.
+
+Each training turn is also shown without its previous line, so the reader works when
+the context is unknown (a typed ``calmline tag`` without ``--context``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data" / "tone" / "items.jsonl"
+# Tags with enough labelled examples to learn; the rest stay with the narrow rules.
+LEARNED_TAGS = (
+    "empathy", "apology", "paraphrase", "question", "solution", "ownership", "summary",
+    "blame", "dismissive", "policy_shield", "defensive",
+)  # fmt: skip
+MIN_POSITIVES = 25
+MIN_DEV_F1 = 0.5  # a read-out weaker than this on dev is not trusted over the rules
+C_GRID = (0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+def load(split: str) -> list[dict]:
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["split"] == split]
+
+
+def matrix(rows: list[dict], with_context: bool = True):
+    from calmline.embed import load_embedder
+    from calmline.tone.model import TurnText, feature_matrix
+
+    turns = [TurnText(r["text"], r.get("context", "") if with_context else "") for r in rows]
+    return feature_matrix(load_embedder(), turns)
+
+
+def best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The threshold on ``p`` with the best F1 on (p, y), and that F1."""
+    best = (0.5, 0.0)
+    for t in np.arange(0.1, 0.91, 0.025):
+        pred = p >= t
+        tp = float((pred & y).sum())
+        fp = float((pred & ~y).sum())
+        fn = float((~pred & y).sum())
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if f1 > best[1] + 1e-9:
+            best = (float(t), f1)
+    return best
+
+
+def rules_dev_f1(dev: list[dict], tags: list[str]) -> dict[str, float]:
+    """Each tag's F1 on dev when read by the rules alone: a learned read-out replaces the
+    rules for a tag only where it does better on dev."""
+    from calmline.embed import load_embedder
+    from calmline.tone.cues import load_cues
+    from calmline.tone.reader import ToneInput, ToneReader
+
+    reader = ToneReader(load_embedder(), load_cues())
+    got = [set(r.tags) for r in reader.read_batch([ToneInput(d["text"], d["context"]) for d in dev])]
+    out = {}
+    for tag in tags:
+        tp = sum(tag in g and tag in d["tags"] for g, d in zip(got, dev, strict=True))
+        fp = sum(tag in g and tag not in d["tags"] for g, d in zip(got, dev, strict=True))
+        fn = sum(tag not in g and tag in d["tags"] for g, d in zip(got, dev, strict=True))
+        out[tag] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sklearn.linear_model import LogisticRegression
+
+    from calmline.embed import load_embedder
+    from calmline.tone.model import MODEL_FILE, ToneModel
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="fit and report; do not write the model")
+    ap.add_argument("--out", type=Path, default=MODEL_FILE)
+    args = ap.parse_args(argv)
+
+    train, dev = load("train"), load("dev")
+    x_train = np.vstack([matrix(train), matrix(train, with_context=False)])
+    x_dev = matrix(dev)
+    tags = [t for t in LEARNED_TAGS if sum(t in r["tags"] for r in train) >= MIN_POSITIVES]
+    rules_f1 = rules_dev_f1(dev, tags)
+    weights, bias, thresholds, report = [], [], [], {}
+    for tag in tags:
+        y = np.array([tag in r["tags"] for r in train] * 2)
+        y_dev = np.array([tag in r["tags"] for r in dev])
+        best = None
+        for c in C_GRID:
+            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+            clf.fit(x_train, y)
+            t, f1 = best_threshold(clf.predict_proba(x_dev)[:, 1], y_dev)
+            if best is None or f1 > best[0] + 1e-9:
+                best = (f1, c, t, clf)
+        f1, c, t, clf = best
+        if f1 <= rules_f1[tag] or f1 < MIN_DEV_F1:
+            print(f"{tag:14s} dev F1 {f1:.2f} learned, {rules_f1[tag]:.2f} by the rules: rules kept")
+            report[tag] = {"dev_f1": round(f1, 3), "rules_dev_f1": round(rules_f1[tag], 3),
+                           "kept": "rules"}  # fmt: skip
+            continue
+        weights.append(clf.coef_[0])
+        bias.append(clf.intercept_[0])
+        thresholds.append(t)
+        report[tag] = {"dev_f1": round(f1, 3), "C": c, "threshold": round(t, 3),
+                       "train_pos": int(y.sum() // 2), "dev_pos": int(y_dev.sum())}  # fmt: skip
+        counts = f"train+ {report[tag]['train_pos']:4d}  dev+ {report[tag]['dev_pos']:3d}"
+        print(f"{tag:14s} dev F1 {f1:.2f}  C {c:<5} threshold {t:.2f}  {counts}")
+    model = ToneModel(
+        tags=tuple(t for t in tags if report[t].get("kept") != "rules"),
+        weights=np.array(weights, dtype=np.float32),
+        bias=np.array(bias, dtype=np.float32),
+        thresholds=np.array(thresholds, dtype=np.float32),
+        embedder_name=load_embedder().name,
+        meta={"trained_on": "data/tone/items.jsonl split=train (with and without context)",
+              "thresholds_on": "split=dev", "report": report},
+    )  # fmt: skip
+    if not args.check:
+        model.save(args.out)
+        print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
