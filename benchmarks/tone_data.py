@@ -62,9 +62,7 @@ def split_of(item_id: str) -> str:
 
 
 def test_hash(rows: list[dict], splits: dict[str, str]) -> str:
-    test = sorted(
-        (r["id"], r["context"], r["text"]) for r in rows if splits.get(r["id"]) == "test"
-    )
+    test = sorted((r["id"], r["context"], r["text"]) for r in rows if splits.get(r["id"]) == "test")
     return hashlib.sha256(json.dumps(test).encode()).hexdigest()
 
 
@@ -125,7 +123,7 @@ def batches() -> int:
 def build() -> int:
     splits = json.loads(SPLITS.read_text())["splits"]
     labels: dict[str, tuple[str, list[str]]] = {}
-    for writer, labeller in ASSIGNMENT.items():
+    for labeller in ASSIGNMENT.values():
         path = ROOT / "labels" / f"{labeller}.jsonl"
         if path.exists():
             for row in read_jsonl(path):
@@ -181,8 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("step", choices=("freeze", "batches", "build", "check", "agreement"))
     args = ap.parse_args(argv)
-    return {"freeze": freeze, "batches": batches, "build": build, "check": check,
-            "agreement": agreement}[args.step]()
+    return {
+        "freeze": freeze,
+        "batches": batches,
+        "build": build,
+        "check": check,
+        "agreement": agreement,
+    }[args.step]()
 
 
 if __name__ == "__main__":

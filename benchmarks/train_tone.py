@@ -70,7 +70,8 @@ def rules_dev_f1(dev: list[dict], tags: list[str]) -> dict[str, float]:
     from calmline.tone.reader import ToneInput, ToneReader
 
     reader = ToneReader(load_embedder(), load_cues())
-    got = [set(r.tags) for r in reader.read_batch([ToneInput(d["text"], d["context"]) for d in dev])]
+    readings = reader.read_batch([ToneInput(d["text"], d["context"]) for d in dev])
+    got = [set(r.tags) for r in readings]
     out = {}
     for tag in tags:
         tp = sum(tag in g and tag in d["tags"] for g, d in zip(got, dev, strict=True))
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
                 best = (f1, c, t, clf)
         f1, c, t, clf = best
         if f1 <= rules_f1[tag] or f1 < MIN_DEV_F1:
-            print(f"{tag:14s} dev F1 {f1:.2f} learned, {rules_f1[tag]:.2f} by the rules: rules kept")
+            kept = f"{rules_f1[tag]:.2f} by the rules: rules kept"
+            print(f"{tag:14s} dev F1 {f1:.2f} learned, {kept}")
             report[tag] = {"dev_f1": round(f1, 3), "rules_dev_f1": round(rules_f1[tag], 3),
                            "kept": "rules"}  # fmt: skip
             continue
