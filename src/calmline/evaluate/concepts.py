@@ -1,0 +1,378 @@
+"""Concepts found by meaning, clause by clause: the bank, its classifiers and their readings.
+
+The bank is data (``rubrics/concepts.yaml``): families of concepts (indicators of a
+difficult customer, triggers, complaint-process stages, personal-safety protocol, what a
+learner does in a call...), each concept with exemplar clauses written for it, optional
+near misses, and optional lexical cues (words that settle it on their own, such as
+"ombudsman", also when speech recognition splits them). Per-concept thresholds, fitted
+on labelled transcripts by ``benchmarks/judgement_marking.py --fit``, live apart in
+``rubrics/concept_thresholds.yaml``.
+
+At load, every concept gets a logistic-regression classifier over sentence embeddings:
+its own exemplars against the background clauses, its family's near misses and the
+exemplars of every concept it must not be confused with (all but those of families the
+bank says may overlap). A clause shows a concept when the classifier's probability
+reaches the concept's threshold, or a cue is in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from calmline.errors import CalmlineError
+from calmline.evaluate.clauses import Span, split_turn
+from calmline.evaluate.evidence import normalise
+from calmline.evaluate.logistic import fit_logistic
+from calmline.models import Turn
+from calmline.paths import rubrics_dir
+from calmline.protocols import Embedder
+
+BANK_FILE = "concepts.yaml"
+THRESHOLDS_FILE = "concept_thresholds.yaml"
+DEFAULT_THRESHOLD = 0.5
+L2 = 1.0
+# Long unpunctuated clauses are also read as overlapping word windows: a cue said in
+# six words is lost in the average of thirty.
+WINDOW_WORDS = 8
+WINDOW_OVER = 12
+_LEADING = re.compile(
+    r"^(?:(?:and|then|so|but|because|cos|cause|um+|uh+|er+|erm|like|well)\b[\s,]*)+", re.I
+)
+
+
+class ConceptDef(BaseModel):
+    """One concept: what it is, clauses that show it, near misses, settling words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str
+    examples: list[str] = Field(default_factory=list)
+    negatives: list[str] = Field(default_factory=list)
+    cues: list[str] = Field(default_factory=list)
+    # Found by its cues alone (a time of day, a named scheme): no classifier is trained.
+    cues_only: bool = False
+
+    @model_validator(mode="after")
+    def _enough_to_learn_from(self) -> ConceptDef:
+        if self.cues_only and not self.cues:
+            raise ValueError("a cues_only concept needs cues")
+        if not self.cues_only and len(self.examples) < 3:
+            raise ValueError("a concept needs at least three examples (or cues_only: true)")
+        return self
+
+
+class ConceptFamily(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str
+    # Families whose concepts may be said in the same words (an indicator and a risk
+    # sign): their exemplars are not used as negatives for this family's classifiers.
+    overlaps: list[str] = Field(default_factory=list)
+    negatives: list[str] = Field(default_factory=list)
+    concepts: dict[str, ConceptDef]
+
+
+class ConceptBank(BaseModel):
+    """``rubrics/concepts.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    families: dict[str, ConceptFamily]
+    background: list[str] = Field(default_factory=list)
+
+    def concept_ids(self) -> list[str]:
+        return [cid for fam in self.families.values() for cid in fam.concepts]
+
+    def family_of(self, concept_id: str) -> str:
+        for name, fam in self.families.items():
+            if concept_id in fam.concepts:
+                return name
+        raise KeyError(concept_id)
+
+    def concept(self, concept_id: str) -> ConceptDef:
+        return self.families[self.family_of(concept_id)].concepts[concept_id]
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CalmlineError(f"cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise CalmlineError(f"{path}: not valid YAML ({exc})") from exc
+
+
+def load_concept_bank(folder: Path | None = None) -> ConceptBank:
+    """The concept bank in ``folder`` (default: the rubrics folder)."""
+    path = (folder or rubrics_dir()) / BANK_FILE
+    return _bank_at(path, path.stat().st_mtime_ns if path.is_file() else 0)
+
+
+@lru_cache(maxsize=4)
+def _bank_at(path: Path, _mtime: int) -> ConceptBank:
+    if not path.is_file():
+        raise CalmlineError(f"no concept bank at {path}", "restore rubrics/concepts.yaml")
+    try:
+        bank = ConceptBank.model_validate(_load_yaml(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CalmlineError(f"{path}: {where}: {first['msg']}") from exc
+    ids = bank.concept_ids()
+    if len(ids) != len(set(ids)):
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        raise CalmlineError(f"{path}: concept ids must be unique across families: {dupes}")
+    for name, fam in bank.families.items():
+        unknown = [o for o in fam.overlaps if o not in bank.families]
+        if unknown:
+            raise CalmlineError(f"{path}: families.{name}.overlaps: unknown family {unknown}")
+    return bank
+
+
+def known_concept_ids(folder: Path | None = None) -> set[str] | None:
+    """The bank's concept ids, or ``None`` when there is no bank to check against."""
+    path = (folder or rubrics_dir()) / BANK_FILE
+    if not path.is_file():
+        return None
+    return set(load_concept_bank(path.parent).concept_ids())
+
+
+def load_thresholds(folder: Path | None = None) -> dict[str, float]:
+    """Fitted per-concept thresholds (``concept_thresholds.yaml``); missing ones use the default."""
+    path = (folder or rubrics_dir()) / THRESHOLDS_FILE
+    if not path.is_file():
+        return {}
+    data = _load_yaml(path) or {}
+    raw = data.get("thresholds", {}) if isinstance(data, dict) else {}
+    if not isinstance(raw, dict):
+        raise CalmlineError(f"{path}: `thresholds` must map concept ids to numbers")
+    return {str(k): float(v) for k, v in raw.items()}
+
+
+# --------------------------------------------------------------------------- classifiers
+
+
+def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str] | None:
+    cleaned = sorted({normalise(c) for c in cues if normalise(c)}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, cleaned)) + r")(?![a-z0-9])")
+
+
+class ConceptScorer:
+    """Probability of every concept for any clause; classifiers trained once, here."""
+
+    def __init__(
+        self,
+        bank: ConceptBank,
+        embedder: Embedder,
+        thresholds: Mapping[str, float] | None = None,
+    ) -> None:
+        self.bank = bank
+        self.embedder = embedder
+        self.ids = bank.concept_ids()
+        self.index = {cid: i for i, cid in enumerate(self.ids)}
+        fitted = dict(thresholds if thresholds is not None else {})
+        self.thresholds = np.array(
+            [fitted.get(cid, DEFAULT_THRESHOLD) for cid in self.ids], dtype=np.float64
+        )
+        self._cues = [_cue_pattern(bank.concept(cid).cues) for cid in self.ids]
+        self._weights, self._bias = self._train()
+
+    def _train(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        bank = self.bank
+        texts: dict[str, int] = {}
+
+        def ids_of(items: Sequence[str]) -> list[int]:
+            return [texts.setdefault(t, len(texts)) for t in items]
+
+        background = ids_of(bank.background)
+        family_neg = {n: ids_of(f.negatives) for n, f in bank.families.items()}
+        own_pos = {cid: ids_of(bank.concept(cid).examples) for cid in self.ids}
+        own_neg = {cid: ids_of(bank.concept(cid).negatives) for cid in self.ids}
+        vectors = np.asarray(self.embedder.embed(list(texts)), dtype=np.float64)
+        weights = np.zeros((vectors.shape[1], len(self.ids)))
+        bias = np.zeros(len(self.ids))
+        for k, cid in enumerate(self.ids):
+            if bank.concept(cid).cues_only:
+                bias[k] = -30.0  # never fires but on a cue
+                continue
+            family = bank.family_of(cid)
+            allowed = {family, *bank.families[family].overlaps}
+            others = [
+                i
+                for other in self.ids
+                if other != cid
+                and (bank.family_of(other) == family or bank.family_of(other) not in allowed)
+                for i in own_pos[other]
+            ]
+            pos = set(own_pos[cid])
+            neg = sorted({*background, *family_neg[family], *own_neg[cid], *others} - pos)
+            rows = sorted(pos) + neg
+            y = np.array([True] * len(pos) + [False] * len(neg))
+            model = fit_logistic(vectors[rows], y, l2=L2)
+            weights[:, k] = model.weights
+            bias[k] = model.bias
+        return weights, bias
+
+    def probabilities(self, vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+        """(texts, concepts) classifier probabilities for embedded texts."""
+        z = np.asarray(vectors, dtype=np.float64) @ self._weights + self._bias
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), dtype=np.float64)
+
+    def cue_hits(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """(texts, concepts): a cue of the concept is in the text."""
+        out = np.zeros((len(texts), len(self.ids)), dtype=bool)
+        for row, text in enumerate(texts):
+            norm = normalise(text)
+            for k, pattern in enumerate(self._cues):
+                if pattern is not None and pattern.search(norm):
+                    out[row, k] = True
+        return out
+
+    def with_thresholds(self, thresholds: Mapping[str, float]) -> ConceptScorer:
+        """The same classifiers with other thresholds (calibration tries many)."""
+        clone = object.__new__(ConceptScorer)
+        clone.__dict__.update(self.__dict__)
+        clone.thresholds = np.array(
+            [thresholds.get(cid, DEFAULT_THRESHOLD) for cid in self.ids], dtype=np.float64
+        )
+        return clone
+
+
+_SCORERS: dict[tuple[int, str], ConceptScorer] = {}
+
+
+def _bank_key(folder: Path) -> str:
+    digest = hashlib.sha1()
+    for name in (BANK_FILE, THRESHOLDS_FILE):
+        path = folder / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
+
+
+def concept_scorer(embedder: Embedder, folder: Path | None = None) -> ConceptScorer:
+    """The scorer for ``embedder`` and the bank in ``folder``, trained once per process."""
+    where = folder or rubrics_dir()
+    key = (id(embedder), f"{where}:{_bank_key(where)}")
+    scorer = _SCORERS.get(key)
+    if scorer is None:
+        scorer = ConceptScorer(load_concept_bank(where), embedder, load_thresholds(where))
+        _SCORERS[key] = scorer
+    return scorer
+
+
+# --------------------------------------------------------------------------- readings
+
+
+@dataclass(frozen=True)
+class ClauseReading:
+    """One clause of a learner turn and the concepts it shows (with their scores)."""
+
+    turn: Turn
+    sentence: Span
+    clause: Span
+    scores: dict[str, float]  # concept -> probability (1.0 for a cue), shown concepts only
+
+    @property
+    def text(self) -> str:
+        return self.turn.text[self.clause.start : self.clause.end]
+
+    @property
+    def sentence_text(self) -> str:
+        return self.turn.text[self.sentence.start : self.sentence.end]
+
+
+def embed_text(clause: str) -> str:
+    """What is embedded for a clause: without a leading connective or filler."""
+    return _LEADING.sub("", clause).strip() or clause
+
+
+def _windows(text: str) -> list[str]:
+    tokens = text.split()
+    if len(tokens) <= WINDOW_OVER:
+        return []
+    step = WINDOW_WORDS // 2
+    return [" ".join(tokens[i : i + WINDOW_WORDS]) for i in range(0, len(tokens) - step, step)]
+
+
+@dataclass
+class ConceptReader:
+    """Reads turns into ``ClauseReading``s with one scorer; embeddings cached per text."""
+
+    scorer: ConceptScorer
+    _vectors: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    _raw: dict[int, list[tuple[Span, Span, npt.NDArray[np.float64]]]] = field(default_factory=dict)
+
+    def _embed(self, texts: Sequence[str]) -> None:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            vecs = np.asarray(self.scorer.embedder.embed(missing), dtype=np.float64)
+            probs = self.scorer.probabilities(vecs)
+            cues = self.scorer.cue_hits(missing)
+            for text, p, c in zip(missing, probs, cues, strict=True):
+                self._vectors[text] = np.where(c, 1.0, p)
+
+    def _turn_scores(self, turn: Turn) -> list[tuple[Span, Span, npt.NDArray[np.float64]]]:
+        """Per clause: the best score of each concept over the clause, its windows and,
+        for a many-clause sentence, the whole sentence (whose hit is kept by the clause
+        that scores highest for it)."""
+        key = hash((turn.index, turn.text))
+        if key in self._raw:
+            return self._raw[key]
+        units: list[tuple[Span, Span, list[str]]] = []
+        wanted: list[str] = []
+        for sent in split_turn(turn.text):
+            for clause in sent.clauses:
+                base = embed_text(turn.text[clause.start : clause.end])
+                texts = [base, *_windows(base)]
+                units.append((sent.sentence, clause, texts))
+                wanted += texts
+            if len(sent.clauses) > 1:
+                wanted.append(embed_text(turn.text[sent.sentence.start : sent.sentence.end]))
+        self._embed(wanted)
+        out = []
+        for sentence, clause, texts in units:
+            out.append((sentence, clause, np.max([self._vectors[t] for t in texts], axis=0)))
+        # a sentence-level hit goes to its best clause
+        for sent in split_turn(turn.text):
+            if len(sent.clauses) <= 1:
+                continue
+            whole = self._vectors[embed_text(turn.text[sent.sentence.start : sent.sentence.end])]
+            mine = [i for i, (s, _, _) in enumerate(out) if s == sent.sentence]
+            for k in range(len(whole)):
+                best = max(mine, key=lambda i: out[i][2][k])
+                if whole[k] > out[best][2][k]:
+                    out[best][2][k] = whole[k]
+        self._raw[key] = out
+        return out
+
+    def read(self, turn: Turn, concepts: Sequence[str] | None = None) -> list[ClauseReading]:
+        """The clauses of ``turn`` with the concepts (of ``concepts``, default all) shown."""
+        wanted = [self.scorer.index[c] for c in concepts] if concepts else None
+        readings = []
+        for sentence, clause, scores in self._turn_scores(turn):
+            cols = wanted if wanted is not None else range(len(self.scorer.ids))
+            shown = {
+                self.scorer.ids[k]: float(scores[k])
+                for k in cols
+                if scores[k] >= self.scorer.thresholds[k]
+            }
+            readings.append(ClauseReading(turn, sentence, clause, shown))
+        return readings
+
+    def raw_scores(self, turn: Turn) -> list[tuple[str, npt.NDArray[np.float64]]]:
+        """Every clause's text and its full score vector (for calibration tools)."""
+        return [(turn.text[c.start : c.end], scores) for _, c, scores in self._turn_scores(turn)]
