@@ -17,7 +17,9 @@ reaches the concept's threshold, or a cue is in it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from calmline.errors import CalmlineError
 from calmline.evaluate.clauses import Span, split_turn
 from calmline.evaluate.evidence import normalise
-from calmline.evaluate.logistic import fit_logistic
+from calmline.evaluate.logistic import SparseBlock, fit_logistic_many
 from calmline.models import Turn
 from calmline.paths import rubrics_dir
 from calmline.protocols import Embedder
@@ -42,6 +44,7 @@ BANK_FILE = "concepts.yaml"
 THRESHOLDS_FILE = "concept_thresholds.yaml"
 DEFAULT_THRESHOLD = 0.5
 L2 = 1.0
+NGRAM_WEIGHT = 0.3  # one word n-gram against a unit-length sentence embedding
 # Long unpunctuated clauses are also read as overlapping word windows: a cue said in
 # six words is lost in the average of thirty.
 WINDOW_WORDS = 8
@@ -171,8 +174,20 @@ def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, cleaned)) + r")(?![a-z0-9])")
 
 
+def ngrams(text: str) -> list[str]:
+    """The word unigrams and bigrams of a clause, normalised, without a leading connective."""
+    words = normalise(embed_text(text)).split()
+    return [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]
+
+
 class ConceptScorer:
-    """Probability of every concept for any clause; classifiers trained once, here."""
+    """Probability of every concept for any clause; classifiers trained once, here.
+
+    Features are the clause's sentence embedding and, lightly weighted, which word
+    unigrams and bigrams of the exemplars it contains: the embedding carries the meaning,
+    the words carry cues an average of token vectors blurs ("can you not read" is close
+    to "can you read me the number" for an embedder).
+    """
 
     def __init__(
         self,
@@ -189,9 +204,26 @@ class ConceptScorer:
             [fitted.get(cid, DEFAULT_THRESHOLD) for cid in self.ids], dtype=np.float64
         )
         self._cues = [_cue_pattern(bank.concept(cid).cues) for cid in self.ids]
-        self._weights, self._bias = self._train()
+        self.vocabulary: dict[str, int] = {}
+        self._dense, self._sparse, self._bias = self._train()
 
-    def _train(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def _sparse_block(self, texts: Sequence[str]) -> SparseBlock:
+        rows: list[int] = []
+        cols: list[int] = []
+        for row, text in enumerate(texts):
+            for col in {self.vocabulary[g] for g in ngrams(text) if g in self.vocabulary}:
+                rows.append(row)
+                cols.append(col)
+        return SparseBlock(
+            np.array(rows, dtype=np.int64),
+            np.array(cols, dtype=np.int64),
+            len(self.vocabulary),
+            NGRAM_WEIGHT,
+        )
+
+    def _train(
+        self,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         bank = self.bank
         texts: dict[str, int] = {}
 
@@ -202,12 +234,14 @@ class ConceptScorer:
         family_neg = {n: ids_of(f.negatives) for n, f in bank.families.items()}
         own_pos = {cid: ids_of(bank.concept(cid).examples) for cid in self.ids}
         own_neg = {cid: ids_of(bank.concept(cid).negatives) for cid in self.ids}
-        vectors = np.asarray(self.embedder.embed(list(texts)), dtype=np.float64)
-        weights = np.zeros((vectors.shape[1], len(self.ids)))
-        bias = np.zeros(len(self.ids))
+        rows = list(texts)
+        for text in rows:
+            for gram in ngrams(text):
+                self.vocabulary.setdefault(gram, len(self.vocabulary))
+        targets = np.zeros((len(rows), len(self.ids)), dtype=bool)
+        weights = np.zeros((len(rows), len(self.ids)))
         for k, cid in enumerate(self.ids):
             if bank.concept(cid).cues_only:
-                bias[k] = -30.0  # never fires but on a cue
                 continue
             family = bank.family_of(cid)
             allowed = {family, *bank.families[family].overlaps}
@@ -218,18 +252,29 @@ class ConceptScorer:
                 and (bank.family_of(other) == family or bank.family_of(other) not in allowed)
                 for i in own_pos[other]
             ]
-            pos = set(own_pos[cid])
-            neg = sorted({*background, *family_neg[family], *own_neg[cid], *others} - pos)
-            rows = sorted(pos) + neg
-            y = np.array([True] * len(pos) + [False] * len(neg))
-            model = fit_logistic(vectors[rows], y, l2=L2)
-            weights[:, k] = model.weights
-            bias[k] = model.bias
-        return weights, bias
+            negatives = {*background, *family_neg[family], *own_neg[cid], *others}
+            weights[sorted(negatives), k] = 1.0
+            targets[own_pos[cid], k] = True
+            weights[own_pos[cid], k] = 1.0
+        vectors = np.asarray(self.embedder.embed(rows), dtype=np.float64)
+        dense, sparse, bias = fit_logistic_many(
+            vectors, targets, weights, self._sparse_block(rows), l2=L2
+        )
+        for k, cid in enumerate(self.ids):
+            if bank.concept(cid).cues_only:
+                bias[k] = -30.0  # never fires but on a cue
+        return dense, sparse, bias
 
-    def probabilities(self, vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
-        """(texts, concepts) classifier probabilities for embedded texts."""
-        z = np.asarray(vectors, dtype=np.float64) @ self._weights + self._bias
+    def probabilities(
+        self, texts: Sequence[str], vectors: npt.NDArray[np.floating]
+    ) -> npt.NDArray[np.float64]:
+        """(texts, concepts) classifier probabilities for texts and their embeddings."""
+        z = np.asarray(vectors, dtype=np.float64) @ self._dense + self._bias
+        if len(texts):
+            block = self._sparse_block(texts)
+            extra = np.zeros_like(z)
+            np.add.at(extra, block.rows, self._sparse[block.cols] * block.value)
+            z += extra
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), dtype=np.float64)
 
     def cue_hits(self, texts: Sequence[str]) -> npt.NDArray[np.bool_]:
@@ -242,10 +287,16 @@ class ConceptScorer:
                     out[row, k] = True
         return out
 
+    def scores(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """(texts, concepts): the classifier's probability, or 1.0 where a cue is found."""
+        if not texts:
+            return np.zeros((0, len(self.ids)))
+        vectors = self.embedder.embed(list(texts))
+        return np.where(self.cue_hits(texts), 1.0, self.probabilities(texts, vectors))
+
     def with_thresholds(self, thresholds: Mapping[str, float]) -> ConceptScorer:
         """The same classifiers with other thresholds (calibration tries many)."""
-        clone = object.__new__(ConceptScorer)
-        clone.__dict__.update(self.__dict__)
+        clone = copy.copy(self)
         clone.thresholds = np.array(
             [thresholds.get(cid, DEFAULT_THRESHOLD) for cid in self.ids], dtype=np.float64
         )
@@ -319,11 +370,8 @@ class ConceptReader:
     def _embed(self, texts: Sequence[str]) -> None:
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if missing:
-            vecs = np.asarray(self.scorer.embedder.embed(missing), dtype=np.float64)
-            probs = self.scorer.probabilities(vecs)
-            cues = self.scorer.cue_hits(missing)
-            for text, p, c in zip(missing, probs, cues, strict=True):
-                self._vectors[text] = np.where(c, 1.0, p)
+            for text, row in zip(missing, self.scorer.scores(missing), strict=True):
+                self._vectors[text] = row
 
     def _turn_scores(self, turn: Turn) -> list[tuple[Span, Span, npt.NDArray[np.float64]]]:
         """Per clause: the best score of each concept over the clause, its windows and,
