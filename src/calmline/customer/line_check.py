@@ -49,7 +49,8 @@ _NEGATION = re.compile(
 )
 _INJECTION = re.compile(
     r"ignore (all |any |your |the |previous |prior |those )*(instructions|prompt|rules)"
-    r"|you are now|you're now|from now on,? you|repeat (your|the) (prompt|instructions|system)"
+    # "you are now a ...", "you are now satisfied", not "which is where you are now."
+    r"|you( a|')re now\b(?!\s*([.,!?;]|$))|from now on,? you|repeat (your|the) (prompt|instructions|system)"
     r"|system prompt|your instructions|new instructions|pretend|act as|role ?play"
     r"|you are (an? )?(ai|assistant|chatbot|language model)|forget (everything|your|all)"
     r"|i am the customer|i'm the customer|you are the agent|you're the agent"
@@ -144,7 +145,8 @@ _QUESTION_START = re.compile(
 )
 
 
-def _is_question(sentence: str) -> bool:
+def is_question(sentence: str) -> bool:
+    """Is ``sentence`` a question (a question mark, or a question word at the start)?"""
     return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
 
 
@@ -157,7 +159,7 @@ def asked_about(text: str, topics: Iterable[str]) -> bool:
     ``deliver`` matches "delivered" and "delivery".
     """
     lowered = text.lower().replace("’", "'")
-    questions = [s for s in re.split(r"(?<=[.!?])\s+", lowered) if _is_question(s)]
+    questions = [s for s in re.split(r"(?<=[.!?])\s+", lowered) if is_question(s)]
     wanted = [w for w in (words(topic) for topic in topics) if w]
     for question in questions:
         tokens = words(question)
