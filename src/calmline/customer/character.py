@@ -38,7 +38,7 @@ from calmline.customer.line_check import (
     phrase_in,
     resolution_offered,
 )
-from calmline.customer.meaning import MeaningReader, asks_for, clauses
+from calmline.customer.meaning import MeaningReader, asks_for, clauses, offered_in
 from calmline.customer.role_check import RoleCheck
 from calmline.customer.scenario import ALL_BANDS, HiddenDetail, Scenario
 from calmline.models import (
@@ -258,16 +258,21 @@ class Customer:
     def resolution_offered(self, text: str) -> bool:
         """Does the learner's turn offer a resolution this customer accepts?
 
-        With a meaning reader, an offer hedged in its own clause ("I'll see if I can get
-        you a refund", "there might be a room tomorrow") is a promise, not an offer.
+        With a meaning reader, the resolution's words must be in a clause that offers it
+        (a pledge or a proposal: not "the regulation says we reroute passengers") and is
+        not hedged ("I'll see if I can get you a refund", "there might be a room
+        tomorrow": a promise, not an offer).
         """
         match = matched_resolution(text, self.scenario)
         if match is None or self.meanings is None:
             return match is not None
         hedges = [*self.meanings.cues.hedges, *self.meanings.cues.kinds["vague_promise"].patterns]
-        for clause in clauses(text):
-            if any(affirmed_phrase_in(clause, p) for p in match.phrases):
-                if not any(h.search(clause.lower()) for h in hedges):
+        for resolution in self.scenario.will_accept:
+            for clause in clauses(text):
+                if not any(affirmed_phrase_in(clause, p) for p in resolution.phrases):
+                    continue
+                hedged = any(h.search(clause.lower()) for h in hedges)
+                if offered_in(clause) and not hedged:
                     return True
         return False
 

@@ -82,14 +82,28 @@ def looks_like_injection(text: str) -> bool:
     return bool(_INJECTION.search(unicodedata.normalize("NFKC", text).replace("’", "'")))
 
 
+def _forms(token: str) -> set[str]:
+    """The token and the stems it may stand for: "sending" -> send, "booked" -> book,
+    "arranging" -> arrange, "getting" -> get, "refunds" -> refund."""
+    out = {token, token.rstrip("s")}
+    for suffix in ("ing", "ed"):
+        if token.endswith(suffix) and len(token) > len(suffix) + 2:
+            base = token[: -len(suffix)]
+            out |= {base, base + "e"}
+            if len(base) > 2 and base[-1] == base[-2]:
+                out.add(base[:-1])
+    return out
+
+
 def _phrase_hits(phrase: str, tokens: list[str]) -> int | None:
     """Index of the first token of ``phrase`` in ``tokens`` if all its words occur."""
     wanted = words(phrase)
     if not wanted:
         return None
+    forms = [_forms(tok) for tok in tokens]
     positions = []
     for word in wanted:
-        found = [i for i, tok in enumerate(tokens) if tok == word or tok.rstrip("s") == word]
+        found = [i for i, f in enumerate(forms) if word in f]
         if not found:
             return None
         positions.append(found[0])

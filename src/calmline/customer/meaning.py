@@ -108,11 +108,13 @@ PLEDGE = re.compile(
     r"|having|being|feeling|struggling|doing|working)\b)\w{3,}ing\b)"
     r"|\b(you'll|you will) (get|have(?! to)|receive|see|be getting|be receiving|hear from me)\b"
     r"|\b(it'll|it will|they'll|they will|that'll|that will|he'll|he will|she'll|she will"
-    r"|the [\w-]+ will|the [\w-]+'ll|an? [\w-]+ will|[\w-]+'s|someone will|somebody will"
+    r"|the [\w-]+ will|the [\w-]+'ll|an? [\w-]+ will|[\w-]+s will|[\w-]+'s|someone will"
+    r"|somebody will"
     r"|someone should|somebody should|they should) (be able to )?(be|arrive|come|go|reach|ring"
     r"|call|get back|contact)\b"
-    r"|\b(going out|on its way|on the van|in the post|booked in|booked for|goes back)\b"
-    r"|\bback (on|to|in|into) your (card|account)\b",
+    r"|\b(going out|on (its|their) way|on the van|in the post|booked in|booked for|goes back)\b"
+    r"|\bback (on|to|in|into) your (card|account)\b"
+    r"|\b(is|are) (going|coming) (on|onto|to|out|back|over|round|in|into)\b|\b(is|are) being \w+ed\b",
     re.IGNORECASE,
 )
 # The agent's own pledge ("I'll credit your account"): definite even without a when.
@@ -201,6 +203,19 @@ def clauses(text: str) -> list[str]:
     """The turn cut into clauses: sentences, and "..., and I'll ..." joins within them."""
     parts = [p.strip(" ,") for p in _CLAUSE.split(text.replace("’", "'")) if p]
     return [p for p in parts if p and any(ch.isalpha() for ch in p)] or [text]
+
+
+# A proposal the customer can take up ("shall I book them?", "would you like a refund?").
+OFFER = re.compile(
+    r"\b(shall i|should i|shall we|would you like|do you want|would you prefer|which would you"
+    r"|how about|whichever you)\b",
+    re.IGNORECASE,
+)
+
+
+def offered_in(clause: str) -> bool:
+    """Does the clause offer something: a pledge, or a proposal the customer can take up?"""
+    return pledge_in(clause) or bool(OFFER.search(clause))
 
 
 def pledge_in(clause: str) -> bool:
@@ -298,13 +313,16 @@ class MeaningReader:
         for part, vector in zip(parts, vectors, strict=True):
             ck = self._kind(part, vector)
             by_pattern = ck.score >= PATTERN_CONFIDENCE
-            if ck.kind in SIGNALS and (by_pattern or not pledge_in(part)):
+            pledged = pledge_in(part)
+            if ck.kind == "brush_off" and pledged and WHEN.search(part):
+                ck = ClauseKind(part, None, 0.0, "")  # "..., which is why I'm sending one today"
+            if ck.kind in SIGNALS and (by_pattern or not pledged):
                 found(str(ck.kind), ck.score, ck.why)
                 continue
             if ck.kind == "vague_promise" and (by_pattern or ck.score >= VAGUE_FLOOR):
                 found("vague_action", 0.8 if by_pattern else 0.5, ck.why)
                 continue
-            if not pledge_in(part):
+            if not pledged:
                 continue
             hedge = next((h for h in self.cues.hedges if h.search(part)), None)
             when = bool(WHEN.search(part) or DONE.search(part) or PROGRESSIVE.search(part))
