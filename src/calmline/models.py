@@ -119,6 +119,7 @@ Move = Literal[
     "brush_off",
     "transfer",
     "policy_wall",
+    "refusal",
     "repeats_failure",
     "reasks_given",
     "abusive",
@@ -139,7 +140,8 @@ class TurnMeaning(BaseModel):
             will be done and when, or does it now), ``vague_action`` (a promise with no
             what or when: "I'll look into it"), ``brush_off`` (deflects: a script
             question, "these things happen"), ``transfer`` (sends the customer
-            elsewhere), ``policy_wall`` (process as the answer), ``repeats_failure``
+            elsewhere), ``policy_wall`` (process as the answer), ``refusal`` (a flat
+            "I can't" with nothing offered instead), ``repeats_failure``
             (suggests what the customer already did or reported), ``reasks_given``
             (asks for something the customer already said), ``abusive`` (insults).
         gives: what the turn tells the customer, so that the reply does not ask for it.

@@ -25,7 +25,7 @@ it sounds, so that anger follows meaning rather than politeness:
 
 - A concrete action (what and when) calms; a promise without a when calms a little
   the first time and grates after that ("I've heard promises before").
-- A brush-off, a policy wall, a transfer elsewhere, a repeat of the failure already
+- A brush-off, a policy wall, a flat refusal, a transfer elsewhere, a repeat of the failure already
   reported, or asking again for what the customer already said never lowers anger
   (unless the same turn also acts): whatever the politeness around it, the turn
   ends at least ``MIN_RISE`` up.
@@ -93,12 +93,14 @@ SIGNAL_WEIGHTS: dict[str, float] = {  # moves that push anger up, beside the tag
     "brush_off": 8.0,
     "transfer": 7.0,
     "policy_wall": 7.0,
+    "refusal": 7.0,
     "reasks_given": 6.0,
     "abusive": 16.0,
 }
 SIGNAL_TAGS: dict[str, tuple[str, ...]] = {  # a move already heard in these tags is not counted twice
     "brush_off": ("dismissive",),
     "policy_wall": ("policy_shield",),
+    "refusal": ("policy_shield", "dismissive"),
     "transfer": ("policy_shield", "dismissive"),
     "reasks_given": (),
     "abusive": ("sarcasm", "blame", "raised_voice"),
@@ -197,6 +199,7 @@ def _meaning_reasons(
             "brush_off": "brush-off",
             "transfer": "sent elsewhere",
             "policy_wall": "policy as the answer",
+            "refusal": "a flat no",
             "reasks_given": "asked again for what was already said",
             "abusive": "abuse",
         }[move]

@@ -365,7 +365,7 @@ class Customer:
         last = next((t for t in reversed(call) if t.speaker == "learner"), None)
         abusive = last is not None and last.meaning is not None and last.meaning.has("abusive")
         patience = self.options.limit_turns or self.temper.patience
-        if streak and (abusive or (streak >= patience and self._warned(call, streak))):
+        if streak and (abusive or (streak >= patience and self._warned(call))):
             if sc.persona.at_limit == "hang_up":
                 return CustomerLine(sc.hangup_line, source="authored", outcome="hung_up")
             return CustomerLine(sc.manager_line, source="authored", outcome="manager")
@@ -403,17 +403,10 @@ class Customer:
             streak += 1
         return streak
 
-    def _warned(self, call: list[Turn], streak: int) -> bool:
-        """Has the customer given the last warning since this streak at the top began?"""
-        learner_seen = 0
-        for turn in reversed(call):
-            if turn.speaker == "learner":
-                learner_seen += 1
-                if learner_seen > streak:
-                    return False
-            elif LAST_WARNING in turn.notes:
-                return True
-        return False
+    def _warned(self, call: list[Turn]) -> bool:
+        """Has the customer already given the last warning in this call? It is given once:
+        back at the top after it, the customer ends the call."""
+        return any(t.speaker == "customer" and LAST_WARNING in t.notes for t in call)
 
     def _asked_detail(self, call: list[Turn], learner_text: str) -> HiddenDetail | None:
         said = " ".join(t.text for t in call if t.speaker == "customer")
@@ -431,8 +424,8 @@ class Customer:
         real fall) and at least every third line; otherwise the line stands alone, so
         that the directions keep meaning something. It is the unshown direction of the
         customer's band (risk indicators first at angry and furious, where the pack has
-        them) that best suits the line being said, else a neighbouring band's; none at
-        all rather than a repeat.
+        them) that best suits the line being said, else one of the neighbouring band
+        the anger is moving towards; none at all rather than a repeat.
         """
         sc = self.scenario
         if sc.setting != "face_to_face" or sc.stage_directions is None:
@@ -463,11 +456,12 @@ class Customer:
         if sc.risk_indicators and current in ("angry", "furious"):
             pools.append(list(sc.risk_indicators))
         pools.append(sc.stage_directions.for_band(current))
-        pools += [
-            sc.stage_directions.for_band(b)
-            for b in sorted(ALL_BANDS, key=lambda b: abs(ALL_BANDS.index(b) - at))
-            if b != current and abs(ALL_BANDS.index(b) - at) == 1
-        ]
+        # borrowed only from the band the customer is heading for: a calmer gesture when
+        # anger has just risen would contradict the line
+        delta = learner.anger.delta if learner is not None and learner.anger is not None else 0.0
+        toward = at + (1 if delta > 0 else -1)
+        if 0 <= toward < len(ALL_BANDS):
+            pools.append(sc.stage_directions.for_band(ALL_BANDS[toward]))
         for pool in pools:
             fresh = _unsaid(pool, shown)
             if fresh:

@@ -45,8 +45,18 @@ from calmline.models import Given, TurnMeaning
 from calmline.paths import prompts_dir
 from calmline.protocols import Embedder
 
-KINDS = ("commitment", "vague_promise", "brush_off", "transfer", "policy_wall", "abusive", "other")
-SIGNALS = ("brush_off", "transfer", "policy_wall", "abusive")  # kinds that are moves in themselves
+KINDS = (
+    "commitment",
+    "vague_promise",
+    "brush_off",
+    "transfer",
+    "policy_wall",
+    "refusal",
+    "abusive",
+    "other",
+)
+# kinds that are moves in themselves
+SIGNALS = ("brush_off", "transfer", "policy_wall", "refusal", "abusive")
 KIND_FLOOR = 0.45  # a clause nearer than this to no exemplar (mean of its kind's top 2) is unclassed
 KIND_MARGIN = 0.06  # ... or one no nearer to its kind than to `other` by this much
 ABUSE_FLOOR = 0.62  # abuse needs a closer match: a false "abusive" can end a call
