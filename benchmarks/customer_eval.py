@@ -31,7 +31,8 @@ shared 2-core machine llama.cpp with 2 threads slows badly under contention.
 
     .venv/bin/python benchmarks/customer_eval.py --backend both --json docs/customer_eval.json
     .venv/bin/python benchmarks/customer_eval.py --backend local --pairs parcel-plain-asr
-    .venv/bin/python benchmarks/customer_eval.py --lines authored --json docs/customer_eval_authored.json
+    .venv/bin/python benchmarks/customer_eval.py --lines authored \
+        --json docs/customer_eval_authored.json
 """
 
 from __future__ import annotations

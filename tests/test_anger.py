@@ -211,7 +211,7 @@ def test_a_brush_off_that_does_nothing_else_never_lowers_anger(
     """Whatever the politeness around it (any tags), a brush-off, a wall, a refusal, a
     transfer or a re-ask with no concrete action and no resolution raises anger."""
     meaning = TurnMeaning(moves={move: confidence})
-    new, step = anger.step(
+    new, _ = anger.step(
         state,
         reading,
         who,

@@ -275,7 +275,9 @@ def test_persisting_at_the_top_gives_a_last_warning_then_a_manager_or_hang_up(ke
     line = Customer(parcel, model).respond(_at_the_top(parcel, 3, warned_after=2), furious)
     assert line.outcome == "hung_up" and line.text == parcel.hangup_line
     # kettle-counter is easy (patience 3): still no warning at the second turn
-    assert Customer(kettle, model).respond(_at_the_top(kettle, 2), furious).notes != ["last warning"]
+    assert Customer(kettle, model).respond(_at_the_top(kettle, 2), furious).notes != [
+        "last warning"
+    ]
     line = Customer(kettle, model).respond(_at_the_top(kettle, 4, warned_after=3), furious)
     assert line.outcome == "manager" and line.text == kettle.manager_line
 

@@ -175,7 +175,7 @@ def test_a_reply_never_asks_for_what_it_was_just_told(tmp_path: Path) -> None:
         tmp_path,
         "boiler-repair-sla",
         [
-            "I'm so sorry, Doreen. An engineer will be with you by two o'clock today with the part.",
+            "I'm so sorry. An engineer will be with you by two o'clock today with the part.",
             "And I'll ring you at four to check he's been.",
             "Is there anything else you need from me?",
         ],
@@ -192,7 +192,9 @@ def test_asked_again_for_what_the_customer_opened_with_he_says_so_and_minds(
     assert turn.meaning is not None and turn.meaning.has("reasks_given")
     assert turn.anger is not None and turn.anger.delta > 0
     (reply,) = replies(record)
-    assert "ND-558213" in reply.text and reply.text != load_scenario("late-parcel").answers[2].lines[0]
+    assert (
+        "ND-558213" in reply.text and reply.text != load_scenario("late-parcel").answers[2].lines[0]
+    )
 
 
 def test_difficulty_changes_the_outcome_of_the_same_script(tmp_path: Path) -> None:

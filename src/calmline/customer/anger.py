@@ -89,7 +89,9 @@ CONCRETE_ACTION = -8.0  # says what will be done and when
 VAGUE_FIRST = -2.0  # the first promise without a when: a little hope
 VAGUE_AGAIN = 3.0  # every later one: "I've heard promises before"
 VAGUE_TAG_SHARE = 0.35  # what solution/ownership tags are worth in a promise without a when
-SIGNAL_WEIGHTS: dict[str, float] = {  # moves that push anger up, beside the tags that sound like them
+SIGNAL_WEIGHTS: dict[
+    str, float
+] = {  # moves that push anger up, beside the tags that sound like them
     "brush_off": 8.0,
     "transfer": 7.0,
     "policy_wall": 7.0,
@@ -97,7 +99,9 @@ SIGNAL_WEIGHTS: dict[str, float] = {  # moves that push anger up, beside the tag
     "reasks_given": 6.0,
     "abusive": 16.0,
 }
-SIGNAL_TAGS: dict[str, tuple[str, ...]] = {  # a move already heard in these tags is not counted twice
+SIGNAL_TAGS: dict[
+    str, tuple[str, ...]
+] = {  # a move already heard in these tags is not counted twice
     "brush_off": ("dismissive",),
     "policy_wall": ("policy_shield",),
     "refusal": ("policy_shield", "dismissive"),
@@ -105,7 +109,9 @@ SIGNAL_TAGS: dict[str, tuple[str, ...]] = {  # a move already heard in these tag
     "reasks_given": (),
     "abusive": ("sarcasm", "blame", "raised_voice"),
 }
-PUSHING_TAGS = frozenset({"dismissive", "policy_shield", "blame", "calm_down", "sarcasm", "defensive"})
+PUSHING_TAGS = frozenset(
+    {"dismissive", "policy_shield", "blame", "calm_down", "sarcasm", "defensive"}
+)
 MIN_RISE = 2.0  # the least a brush-off (etc.) adds when nothing in the turn acts
 EMPTY_AGAIN = 1.5  # feelings with nothing done, the second time in a row and after
 RECOVERY = -6.0  # paraphrase plus ownership or a concrete action
@@ -179,7 +185,9 @@ def _meaning_reasons(
     if concrete:
         size = CONCRETE_ACTION * concrete * (0.5 if resolution_offered else 1.0)
         reasons.append(
-            AngerReason(cause="concrete action", delta=size * _gain(persona, temper, False, "solution"))
+            AngerReason(
+                cause="concrete action", delta=size * _gain(persona, temper, False, "solution")
+            )
         )
     elif meaning.has("vague_action") and not resolution_offered:
         if state.vague_promises == 0:
@@ -209,7 +217,9 @@ def _meaning_reasons(
     owned = reading.tags.get("ownership", 0.0) >= SIGNAL_AT or concrete >= SIGNAL_AT
     if paraphrased and owned:
         reasons.append(
-            AngerReason(cause="recovery: heard and owned", delta=RECOVERY * _gain(persona, temper, False))
+            AngerReason(
+                cause="recovery: heard and owned", delta=RECOVERY * _gain(persona, temper, False)
+            )
         )
     return reasons
 
@@ -220,7 +230,9 @@ def _pushes_up(reading: ToneReading, meaning: TurnMeaning | None, repeated_failu
         return True
     if any(reading.tags.get(t, 0.0) >= SIGNAL_AT for t in PUSHING_TAGS):
         return True
-    return meaning is not None and any(meaning.has(m) for m in SIGNAL_WEIGHTS)
+    return meaning is not None and any(
+        meaning.moves.get(m, 0.0) >= SIGNAL_AT for m in SIGNAL_WEIGHTS
+    )
 
 
 def _empty(reading: ToneReading, meaning: TurnMeaning | None, acted: bool) -> bool:
@@ -268,7 +280,11 @@ def step(
     tagged_action = any(reading.tags.get(t, 0.0) >= MIN_CONFIDENCE for t in ACTION_TAGS)
     acted = resolution_offered or concrete or (tagged_action and not promise_only)
     reasons = _tone_reasons(
-        reading, persona, state.apologies_without_action, temper, promise_only and not resolution_offered
+        reading,
+        persona,
+        state.apologies_without_action,
+        temper,
+        promise_only and not resolution_offered,
     )
     if apology and not acted and state.apologies_without_action >= 2:
         reasons.append(AngerReason(cause="apologies without action", delta=EMPTY_APOLOGY_PENALTY))
@@ -333,7 +349,9 @@ def step(
         turns=state.turns + 1,
         empty_turns=0 if acted else state.empty_turns + (1 if empty else 0),
         vague_promises=(
-            0 if concrete or resolution_offered else state.vague_promises + (1 if promise_only else 0)
+            0
+            if concrete or resolution_offered
+            else state.vague_promises + (1 if promise_only else 0)
         ),
     )
     rounded = [AngerReason(cause=r.cause, delta=round(r.delta, 2)) for r in reasons if r.delta]

@@ -355,7 +355,9 @@ class Customer:
             yield line.text
             return line
         line = yield from self._generated(call, state, reading, learner_text, current)
-        return replace(line, stage_direction=self._stage_direction(current, call, line.text, learner))
+        return replace(
+            line, stage_direction=self._stage_direction(current, call, line.text, learner)
+        )
 
     def _scripted(
         self, call: list[Turn], state: AngerState, learner_text: str, current: AngerBand
@@ -446,8 +448,11 @@ class Customer:
             not shown
             or shown_band != current
             or since >= 2
-            or (learner is not None and learner.anger is not None
-                and abs(learner.anger.delta) >= MOMENT_DELTA)
+            or (
+                learner is not None
+                and learner.anger is not None
+                and abs(learner.anger.delta) >= MOMENT_DELTA
+            )
         )
         if not moment:
             return None

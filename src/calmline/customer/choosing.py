@@ -71,7 +71,7 @@ class LineChooser:
 
     def __init__(self, embedder: Embedder | None = None) -> None:
         self.embedder = embedder
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, FloatMatrix] = {}
 
     def _vectors(self, texts: Sequence[str]) -> FloatMatrix:
         assert self.embedder is not None
@@ -79,7 +79,9 @@ class LineChooser:
         if missing:
             for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
                 self._cache[text] = vector
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1))
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts]).astype(np.float32)
 
     def rank(
         self,

@@ -50,7 +50,8 @@ _NEGATION = re.compile(
 _INJECTION = re.compile(
     r"ignore (all |any |your |the |previous |prior |those )*(instructions|prompt|rules)"
     # "you are now a ...", "you are now satisfied", not "which is where you are now."
-    r"|you( a|')re now\b(?!\s*([.,!?;]|$))|from now on,? you|repeat (your|the) (prompt|instructions|system)"
+    r"|you( a|')re now\b(?!\s*([.,!?;]|$))|from now on,? you"
+    r"|repeat (your|the) (prompt|instructions|system)"
     r"|system prompt|your instructions|new instructions|pretend|act as|role ?play"
     r"|you are (an? )?(ai|assistant|chatbot|language model)|forget (everything|your|all)"
     r"|i am the customer|i'm the customer|you are the agent|you're the agent"

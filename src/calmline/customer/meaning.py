@@ -57,7 +57,9 @@ KINDS = (
 )
 # kinds that are moves in themselves
 SIGNALS = ("brush_off", "transfer", "policy_wall", "refusal", "abusive")
-KIND_FLOOR = 0.45  # a clause nearer than this to no exemplar (mean of its kind's top 2) is unclassed
+KIND_FLOOR = (
+    0.45  # a clause nearer than this to no exemplar (mean of its kind's top 2) is unclassed
+)
 KIND_MARGIN = 0.06  # ... or one no nearer to its kind than to `other` by this much
 ABUSE_FLOOR = 0.62  # abuse needs a closer match: a false "abusive" can end a call
 VAGUE_FLOOR = 0.55  # near the vague promises in meaning, with no cue pattern
@@ -124,7 +126,8 @@ PLEDGE = re.compile(
     r"|call|get back|contact)\b"
     r"|\b(going out|on (its|their) way|on the van|in the post|booked in|booked for|goes back)\b"
     r"|\bback (on|to|in|into) your (card|account)\b"
-    r"|\b(is|are) (going|coming) (on|onto|to|out|back|over|round|in|into)\b|\b(is|are) being \w+ed\b",
+    r"|\b(is|are) (going|coming) (on|onto|to|out|back|over|round|in|into)\b"
+    r"|\b(is|are) being \w+ed\b",
     re.IGNORECASE,
 )
 # The agent's own pledge ("I'll credit your account"): definite even without a when.
@@ -150,8 +153,8 @@ _NEGATED_BEFORE = re.compile(
 _SUGGESTS = re.compile(
     r"^\W*((ok(ay)?|right|so|well|first( of all)?|now|and)\W+)*(have you (tried|thought)|can you"
     r"|could you|would you|will you|please|try|let's|let us|you'll need|you need|you'll have"
-    r"|you have to|you should|you'd (need|have|be better)|i'd suggest|if you|the (earliest|next|best)"
-    r"|all (i|we) can)\b",
+    r"|you have to|you should|you'd (need|have|be better)|i'd suggest|if you"
+    r"|the (earliest|next|best)|all (i|we) can)\b",
     re.IGNORECASE,
 )
 _RESTATES = re.compile(r"^\W*(so|you've|you have|you said|you were told|you're saying)\b", re.I)
@@ -371,7 +374,9 @@ class MeaningReader:
         for kind, kc in self.cues.kinds.items():
             for pattern in kc.patterns:
                 if pattern.search(lowered):
-                    return ClauseKind(clause, kind, PATTERN_CONFIDENCE, f"'{clause}' says '{pattern.pattern}'")
+                    return ClauseKind(
+                        clause, kind, PATTERN_CONFIDENCE, f"'{clause}' says '{pattern.pattern}'"
+                    )
         if not self._texts:
             return ClauseKind(clause, None, 0.0, "")
         sims = self._vectors @ vector
