@@ -137,6 +137,7 @@ def fit_on(
     rubrics: Sequence[Rubric],
     labels: Mapping[Key, str],
     uses: Mapping[str, set[str]],
+    groups: Mapping[str, list[str]],
     options: FitOptions,
 ) -> dict[str, float]:
     def mark_fn(thresholds: Mapping[str, float], points: Any) -> dict[str, list[Item]]:
@@ -147,7 +148,8 @@ def fit_on(
         return out
 
     start = {c: DEFAULT_THRESHOLD for c in uses}
-    return fit_thresholds(uses, mark_fn, start, options).thresholds
+    group_uses = {g: set().union(*(uses[c] for c in members)) for g, members in groups.items()}
+    return fit_thresholds(groups, group_uses, mark_fn, start, options).thresholds
 
 
 def folds_of(files: Sequence[str], k: int, seed: int) -> list[list[str]]:
@@ -233,12 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     scorer = concept_scorer(embedder)
     cues_only = {c for c in scorer.ids if scorer.bank.concept(c).cues_only}
     uses = concept_uses(rubrics, cues_only)
+    groups = scorer.bank.threshold_groups(uses)
     print(f"marking {len(files)} transcripts from {transcripts} ...", file=sys.stderr)
     prepared = prepare(transcripts, files, scorer, load_tone_reader())
     options = FitOptions()
 
     if args.fit:
-        fitted = fit_on(prepared, rubrics, labels, uses, options)
+        fitted = fit_on(prepared, rubrics, labels, uses, groups, options)
         path = write_thresholds(fitted, str(args.labels))
         print(f"wrote {path}", file=sys.stderr)
         shipped = fitted
@@ -261,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         folds = folds_of(files, args.folds, args.seed)
         for i, test in enumerate(folds, start=1):
             train = [p for p in prepared if p.file not in set(test)]
-            fitted = fit_on(train, rubrics, labels, uses, options)
+            fitted = fit_on(train, rubrics, labels, uses, groups, options)
             pooled.update(mark([p for p in prepared if p.file in set(test)], rubrics, fitted))
             print(f"fold {i}/{len(folds)} done", file=sys.stderr)
         report["cross_validated"] = {

@@ -236,6 +236,9 @@ class MatchSpec(BaseModel):
     # A tone tag does not count in a turn showing one of these concepts (a "question"
     # that is only a security check).
     unless_concepts: list[str] = Field(default_factory=list)
+    # A concept match counts only in a sentence sharing at least this many content words
+    # with the customer's two lines before the turn (a restatement restates something).
+    echoes_customer: int = Field(default=0, ge=0)
     threshold: float = 0.5  # for tone tags
     overlap_s: float | None = None  # seconds talking over the customer that count
 

@@ -21,11 +21,11 @@ import copy
 import hashlib
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,12 @@ NGRAM_WEIGHT = 0.3  # one word n-gram against a unit-length sentence embedding
 # six words is lost in the average of thirty.
 WINDOW_WORDS = 8
 WINDOW_OVER = 12
+_QUESTION_START = re.compile(
+    r"^(?:(?:and|so|right|okay|ok|um+|uh+|er+|erm|well|sorry|then|but)\b[\s,]*)*"
+    r"(?:what|whats|which|when|where|who|whose|why|how|is|are|was|were|did|do|does|have|has|"
+    r"had|can|could|would|will|shall|should|may|isnt|arent|didnt|dont|doesnt|havent|wont)\b",
+    re.I,
+)
 _LEADING = re.compile(
     r"^(?:(?:and|then|so|but|because|cos|cause|um+|uh+|er+|erm|like|well)\b[\s,]*)+", re.I
 )
@@ -65,6 +71,9 @@ class ConceptDef(BaseModel):
     cues: list[str] = Field(default_factory=list)
     # Found by its cues alone (a time of day, a named scheme): no classifier is trained.
     cues_only: bool = False
+    # "question": only a clause worded as a question can show it (a "?", or opening
+    # with a question word or an auxiliary, as unpunctuated speech does).
+    form: Literal["any", "question"] = "any"
 
     @model_validator(mode="after")
     def _enough_to_learn_from(self) -> ConceptDef:
@@ -82,6 +91,9 @@ class ConceptFamily(BaseModel):
     # Families whose concepts may be said in the same words (an indicator and a risk
     # sign): their exemplars are not used as negatives for this family's classifiers.
     overlaps: list[str] = Field(default_factory=list)
+    # How thresholds are fitted: one for the whole family ("family", for concepts that
+    # are counted together) or one per concept ("concept", for distinct detectors).
+    fit: Literal["family", "concept"] = "family"
     negatives: list[str] = Field(default_factory=list)
     concepts: dict[str, ConceptDef]
 
@@ -106,6 +118,15 @@ class ConceptBank(BaseModel):
 
     def concept(self, concept_id: str) -> ConceptDef:
         return self.families[self.family_of(concept_id)].concepts[concept_id]
+
+    def threshold_groups(self, concepts: Collection[str]) -> dict[str, list[str]]:
+        """The given concepts grouped as their thresholds are fitted (see ``fit``)."""
+        groups: dict[str, list[str]] = {}
+        for cid in concepts:
+            family = self.family_of(cid)
+            key = family if self.families[family].fit == "family" else cid
+            groups.setdefault(key, []).append(cid)
+        return groups
 
 
 def _load_yaml(path: Path) -> Any:
@@ -204,6 +225,7 @@ class ConceptScorer:
             [fitted.get(cid, DEFAULT_THRESHOLD) for cid in self.ids], dtype=np.float64
         )
         self._cues = [_cue_pattern(bank.concept(cid).cues) for cid in self.ids]
+        self.question_only = np.array([bank.concept(c).form == "question" for c in self.ids])
         self.vocabulary: dict[str, int] = {}
         self._dense, self._sparse, self._bias = self._train()
 
@@ -346,6 +368,13 @@ class ClauseReading:
         return self.turn.text[self.sentence.start : self.sentence.end]
 
 
+def is_question(clause: str) -> bool:
+    """Worded as a question: a question mark, or (unpunctuated speech) a question word or
+    an auxiliary first."""
+    text = clause.strip()
+    return text.endswith("?") or bool(_QUESTION_START.match(normalise(text)))
+
+
 def embed_text(clause: str) -> str:
     """What is embedded for a clause: without a leading connective or filler."""
     return _LEADING.sub("", clause).strip() or clause
@@ -404,6 +433,11 @@ class ConceptReader:
                 best = max(mine, key=lambda i: out[i][2][k])
                 if whole[k] > out[best][2][k]:
                     out[best][2][k] = whole[k]
+        questions_only = self.scorer.question_only
+        if questions_only.any():
+            for _, clause, scores in out:
+                if not is_question(turn.text[clause.start : clause.end]):
+                    scores[questions_only] = 0.0
         self._raw[key] = out
         return out
 

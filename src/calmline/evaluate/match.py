@@ -18,6 +18,7 @@ from calmline.evaluate.concepts import ConceptReader, ConceptScorer, concept_sco
 from calmline.evaluate.evidence import evidence_for, normalise, sentence_spans, window
 from calmline.models import Evidence, MatchSpec, Phase, SessionRecord, ToneReading, Turn
 from calmline.protocols import Embedder
+from calmline.tone.text import content_words
 
 
 @dataclass
@@ -76,7 +77,13 @@ def _quote(text: str, start: int, end: int) -> str:
     return (sentence if len(sentence) <= 220 else window(text, start, end)).strip()
 
 
-def _concept_hit(spec: MatchSpec, turn: Turn, reader: ConceptReader) -> Hit | None:
+def _echoes(sentence: str, said_before: str, need: int) -> bool:
+    return need <= 0 or len(content_words(sentence) & content_words(said_before)) >= need
+
+
+def _concept_hit(
+    spec: MatchSpec, turn: Turn, reader: ConceptReader, said_before: str = ""
+) -> Hit | None:
     """The first sentence of ``turn`` showing one of ``spec.concepts`` (and, in the same
     sentence, every one of ``spec.with_concepts``), unless an ``unless`` phrase is in it."""
     unless = phrase_pattern(tuple(spec.unless))
@@ -92,6 +99,8 @@ def _concept_hit(spec: MatchSpec, turn: Turn, reader: ConceptReader) -> Hit | No
         if any(c not in together for c in spec.with_concepts):
             continue
         if unless is not None and unless.search(normalise(r.sentence_text)):
+            continue
+        if not _echoes(r.sentence_text, said_before, spec.echoes_customer):
             continue
         best = max(shown, key=lambda c: r.scores[c])
         quote = _quote(turn.text, r.sentence.start, r.sentence.end)
@@ -110,6 +119,7 @@ def match_turn(
     turn: Turn,
     tone: ToneReading | None,
     reader: ConceptReader | None = None,
+    said_before: str = "",
 ) -> Hit | None:
     """Does one learner turn show ``spec``: a phrase, a concept, a tone tag or overlap?
 
@@ -127,7 +137,7 @@ def match_turn(
             if found:
                 return Hit(turn, start, _quote(turn.text, start, end), f"phrase '{found.group(0)}'")
     if spec.concepts and reader is not None:
-        hit = _concept_hit(spec, turn, reader)
+        hit = _concept_hit(spec, turn, reader, said_before)
         if hit is not None:
             return hit
     if unless is not None and unless.search(normalise(turn.text)):
@@ -158,10 +168,17 @@ def match_turn(
     return None
 
 
+def customer_before(session: SessionRecord, turn: Turn, lines: int = 2) -> str:
+    """The customer's last ``lines`` lines before ``turn``, joined."""
+    said = [t.text for t in session.turns if t.index < turn.index and t.speaker == "customer"]
+    return " ".join(said[-lines:])
+
+
 def hits(spec: MatchSpec, ctx: CheckContext, phase: Phase = "call") -> list[Hit]:
     out = []
     for turn in ctx.learner_turns(phase):
-        hit = match_turn(spec, turn, ctx.tones.get(turn.index), ctx.reader)
+        before = customer_before(ctx.session, turn) if spec.echoes_customer else ""
+        hit = match_turn(spec, turn, ctx.tones.get(turn.index), ctx.reader, before)
         if hit is not None:
             out.append(hit)
     return out

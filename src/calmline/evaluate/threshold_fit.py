@@ -4,8 +4,10 @@ Pure: the caller supplies how to mark under a set of thresholds (``MarkFn``), so
 module knows nothing of models or files. The objective is the mean linear-weighted
 kappa over marking points, less a penalty when the machine is kinder than the labels
 on more than ``max_leniency`` of them (a lenient marker is the worse error in an exam).
-Each concept's threshold moves through ``grid`` in turn, re-marking only the points that
-use it; a move is kept only when it gains more than ``min_gain``, so thresholds stay at
+Concepts are fitted in groups sharing one threshold (a family whose concepts are
+counted together, such as the indicators of a difficult customer, has one threshold:
+fewer numbers fitted on few transcripts generalise better). Each group's threshold moves
+through ``grid`` in turn, re-marking only the points that use it; a move is kept only when it gains more than ``min_gain``, so thresholds stay at
 their start unless the labels give a reason.
 """
 
@@ -63,12 +65,14 @@ class FitResult:
 
 
 def fit_thresholds(
+    groups: Mapping[str, Collection[str]],
     uses: Mapping[str, Collection[str]],
     mark: MarkFn,
     start: Mapping[str, float],
     options: FitOptions = FitOptions(),
 ) -> FitResult:
-    """Thresholds for the concepts in ``uses`` (concept -> the points it can change)."""
+    """Thresholds for the concepts of ``groups`` (group -> its concepts, which share one
+    threshold); ``uses`` says which points each group can change."""
     thresholds = dict(start)
     every_point = {p for points in uses.values() for p in points}
     current = dict(mark(thresholds, every_point))
@@ -76,23 +80,24 @@ def fit_thresholds(
     history = [f"start {best:.4f}"]
     for _ in range(options.passes):
         moved = False
-        for concept, points in uses.items():
-            if not points:
+        for group, members in groups.items():
+            points = uses.get(group, ())
+            if not points or not members:
                 continue
-            here = thresholds.get(concept)
+            here = thresholds.get(next(iter(members)))
             choice, choice_obj, choice_pairs = here, best, None
             for value in options.grid:
                 if value == here:
                     continue
-                trial = {**thresholds, concept: value}
+                trial = {**thresholds, **{c: value for c in members}}
                 pairs = mark(trial, points)
                 obj = objective({**current, **pairs}, options)
                 if obj > choice_obj + options.min_gain:
                     choice, choice_obj, choice_pairs = value, obj, pairs
             if choice_pairs is not None and choice is not None:
-                thresholds[concept] = choice
+                thresholds.update({c: choice for c in members})
                 current.update(choice_pairs)
-                history.append(f"{concept} {here} -> {choice}: {best:.4f} -> {choice_obj:.4f}")
+                history.append(f"{group} {here} -> {choice}: {best:.4f} -> {choice_obj:.4f}")
                 best = choice_obj
                 moved = True
         if not moved:
