@@ -3,7 +3,8 @@
 A debrief sentence often names several things at once ("she slammed the box down, her
 voice was raised and she was talking quickly"), so concepts are looked for clause by
 clause: sentences first, then at ``;`` ``,`` dashes and the connectives below, wherever
-both sides keep at least ``MIN_WORDS`` words. Unpunctuated speech-recognition text
+both sides keep at least ``MIN_WORDS`` words; a sentence of fewer than
+``MIN_SENTENCE_WORDS`` is read with the next one. Unpunctuated speech-recognition text
 ("he was shouting and he said two hours twice so i knew") is cut the same way, on its
 connectives. Offsets are kept, so a clause can be quoted verbatim.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from calmline.evaluate.evidence import sentence_spans
 
 MIN_WORDS = 3  # a side shorter than this stays with its neighbour ("sorry and thanks")
+MIN_SENTENCE_WORDS = 4  # a shorter sentence is read with its neighbour ("Oh no, okay.")
 CONNECTIVES = ("and", "then", "so", "because", "but", "cos", "cause", "which", "plus", "while")
 _BOUNDARY = re.compile(
     r"\s*[;,]\s*|\s+[-\u2013\u2014]+\s+|\s*\u2026\s*|(?<=\s)(?=(?:"
@@ -74,10 +76,32 @@ class SentenceClauses:
     clauses: list[Span]
 
 
+def _merged_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, a sentence of fewer than ``MIN_SENTENCE_WORDS`` words joined to the next
+    (or, last in the turn, to the one before): "Oh no, okay." or "Will do." means
+    little alone, and a classifier reading it alone guesses."""
+    spans = sentence_spans(text)
+    out: list[tuple[int, int]] = []
+    pending: int | None = None
+    for start, end in spans:
+        if pending is not None:
+            start, pending = pending, None
+        if _words(text[start:end]) < MIN_SENTENCE_WORDS:
+            pending = start
+            continue
+        out.append((start, end))
+    if pending is not None:
+        if out:
+            out[-1] = (out[-1][0], spans[-1][1])
+        else:
+            out.append((pending, spans[-1][1]))
+    return out
+
+
 def split_turn(text: str) -> list[SentenceClauses]:
     """Every sentence of ``text`` with its clauses (a one-clause sentence has one)."""
     out = []
-    for start, end in sentence_spans(text):
+    for start, end in _merged_sentences(text):
         clauses = clause_spans_in(text, start, end)
         if clauses:
             out.append(SentenceClauses(Span(start, end), clauses))
