@@ -1,13 +1,18 @@
 """The difficult customer, measured: does good handling end calmer, and does the LLM stay in line?
 
-Every pair in ``data/anger_pairs.yaml`` (and, unless ``--no-pack-pairs``, each scenario
-pack's own ``learner_script_good`` / ``learner_script_poor``) is played twice through the
-real CLI (``calmline practice --script ... --json``) in a subprocess: the real tone
-reader, anger model and customer, with the bundled LLM in process (``local``) and/or the
-same GGUF served by llama.cpp's OpenAI-compatible server on loopback (``served``; the
-client then uses the chat code path any capable endpoint would). Each call's
-``session.json`` is read back for the final anger, the outcome and every customer turn's
-``source`` and ``notes``.
+Every pair in ``data/anger_pairs.yaml`` and ``data/anger/new_pairs.yaml`` (and, unless
+``--no-pack-pairs``, each scenario pack's own ``learner_script_good`` /
+``learner_script_poor``) is played twice through the real CLI (``calmline practice
+--script ... --json``) in a subprocess: the real tone reader, anger model and customer,
+with the bundled LLM in process (``local``) and/or the same GGUF served by llama.cpp's
+OpenAI-compatible server on loopback (``served``; the client then uses the chat code path
+any capable endpoint would). Each call's ``session.json`` is read back for the final
+anger, the outcome and every customer turn's ``source`` and ``notes``.
+
+``--lines authored`` is the fast mode: no LLM at all, the pack speaks (the offline
+default), and every call runs in this process through the same ``PracticeCall`` the CLI
+uses, with the real tone reader and MiniLM loaded once and a silent speaker: all pairs
+in about a minute instead of a subprocess (and model load) per call.
 
 Figures:
 
@@ -26,6 +31,8 @@ shared 2-core machine llama.cpp with 2 threads slows badly under contention.
 
     .venv/bin/python benchmarks/customer_eval.py --backend both --json docs/customer_eval.json
     .venv/bin/python benchmarks/customer_eval.py --backend local --pairs parcel-plain-asr
+    .venv/bin/python benchmarks/customer_eval.py --lines authored \
+        --json docs/customer_eval_authored.json
 """
 
 from __future__ import annotations
@@ -51,6 +58,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 PAIRS_FILE = REPO / "data" / "anger_pairs.yaml"
+# Written by a helper apart from the anger model's tuner and judged blind by another
+# (data/anger/new_pairs_judgement.jsonl: the judge agreed with the writer's good side 24/24).
+NEW_PAIRS_FILE = REPO / "data" / "anger" / "new_pairs.yaml"
+PAIRS_FILES = (PAIRS_FILE, NEW_PAIRS_FILE)
 SCENARIOS_DIR = REPO / "prompts" / "scenarios"
 VENV_BIN = Path(sys.executable).parent
 CALMLINE = VENV_BIN / "calmline"
@@ -71,6 +82,7 @@ class Pair:
     poor: list[str]
     note: str = ""
     contrast: str = ""
+    file: str = ""  # where the pair was written (``pack`` for the packs' own scripts)
 
 
 @dataclass
@@ -82,6 +94,8 @@ class CallResult:
     session: str
     learner_turns: int
     customer_turns: list[dict[str, Any]] = field(default_factory=list)
+    angers: list[float] = field(default_factory=list)  # after each learner turn
+    listening: dict[str, int] = field(default_factory=dict)  # see ``listening``
 
 
 @dataclass
@@ -92,27 +106,33 @@ class PairResult:
     backend: str
     good: CallResult
     poor: CallResult
+    file: str = ""
 
     @property
     def won(self) -> bool:
         return self.good.final_anger < self.poor.final_anger
 
 
-def load_pairs(path: Path = PAIRS_FILE, *, pack_pairs: bool = True) -> list[Pair]:
-    """The authored pairs, then (optionally) one pair per scenario pack from its own scripts."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    pairs = [
-        Pair(
-            id=p["id"],
-            scenario=p["scenario"],
-            kind=p["kind"],
-            good=list(p["good"]),
-            poor=list(p["poor"]),
-            note=" ".join(str(p.get("note", "")).split()),
-            contrast=p.get("contrast", ""),
-        )
-        for p in raw["pairs"]
-    ]
+def load_pairs(
+    paths: Path | tuple[Path, ...] = PAIRS_FILES, *, pack_pairs: bool = True
+) -> list[Pair]:
+    """The authored pairs of each file, then (optionally) one pair per scenario pack."""
+    pairs: list[Pair] = []
+    for path in (paths,) if isinstance(paths, Path) else paths:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        pairs += [
+            Pair(
+                id=p["id"],
+                scenario=p["scenario"],
+                kind=p["kind"],
+                good=list(p["good"]),
+                poor=list(p["poor"]),
+                note=" ".join(str(p.get("note", "")).split()),
+                contrast=p.get("contrast", ""),
+                file=str(path.relative_to(REPO)),
+            )
+            for p in raw["pairs"]
+        ]
     if pack_pairs:
         for file in sorted(SCENARIOS_DIR.glob("*.yaml")):
             pack = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -124,6 +144,7 @@ def load_pairs(path: Path = PAIRS_FILE, *, pack_pairs: bool = True) -> list[Pair
                     good=list(pack["learner_script_good"]),
                     poor=list(pack["learner_script_poor"]),
                     note="the pack's own learner_script_good / learner_script_poor",
+                    file="pack",
                 )
             )
     return pairs
@@ -256,7 +277,76 @@ def run_call(
             {"text": t["text"], "source": t.get("source"), "notes": list(t.get("notes") or [])}
             for t in customer
         ],
+        listening=listening(session),
     )
+
+
+PUSHING_MOVES = (
+    "brush_off",
+    "transfer",
+    "policy_wall",
+    "refusal",
+    "repeats_failure",
+    "reasks_given",
+)
+
+
+def listening(session: dict[str, Any]) -> dict[str, int]:
+    """Counts of the issue's symptoms in one saved call (``session.json`` as a dict).
+
+    - ``pushing_turns`` / ``pushing_lowered``: learner turns that brush off, wall, refuse,
+      send elsewhere, repeat the failure or re-ask (by the turn's meaning) with no
+      concrete action, and how many of them lowered anger;
+    - ``empty_again`` / ``empty_again_lowered``: second and later turns in a row of
+      apology or empathy with no action, question or paraphrase, and how many lowered it;
+    - ``asks_given``: customer lines asking for something the learner had told them;
+    - ``direction_repeats``, ``line_repeats``: stage directions and customer lines said
+      twice in the call.
+    """
+    from calmline.customer.meaning import asks_for
+
+    out = dict.fromkeys(
+        (
+            "pushing_turns", "pushing_lowered", "empty_again", "empty_again_lowered",
+            "asks_given", "direction_repeats", "line_repeats",
+        ),
+        0,
+    )  # fmt: skip
+    given: set[str] = set()
+    empty_run = 0
+    directions: list[str] = []
+    lines: list[str] = []
+    for turn in session["turns"]:
+        if turn.get("phase", "call") != "call":
+            continue
+        if turn["speaker"] == "customer":
+            if turn.get("stage_direction"):
+                directions.append(turn["stage_direction"])
+            lines.append(turn["text"].strip().lower())
+            out["asks_given"] += bool(asks_for(turn["text"]) & given)
+            continue
+        moves = (turn.get("meaning") or {}).get("moves") or {}
+        tags = (turn.get("tone") or {}).get("tags") or {}
+        step = turn.get("anger") or {}
+        lowered = step.get("after", 0.0) < step.get("before", 0.0)
+        concrete = moves.get("concrete_action", 0.0) >= 0.5
+        if moves.get("repeats_failure", 0.0) >= 0.5:
+            given.clear()
+        given |= set((turn.get("meaning") or {}).get("gives") or [])
+        if not concrete and any(moves.get(m, 0.0) >= 0.5 for m in PUSHING_MOVES):
+            out["pushing_turns"] += 1
+            out["pushing_lowered"] += lowered
+        progress = concrete or any(
+            tags.get(t, 0.0) >= 0.5 for t in ("question", "paraphrase", "summary", "solution")
+        )
+        feelings = any(tags.get(t, 0.0) >= 0.3 for t in ("apology", "empathy"))
+        empty_run = 0 if progress or not feelings else empty_run + 1
+        if empty_run >= 2:
+            out["empty_again"] += 1
+            out["empty_again_lowered"] += lowered
+    out["direction_repeats"] = len(directions) - len(set(directions))
+    out["line_repeats"] = len(lines) - len(set(lines))
+    return out
 
 
 def _last_json(stdout: str) -> dict[str, Any] | None:
@@ -270,11 +360,103 @@ def _last_json(stdout: str) -> dict[str, Any] | None:
     return None
 
 
+class AblatedTone:
+    """The real tone reader with its tags blanked (``none``) or each moved by up to 0.3
+    (``jitter``, seeded by the text): how much do the results lean on the tone reader?"""
+
+    def __init__(self, inner: Any, mode: str) -> None:
+        self.inner, self.mode = inner, mode
+
+    def read(self, text: str, context: str | None = None, voice: Any = None) -> Any:
+        import random
+        import zlib
+
+        from calmline.models import ToneReading
+
+        reading = self.inner.read(text, context=context, voice=voice)
+        if self.mode == "none":
+            return ToneReading(voice=reading.voice)
+        rnd = random.Random(zlib.crc32(text.encode("utf-8")))
+        tags = {k: min(1.0, max(0.0, v + rnd.uniform(-0.3, 0.3))) for k, v in reading.tags.items()}
+        return reading.model_copy(update={"tags": tags})
+
+
+TONE_MODE = "reader"  # --tone: reader, none or jitter (authored mode only)
+
+
+def run_call_authored(
+    scenario: str, lines: list[str], out: Path, *, difficulty: str | None = None
+) -> CallResult:
+    """One call in this process with the pack's lines (no LLM): what ``calmline practice
+    --lines authored --no-speak`` does, minus the model load and the subprocess."""
+    from rich.console import Console
+
+    from calmline.call.inputs import ScriptInput
+    from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
+    from calmline.call.view import CallView
+    from calmline.customer.character import Customer, CustomerOptions
+    from calmline.customer.meaning import load_meaning_reader
+    from calmline.customer.scenario import load_scenario
+    from calmline.testing.fake_llm import FakeChatModel
+    from calmline.testing.fakes import FakeSpeaker
+    from calmline.tone.reader import load_tone_reader
+
+    pack = load_scenario(scenario)
+    if difficulty is not None:
+        pack = pack.model_copy(update={"difficulty": difficulty})
+    out.mkdir(parents=True, exist_ok=True)
+    parts = Collaborators(
+        # the customer never asks the model with authored lines; the fake proves it by failing
+        customer=Customer(
+            pack,
+            FakeChatModel(),
+            CustomerOptions(lines="authored"),
+            seed=SEED,
+            meanings=load_meaning_reader(),
+        ),
+        tone=load_tone_reader()
+        if TONE_MODE == "reader"
+        else AblatedTone(load_tone_reader(), TONE_MODE),  # type: ignore[arg-type]
+        speaker=FakeSpeaker(),
+    )
+    with (out / "view.txt").open("w", encoding="utf-8") as sink:
+        view = CallView(console=Console(file=sink, width=120))
+        options = PracticeOptions(
+            out=out, max_turns=max(12, len(lines)), debrief=False, assess=False
+        )
+        result = PracticeCall(pack, parts, ScriptInput(lines), options, view).run()
+    record = result.record
+    return CallResult(
+        script=out.name,
+        final_anger=float(record.final_anger or 0.0),
+        start_anger=float(record.start_anger),
+        outcome=str(record.outcome),
+        session=str(result.folder),
+        learner_turns=len(record.learner_turns("call")),
+        customer_turns=[
+            {
+                "text": t.text,
+                "source": t.source,
+                "notes": list(t.notes),
+                "stage_direction": t.stage_direction,
+            }
+            for t in record.turns
+            if t.speaker == "customer"
+        ],
+        angers=[t.anger.after for t in record.turns if t.anger is not None],
+        listening=listening(record.model_dump(mode="json")),
+    )
+
+
 def run_pair(pair: Pair, backend: Backend, work: Path) -> PairResult:
     folder = work / backend.label.replace(":", "_") / pair.id.replace(":", "_")
-    good = run_call(pair.scenario, pair.good, backend, folder / "good")
-    poor = run_call(pair.scenario, pair.poor, backend, folder / "poor")
-    return PairResult(pair.id, pair.scenario, pair.kind, backend.label, good, poor)
+    if backend.label == "authored":
+        good = run_call_authored(pair.scenario, pair.good, folder / "good")
+        poor = run_call_authored(pair.scenario, pair.poor, folder / "poor")
+    else:
+        good = run_call(pair.scenario, pair.good, backend, folder / "good")
+        poor = run_call(pair.scenario, pair.poor, backend, folder / "poor")
+    return PairResult(pair.id, pair.scenario, pair.kind, backend.label, good, poor, pair.file)
 
 
 # ---------------------------------------------------------------------- line statistics
@@ -355,14 +537,15 @@ def line_stats(results: list[PairResult]) -> LineStats:
 
 def pair_table(results: list[PairResult]) -> str:
     rows = [
-        "| pair | scenario | kind | good final | poor final | outcome (good / poor) | result |",
-        "|---|---|---|---:|---:|---|---|",
+        "| pair | scenario | kind | good final | poor final | margin "
+        "| outcome (good / poor) | result |",
+        "|---|---|---|---:|---:|---:|---|---|",
     ]
     for r in results:
         rows.append(
             f"| {r.pair} | {r.scenario} | {r.kind} | {r.good.final_anger:.1f} | "
-            f"{r.poor.final_anger:.1f} | {r.good.outcome} / {r.poor.outcome} | "
-            f"{'pass' if r.won else 'FAIL'} |"
+            f"{r.poor.final_anger:.1f} | {r.poor.final_anger - r.good.final_anger:+.1f} | "
+            f"{r.good.outcome} / {r.poor.outcome} | {'pass' if r.won else 'FAIL'} |"
         )
     return "\n".join(rows)
 
@@ -405,7 +588,10 @@ def report(results: dict[str, list[PairResult]], meta: dict[str, Any]) -> dict[s
     print(f"date {meta.get('date')}  machine {meta.get('machine_before')}")
     for label, out in results.items():
         wins = sum(r.won for r in out)
-        print(f"\n### {label}\n\n{pair_table(out)}\n")
+        print(f"\n### {label}")
+        for file in dict.fromkeys(r.file for r in out):
+            print(f"\n#### {file or 'pairs'}\n\n{pair_table([r for r in out if r.file == file])}")
+        print()
         print(f"pair-win rate: {wins}/{len(out)} = {wins / len(out):.0%}")
         failing = [r.pair for r in out if not r.won]
         if failing:
@@ -414,8 +600,31 @@ def report(results: dict[str, list[PairResult]], meta: dict[str, Any]) -> dict[s
             some = [r for r in out if r.kind == kind]
             if some:
                 print(f"  {kind}: {sum(r.won for r in some)}/{len(some)}")
+        for file in dict.fromkeys(r.file for r in out):
+            some = [r for r in out if r.file == file]
+            print(f"  {file or '?'}: {sum(r.won for r in some)}/{len(some)}")
+        totals: dict[str, int] = {}
+        for r in out:
+            for call in (r.good, r.poor):
+                for key, value in call.listening.items():
+                    totals[key] = totals.get(key, 0) + value
+        if totals:
+            print(
+                "listening, all calls: brush-offs etc. that lowered anger "
+                f"{totals['pushing_lowered']}/{totals['pushing_turns']}; "
+                f"feelings-only turns after the first that lowered it "
+                f"{totals['empty_again_lowered']}/{totals['empty_again']}; "
+                f"customer lines asking for what they were told {totals['asks_given']}; "
+                f"repeated stage directions {totals['direction_repeats']}; "
+                f"repeated customer lines {totals['line_repeats']}"
+            )
         stats[label] = line_stats(out)
         summary["backends"][label] = {
+            "listening": totals,
+            "by_file": {
+                file: [sum(r.won for r in out if r.file == file), sum(r.file == file for r in out)]
+                for file in dict.fromkeys(r.file for r in out)
+            },
             "wins": wins,
             "pairs": len(out),
             "win_rate": wins / len(out),
@@ -450,6 +659,7 @@ def load_results(path: Path) -> tuple[dict[str, list[PairResult]], dict[str, Any
                 backend=r["backend"],
                 good=CallResult(**r["good"]),
                 poor=CallResult(**r["poor"]),
+                file=r.get("file", ""),
             )
             for r in data["results"]
         ]
@@ -462,15 +672,28 @@ def load_results(path: Path) -> tuple[dict[str, list[PairResult]], dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["local", "served", "both"], default="local")
+    parser.add_argument(
+        "--lines",
+        choices=["authored"],
+        help="authored: no LLM, the pack speaks; every call in this process (fast)",
+    )
     parser.add_argument("--pairs", nargs="+", metavar="ID", help="only these pair ids")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write all results here")
+    parser.add_argument(
+        "--tone",
+        choices=["reader", "none", "jitter"],
+        default="reader",
+        help="with --lines authored: the tone reader as is, its tags blanked, or jittered by 0.3",
+    )
     parser.add_argument(
         "--served-models",
         nargs="+",
         default=["gemma3-270m", "smollm2-135m"],
         help="bundled models to serve with llama.cpp's server (each gets its own server)",
     )
-    parser.add_argument("--no-pack-pairs", action="store_true", help="only data/anger_pairs.yaml")
+    parser.add_argument(
+        "--no-pack-pairs", action="store_true", help="only the pairs files, not the packs' scripts"
+    )
     parser.add_argument("--out", type=Path, help="keep the session folders here")
     parser.add_argument(
         "--from-json", type=Path, metavar="FILE", help="print the tables of a saved --json run"
@@ -481,6 +704,8 @@ def main(argv: list[str] | None = None) -> int:
         report(*load_results(args.from_json))
         return 0
 
+    global TONE_MODE
+    TONE_MODE = args.tone
     pairs = load_pairs(pack_pairs=not args.no_pack_pairs)
     if args.pairs:
         unknown = set(args.pairs) - {p.id for p in pairs}
@@ -495,15 +720,17 @@ def main(argv: list[str] | None = None) -> int:
         work = args.out or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         work.mkdir(parents=True, exist_ok=True)
         backends: list[tuple[str, str | None]] = []
-        if args.backend in ("local", "both"):
+        if args.lines == "authored":
+            backends.append(("authored", None))
+        elif args.backend in ("local", "both"):
             backends.append(("local", None))
-        if args.backend in ("served", "both"):
+        if args.lines is None and args.backend in ("served", "both"):
             backends += [("served", m) for m in args.served_models]
         for kind, model in backends:
             with contextlib.ExitStack() as server:
                 backend = (
-                    Backend("local")
-                    if kind == "local"
+                    Backend(kind)
+                    if kind in ("local", "authored")
                     else server.enter_context(llama_server(str(model), work))
                 )
                 print(f"\n## {backend.label}  (CALMLINE_LLM_THREADS=1)", flush=True)
@@ -530,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine_after": machine(),
         "llm_threads": 1,
         "seed": SEED,
+        "tone": args.tone,
     }
     summary = report(results, meta)
     if args.json:

@@ -178,7 +178,7 @@ def test_a_typical_call_example():
     assert s.band in ("angry", "irritated") and state.anger >= anger.CALM_BELOW
     state, s = run(state, ToneReading(tags={"solution": 0.9, "ownership": 0.8}), who, True)
     assert any(r.cause == "resolution offered" for r in s.reasons)
-    for _ in range(3):
+    for _ in range(4):  # the "calm down" turn got no drift towards the baseline: one more
         state, s = run(state, ToneReading(tags={"summary": 0.9}), who)
     assert s.band == "calm"
 
@@ -187,3 +187,108 @@ def test_a_typical_call_example():
 def test_every_negative_tag_raises_anger(tag):
     _, s = run(AngerState(anger=50), ToneReading(tags={tag: 1.0}), persona(baseline_anger=50))
     assert s.delta > 0
+
+
+# ----------------------------------------------------------------------------- meaning
+
+from calmline.customer.difficulty import TEMPERS  # noqa: E402
+from calmline.models import TurnMeaning  # noqa: E402
+
+PUSHING = ["brush_off", "transfer", "policy_wall", "refusal", "reasks_given", "abusive"]
+
+
+@given(
+    states,
+    readings,
+    personas,
+    st.sampled_from(PUSHING),
+    st.floats(0.5, 1.0),
+    st.sampled_from(sorted(TEMPERS)),
+)
+def test_a_brush_off_that_does_nothing_else_never_lowers_anger(
+    state, reading, who, move, confidence, level
+):
+    """Whatever the politeness around it (any tags), a brush-off, a wall, a refusal, a
+    transfer or a re-ask with no concrete action and no resolution raises anger."""
+    meaning = TurnMeaning(moves={move: confidence})
+    new, _ = anger.step(
+        state,
+        reading,
+        who,
+        resolution_offered=False,
+        repeated_failure=False,
+        meaning=meaning,
+        temper=TEMPERS[level],
+    )
+    assert new.anger >= state.anger
+
+
+@given(st.floats(40, 90), personas, st.integers(1, 5), st.sampled_from(sorted(TEMPERS)))
+def test_feelings_without_action_after_the_first_never_lower_anger(level, who, before, temper):
+    who = who.model_copy(update={"baseline_anger": level - 10})  # aggrieved: above baseline
+    state = AngerState(anger=level, apologies_without_action=before, empty_turns=before)
+    for tags in ({"apology": 1.0}, {"apology": 0.9, "empathy": 0.9}, {"empathy": 1.0}):
+        new, _ = anger.step(
+            state,
+            ToneReading(tags=tags),
+            who,
+            resolution_offered=False,
+            repeated_failure=False,
+            meaning=TurnMeaning(),
+            temper=TEMPERS[temper],
+        )
+        assert new.anger >= level
+
+
+def test_a_promise_without_a_when_counts_once_then_grates():
+    who = persona(baseline_anger=60)
+    vague = TurnMeaning(moves={"vague_action": 0.8})
+    sounds_owned = ToneReading(tags={"ownership": 0.9})
+    first = anger.step(
+        AngerState(anger=60), sounds_owned, who,
+        resolution_offered=False, repeated_failure=False, meaning=vague,
+    )  # fmt: skip
+    again = anger.step(
+        first[0], sounds_owned, who, resolution_offered=False, repeated_failure=False, meaning=vague
+    )
+    concrete = anger.step(
+        AngerState(anger=60), sounds_owned, who, resolution_offered=False, repeated_failure=False,
+        meaning=TurnMeaning(moves={"concrete_action": 0.9}),
+    )  # fmt: skip
+    assert concrete[1].delta < first[1].delta < 0 < again[1].delta
+
+
+def test_drift_waits_while_the_turn_pushes_the_other_way():
+    who = persona(baseline_anger=30)
+    _, step = run(AngerState(anger=70), ToneReading(tags={"dismissive": 0.6}), who)
+    assert not any(r.cause == "drift to baseline" for r in step.reasons)
+    _, calm = run(AngerState(anger=70), ToneReading(), who)
+    assert any(r.cause == "drift to baseline" for r in calm.reasons)
+
+
+def test_a_recovery_move_is_credited_near_the_top():
+    who = persona(baseline_anger=45, aggression="proactive")
+    heard_and_owned = ToneReading(tags={"paraphrase": 0.8, "ownership": 0.9})
+    _, step = anger.step(
+        AngerState(anger=95), heard_and_owned, who, resolution_offered=False,
+        repeated_failure=False, meaning=TurnMeaning(moves={"concrete_action": 0.6}),
+    )  # fmt: skip
+    assert any(r.cause.startswith("recovery") for r in step.reasons)
+    assert step.delta < -10  # a big step down, even from 95
+
+
+@pytest.mark.parametrize("tag", ["dismissive", "solution"])
+def test_difficulty_scales_rises_and_falls(tag):
+    who = persona(baseline_anger=50)
+    reading = ToneReading(tags={tag: 0.9})
+    moves = {
+        level: anger.step(
+            AngerState(anger=50), reading, who, resolution_offered=False,
+            repeated_failure=False, temper=TEMPERS[level],
+        )[1].delta
+        for level in ("easy", "standard", "hard")
+    }  # fmt: skip
+    if tag == "dismissive":  # a rise: harder customers rise more
+        assert moves["easy"] < moves["standard"] < moves["hard"]
+    else:  # a fall: easier customers are won back faster
+        assert moves["easy"] < moves["standard"] < moves["hard"] < 0

@@ -252,16 +252,34 @@ def test_hidden_details_are_revealed_only_when_asked(kettle: Scenario) -> None:
     assert again.text != fuse.detail  # told once
 
 
-def test_persisting_at_the_top_demands_a_manager_or_hangs_up(kettle, parcel) -> None:
+def _at_the_top(scenario: Scenario, turns: int, *, warned_after: int | None = None) -> list[Turn]:
+    """A call whose last ``turns`` learner turns each left the customer furious, not falling."""
+    history = [Turn(index=0, speaker="customer", text=scenario.opening_line)]
+    for i in range(turns):
+        if i:
+            notes = ["last warning"] if warned_after == i else []
+            history.append(Turn(index=len(history), speaker="customer", text="No!", notes=notes))
+        step = AngerStep(before=80 + i, after=81 + i, band="furious")
+        history.append(Turn(index=len(history), speaker="learner", text="Policy.", anger=step))
+    return history
+
+
+def test_persisting_at_the_top_gives_a_last_warning_then_a_manager_or_hang_up(kettle, parcel):
     furious = AngerState(anger=90, turns=3)
-    once = call(kettle, "Calm down.", band="irritated")
     model = FakeChatModel(replies=[" No!"], cycle=True)
-    assert Customer(kettle, model).respond(once, furious).outcome is None
-    twice = call(kettle, "Calm down.", "Policy.", band="furious")
-    line = Customer(kettle, model).respond(twice, furious)
-    assert line.outcome == "manager" and line.text == kettle.manager_line
-    line = Customer(parcel, model).respond(call(parcel, "a", "b", band="furious"), furious)
+    # late-parcel is standard (patience 2): a warning at the second turn, the end at the third
+    assert Customer(parcel, model).respond(_at_the_top(parcel, 1), furious).outcome is None
+    warning = Customer(parcel, model).respond(_at_the_top(parcel, 2), furious)
+    assert warning.outcome is None and warning.notes == ["last warning"]
+    assert warning.text in parcel.warning_lines
+    line = Customer(parcel, model).respond(_at_the_top(parcel, 3, warned_after=2), furious)
     assert line.outcome == "hung_up" and line.text == parcel.hangup_line
+    # kettle-counter is easy (patience 3): still no warning at the second turn
+    assert Customer(kettle, model).respond(_at_the_top(kettle, 2), furious).notes != [
+        "last warning"
+    ]
+    line = Customer(kettle, model).respond(_at_the_top(kettle, 4, warned_after=3), furious)
+    assert line.outcome == "manager" and line.text == kettle.manager_line
 
 
 def test_settles_when_a_resolution_is_on_the_table_and_anger_is_low(kettle: Scenario) -> None:

@@ -117,13 +117,68 @@ class AngerReason(BaseModel):
     delta: float
 
 
+Move = Literal[
+    "concrete_action",
+    "vague_action",
+    "brush_off",
+    "transfer",
+    "policy_wall",
+    "refusal",
+    "repeats_failure",
+    "reasks_given",
+    "monologue",
+    "abusive",
+]
+MOVES: tuple[Move, ...] = Move.__args__  # type: ignore[attr-defined]  # Literal args
+Given = Literal["time", "action", "contact", "confirmation"]
+
+
+class TurnMeaning(BaseModel):
+    """What a learner turn *does* for this customer, beyond how it sounds.
+
+    Read by ``customer.meaning.MeaningReader`` from the turn, the scenario and the call
+    so far; the anger model weighs it beside the tone reading, and the customer answers
+    it (``Move`` names the moves a pack may write replies for).
+
+    Attributes:
+        moves: each move found, with a confidence 0..1: ``concrete_action`` (says what
+            will be done and when, or does it now), ``vague_action`` (a promise with no
+            what or when: "I'll look into it"), ``brush_off`` (deflects: a script
+            question, "these things happen"), ``transfer`` (sends the customer
+            elsewhere), ``policy_wall`` (process as the answer), ``refusal`` (a flat
+            "I can't" with nothing offered instead), ``repeats_failure``
+            (suggests what the customer already did or reported), ``reasks_given``
+            (asks for something the customer already said), ``monologue`` (a long turn
+            that neither offers, asks nor restates: explaining at the customer),
+            ``abusive`` (insults).
+        gives: what the turn tells the customer, so that the reply does not ask for it.
+        reasked: ids of the pack answers asked for again.
+        cues: the clause and exemplar behind each move, for people.
+    """
+
+    moves: dict[str, float] = Field(default_factory=dict)
+    gives: list[Given] = Field(default_factory=list)
+    reasked: list[str] = Field(default_factory=list)
+    cues: list[str] = Field(default_factory=list)
+
+    def has(self, move: Move, threshold: float = 0.5) -> bool:
+        return self.moves.get(move, 0.0) >= threshold
+
+
 class AngerState(BaseModel):
-    """The customer's anger between turns, plus the memory the anger model needs."""
+    """The customer's anger between turns, plus the memory the anger model needs.
+
+    ``empty_turns`` counts turns in a row that offered feelings (apology, empathy) or a
+    promise without a when, and nothing that moved the problem on; ``vague_promises``
+    counts promises without a when since the last concrete action.
+    """
 
     anger: float = Field(ge=0, le=100)
     apologies_without_action: int = 0
     resolution_offered: bool = False
     turns: int = 0
+    empty_turns: int = 0
+    vague_promises: int = 0
 
 
 class AngerStep(BaseModel):
@@ -171,6 +226,7 @@ class Turn(BaseModel):
     source: str = ""  # "mic", "audio", "typed", "script", "llm", "authored", ...
     latency: dict[str, float] = Field(default_factory=dict)  # named stage -> seconds
     tone: ToneReading | None = None
+    meaning: TurnMeaning | None = None  # learner call turns: what the turn did for the customer
     anger: AngerStep | None = None
     notes: list[str] = Field(default_factory=list)  # e.g. "line check failed: assistant-speak"
 

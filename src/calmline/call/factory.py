@@ -116,6 +116,7 @@ def build_collaborators(
 ) -> Collaborators:
     """Load every model a call needs, once, and wire them together."""
     from calmline.customer.character import Customer, CustomerOptions
+    from calmline.customer.meaning import load_meaning_reader
     from calmline.customer.role_check import default_role_check
     from calmline.evaluate.debrief import build_debrief_questions
     from calmline.evaluate.evaluator import assess
@@ -154,6 +155,8 @@ def build_collaborators(
             CustomerOptions(stream_early=True, lines=choice.customer_lines),
             seed=choice.seed,
             role_check=role_check,
+            # the same MiniLM again: what each turn does, and which pack line answers it
+            meanings=load_meaning_reader(),
         ),
         tone=tone,
         speaker=speaker,

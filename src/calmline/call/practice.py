@@ -289,13 +289,17 @@ class PracticeCall:
             # remark: it annoys a little and changes nothing else.
             extra.append(AngerReason(cause="odd remark", delta=ODD_REMARK))
             turn.notes.append("learner turn looked like instructions to the model")
+        # what the turn does for the customer, beside how it sounds (customer.meaning)
+        turn.meaning = customer.read_meaning(utt.text, self.record.turns)
         step.state, turn.anger = anger_model.step(
             self.state,
             reading,
             self.scenario.persona,
             resolution_offered=customer.resolution_offered(utt.text),
-            repeated_failure=customer.repeats_failure(utt.text),
+            repeated_failure=customer.repeats_failure(utt.text, turn.meaning),
             extra=extra,
+            meaning=turn.meaning,
+            temper=customer.temper,
         )
 
     def _commit(self, step: LearnerStep) -> None:

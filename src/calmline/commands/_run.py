@@ -29,6 +29,7 @@ class CallRequest:
     scenario_name: str
     choice: BackendChoice
     out: Path
+    difficulty: str | None = None  # --difficulty: instead of the pack's
     input_mode: str | None = None
     script: Path | None = None
     audio_files: list[Path] | None = None  # --audio given: one learner turn per file
@@ -134,6 +135,8 @@ def run_call(req: CallRequest) -> PracticeResult:
 
     view = CallView(exam=req.exam, quiet=req.json_out)
     scenario = load_scenario(req.scenario_name)
+    if req.difficulty is not None:
+        scenario = scenario.model_copy(update={"difficulty": req.difficulty})
     learner_input = _pick_input(req, view)
     player = _player(req.speak, req.output_device)
     with view.waiting("Loading the customer, tone reader and voices…"):

@@ -62,6 +62,12 @@ def practice(
     scenario: str = typer.Option(
         DEFAULT_SCENARIO, "--scenario", "-s", help="Scenario pack (see `calmline scenarios`)."
     ),
+    difficulty: str = typer.Option(
+        None,
+        "--difficulty",
+        help="easy, standard or hard: how touchy, forgiving and patient the customer is "
+        "[default: the pack's].",
+    ),
     input_mode: str = typer.Option(
         None, "--input", help="mic (default when a microphone exists) or text."
     ),
@@ -152,6 +158,10 @@ def practice(
     """Run one practice call with a difficult customer, then the debrief and feedback."""
     from calmline.commands._run import CallRequest, run_call
 
+    if difficulty is not None and difficulty not in ("easy", "standard", "hard"):
+        raise CalmlineError(
+            f"unknown --difficulty {difficulty!r}", "use --difficulty easy, standard or hard"
+        )
     choice = _backend_options(
         llm,
         model,
@@ -170,6 +180,7 @@ def practice(
             scenario_name=scenario,
             choice=choice,
             out=out or recordings_dir(),
+            difficulty=difficulty,
             input_mode=input_mode,
             script=script,
             audio_files=list(files or []) if audio else None,

@@ -19,14 +19,31 @@ The shape of it, and why:
 - ``persona.sensitivity`` scales tone effects both ways; ``reactive`` customers flare
   more at provocation, ``proactive`` ones are moved less by feelings talk and more by
   action (seed 002: adapt to the customer's style).
+
+What the turn *does* (``TurnMeaning``, read by ``customer.meaning``) weighs beside how
+it sounds, so that anger follows meaning rather than politeness:
+
+- A concrete action (what and when) calms; a promise without a when calms a little
+  the first time and grates after that ("I've heard promises before").
+- A brush-off, a policy wall, a flat refusal, a transfer elsewhere, a repeat of the failure already
+  reported, or asking again for what the customer already said never lowers anger
+  (unless the same turn also acts): whatever the politeness around it, the turn
+  ends at least ``MIN_RISE`` up.
+- Feelings with nothing done (an apology, empathy, a vague promise) calm once; the
+  second such turn in a row and after never lowers anger, and soon grates.
+- Drift to the baseline happens only when nothing in the turn pushes the other way.
+- A recovery move (a paraphrase together with ownership or a concrete action) is
+  credited in full at any anger, so a furious customer can be brought back.
+- ``Temper`` (the difficulty) scales rises, falls and the customer's patience.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from calmline.customer.difficulty import Temper
 from calmline.customer.scenario import Persona
-from calmline.models import AngerBand, AngerReason, AngerState, AngerStep, ToneReading
+from calmline.models import AngerBand, AngerReason, AngerState, AngerStep, ToneReading, TurnMeaning
 
 CALM_BELOW = 25.0
 IRRITATED_BELOW = 50.0
@@ -67,6 +84,44 @@ PROACTIVE_FEELING = 0.5  # proactive aggression: feelings talk counts for less
 PROACTIVE_ACTION = 1.2  # ... and action for more
 DIRECTION_WEIGHT = 3.0  # used only when no tag fired
 
+# What the turn does (TurnMeaning), at confidence 1.
+CONCRETE_ACTION = -8.0  # says what will be done and when
+VAGUE_FIRST = -2.0  # the first promise without a when: a little hope
+VAGUE_AGAIN = 3.0  # every later one: "I've heard promises before"
+VAGUE_TAG_SHARE = 0.35  # what solution/ownership tags are worth in a promise without a when
+SIGNAL_WEIGHTS: dict[
+    str, float
+] = {  # moves that push anger up, beside the tags that sound like them
+    "brush_off": 8.0,
+    "transfer": 7.0,
+    "policy_wall": 7.0,
+    "refusal": 7.0,
+    "reasks_given": 6.0,
+    "monologue": 4.0,  # only at angry and above (see MONOLOGUE_FROM), as the live cut-in
+    "abusive": 16.0,
+}
+SIGNAL_TAGS: dict[
+    str, tuple[str, ...]
+] = {  # a move already heard in these tags is not counted twice
+    "brush_off": ("dismissive",),
+    "policy_wall": ("policy_shield",),
+    "refusal": ("policy_shield", "dismissive"),
+    "transfer": ("policy_shield", "dismissive"),
+    "reasks_given": (),
+    "monologue": ("interrupting",),
+    "abusive": ("sarcasm", "blame", "raised_voice"),
+}
+PUSHING_TAGS = frozenset(
+    {"dismissive", "policy_shield", "blame", "calm_down", "sarcasm", "defensive"}
+)
+MIN_RISE = 2.0  # the least a brush-off (etc.) adds when nothing in the turn acts
+EMPTY_AGAIN = 1.5  # feelings with nothing done, the second time in a row and after
+RECOVERY = -6.0  # paraphrase plus ownership or a concrete action
+SIGNAL_AT = 0.5  # meaning and tag confidence that counts as the move
+# An angry customer on a live line cuts a monologue off (call/practice.py CUT_IN_AFTER_S);
+# typed or scripted, the long explanation itself is what grates, from the same band.
+MONOLOGUE_FROM = 50.0
+
 
 def band(anger: float) -> AngerBand:
     """The band an anger value falls in."""
@@ -83,7 +138,25 @@ def initial_state(persona: Persona) -> AngerState:
     return AngerState(anger=persona.start_anger)
 
 
-def _tone_reasons(reading: ToneReading, persona: Persona, apologies: int) -> list[AngerReason]:
+def _gain(persona: Persona, temper: Temper, rising: bool, tag: str | None = None) -> float:
+    """What a raw effect is multiplied by: rise or fall gain, aggression style, temper."""
+    if rising:
+        reactive = REACTIVE_RISE if persona.aggression == "reactive" else 1.0
+        return RISE_GAIN * reactive * persona.sensitivity * temper.sensitivity
+    gain = FALL_GAIN * persona.sensitivity * temper.recovery
+    if persona.aggression == "proactive" and tag is not None:
+        gain *= PROACTIVE_FEELING if tag in FEELING_TAGS else 1.0
+        gain *= PROACTIVE_ACTION if tag in ACTION_TAGS else 1.0
+    return gain
+
+
+def _tone_reasons(
+    reading: ToneReading,
+    persona: Persona,
+    apologies: int,
+    temper: Temper,
+    promise_only: bool,
+) -> list[AngerReason]:
     reasons = []
     acted = any(reading.tags.get(t, 0.0) >= MIN_CONFIDENCE for t in ACTION_TAGS)
     for tag, confidence in sorted(reading.tags.items()):
@@ -91,21 +164,92 @@ def _tone_reasons(reading: ToneReading, persona: Persona, apologies: int) -> lis
         if weight is None or confidence < MIN_CONFIDENCE:
             continue
         raw = weight * min(confidence, 1.0)
-        if tag == "apology" and not acted:
+        if tag == "apology" and (not acted or promise_only):
             raw *= APOLOGY_DECAY**apologies
-        if raw > 0:
-            gain = RISE_GAIN * (REACTIVE_RISE if persona.aggression == "reactive" else 1.0)
-        else:
-            gain = FALL_GAIN
-            if persona.aggression == "proactive":
-                gain *= PROACTIVE_FEELING if tag in FEELING_TAGS else 1.0
-                gain *= PROACTIVE_ACTION if tag in ACTION_TAGS else 1.0
-        reasons.append(AngerReason(cause=tag, delta=raw * gain * persona.sensitivity))
+        if tag in ACTION_TAGS and promise_only:
+            raw *= VAGUE_TAG_SHARE  # "I'll look into it" sounds like ownership, does nothing
+        reasons.append(AngerReason(cause=tag, delta=raw * _gain(persona, temper, raw > 0, tag)))
     if not reasons and reading.direction != "neutral":
         rising = reading.direction == "escalating"
-        delta = DIRECTION_WEIGHT * (RISE_GAIN if rising else -FALL_GAIN) * persona.sensitivity
+        delta = DIRECTION_WEIGHT * (1.0 if rising else -1.0) * _gain(persona, temper, rising)
         reasons.append(AngerReason(cause=f"tone {reading.direction}", delta=delta))
     return reasons
+
+
+def _meaning_reasons(
+    meaning: TurnMeaning,
+    reading: ToneReading,
+    state: AngerState,
+    persona: Persona,
+    temper: Temper,
+    tone: list[AngerReason],
+    resolution_offered: bool,
+) -> list[AngerReason]:
+    reasons = []
+    concrete = meaning.moves.get("concrete_action", 0.0)
+    if concrete:
+        size = CONCRETE_ACTION * concrete * (0.5 if resolution_offered else 1.0)
+        reasons.append(
+            AngerReason(
+                cause="concrete action", delta=size * _gain(persona, temper, False, "solution")
+            )
+        )
+    elif meaning.has("vague_action") and not resolution_offered:
+        if state.vague_promises == 0:
+            delta = VAGUE_FIRST * _gain(persona, temper, False)
+            reasons.append(AngerReason(cause="a promise without a when", delta=delta))
+        else:
+            delta = VAGUE_AGAIN * _gain(persona, temper, True)
+            reasons.append(AngerReason(cause="another promise without a when", delta=delta))
+    heard = {r.cause: r.delta for r in tone}
+    for move, weight in SIGNAL_WEIGHTS.items():
+        confidence = meaning.moves.get(move, 0.0)
+        if confidence < SIGNAL_AT or (move == "monologue" and state.anger < MONOLOGUE_FROM):
+            continue
+        full = weight * min(confidence, 1.0) * _gain(persona, temper, True)
+        already = sum(max(0.0, heard.get(tag, 0.0)) for tag in SIGNAL_TAGS[move])
+        cause = {
+            "brush_off": "brush-off",
+            "transfer": "sent elsewhere",
+            "policy_wall": "policy as the answer",
+            "refusal": "a flat no",
+            "reasks_given": "asked again for what was already said",
+            "monologue": "a long explanation, nothing done",
+            "abusive": "abuse",
+        }[move]
+        if full - already > 0.05:
+            reasons.append(AngerReason(cause=cause, delta=full - already))
+    paraphrased = reading.tags.get("paraphrase", 0.0) >= SIGNAL_AT
+    owned = reading.tags.get("ownership", 0.0) >= SIGNAL_AT or concrete >= SIGNAL_AT
+    if paraphrased and owned:
+        reasons.append(
+            AngerReason(
+                cause="recovery: heard and owned", delta=RECOVERY * _gain(persona, temper, False)
+            )
+        )
+    return reasons
+
+
+def _pushes_up(reading: ToneReading, meaning: TurnMeaning | None, repeated_failure: bool) -> bool:
+    """Does the turn brush the customer off, wall, deflect, repeat or re-ask?"""
+    if repeated_failure:
+        return True
+    if any(reading.tags.get(t, 0.0) >= SIGNAL_AT for t in PUSHING_TAGS):
+        return True
+    return meaning is not None and any(
+        meaning.moves.get(m, 0.0) >= SIGNAL_AT for m in SIGNAL_WEIGHTS if m != "monologue"
+    )
+
+
+def _empty(reading: ToneReading, meaning: TurnMeaning | None, acted: bool) -> bool:
+    """Feelings (or a promise without a when) and nothing that moves the problem on."""
+    if acted or meaning is None:
+        return False
+    progress = ("question", "paraphrase", "summary")
+    if any(reading.tags.get(t, 0.0) >= SIGNAL_AT for t in progress):
+        return False
+    feelings = any(reading.tags.get(t, 0.0) >= MIN_CONFIDENCE for t in ("apology", "empathy"))
+    return feelings or meaning.has("vague_action")
 
 
 def step(
@@ -116,6 +260,8 @@ def step(
     resolution_offered: bool,
     repeated_failure: bool,
     extra: Sequence[AngerReason] = (),
+    meaning: TurnMeaning | None = None,
+    temper: Temper | None = None,
 ) -> tuple[AngerState, AngerStep]:
     """Apply one learner turn to the customer's anger.
 
@@ -129,31 +275,67 @@ def step(
             promise); anger jumps and any resolution on the table lapses.
         extra: further causes found by the caller, e.g. the scenario's own triggers;
             rises are scaled by sensitivity like tone.
+        meaning: what the turn does (``customer.meaning``); without it, tone alone.
+        temper: the difficulty's scaling (``customer.difficulty``); standard if None.
     """
+    temper = temper or Temper()
     before = state.anger
+    concrete = meaning is not None and meaning.has("concrete_action")
+    promise_only = meaning is not None and meaning.has("vague_action") and not concrete
     apology = reading.tags.get("apology", 0.0) >= MIN_CONFIDENCE
-    acted = resolution_offered or any(
-        reading.tags.get(t, 0.0) >= MIN_CONFIDENCE for t in ACTION_TAGS
+    tagged_action = any(reading.tags.get(t, 0.0) >= MIN_CONFIDENCE for t in ACTION_TAGS)
+    acted = resolution_offered or concrete or (tagged_action and not promise_only)
+    reasons = _tone_reasons(
+        reading,
+        persona,
+        state.apologies_without_action,
+        temper,
+        promise_only and not resolution_offered,
     )
-    reasons = _tone_reasons(reading, persona, state.apologies_without_action)
     if apology and not acted and state.apologies_without_action >= 2:
         reasons.append(AngerReason(cause="apologies without action", delta=EMPTY_APOLOGY_PENALTY))
+    if meaning is not None:
+        reasons += _meaning_reasons(
+            meaning, reading, state, persona, temper, reasons, resolution_offered
+        )
     for reason in extra:
-        scale = persona.sensitivity if reason.delta > 0 else FALL_GAIN
+        scale = (
+            persona.sensitivity * temper.sensitivity
+            if reason.delta > 0
+            else FALL_GAIN * temper.recovery
+        )
         reasons.append(AngerReason(cause=reason.cause, delta=reason.delta * scale))
     if repeated_failure:
         reasons.append(
-            AngerReason(cause="failure repeated", delta=REPEATED_FAILURE * persona.sensitivity)
+            AngerReason(
+                cause="failure repeated",
+                delta=REPEATED_FAILURE * persona.sensitivity * temper.sensitivity,
+            )
         )
     if resolution_offered:
         first = not state.resolution_offered or repeated_failure
         size = RESOLUTION_FIRST if first else RESOLUTION_AGAIN
-        gain = FALL_GAIN * (PROACTIVE_ACTION if persona.aggression == "proactive" else 1.0)
+        gain = FALL_GAIN * temper.recovery
+        gain *= PROACTIVE_ACTION if persona.aggression == "proactive" else 1.0
         reasons.append(AngerReason(cause="resolution offered", delta=-size * gain))
+
+    # Meaning floors: a brush-off (etc.) that does nothing else never lowers anger, nor
+    # does feelings-only talk after the first time.
+    moved = sum(r.delta for r in reasons)
+    pushes = _pushes_up(reading, meaning, repeated_failure) and not (concrete or resolution_offered)
+    empty = _empty(reading, meaning, acted)
+    if pushes and moved < MIN_RISE * persona.sensitivity * temper.sensitivity:
+        floor = MIN_RISE * persona.sensitivity * temper.sensitivity
+        reasons.append(AngerReason(cause="brushed off, nothing done", delta=floor - moved))
+    elif empty and state.empty_turns >= 1 and before >= persona.baseline_anger:
+        floor = EMPTY_AGAIN * min(state.empty_turns, 2) * temper.sensitivity
+        if moved < floor:
+            reasons.append(AngerReason(cause="nothing done, again", delta=floor - moved))
 
     anger = before + sum(r.delta for r in reasons)
     decay = (persona.baseline_anger - anger) * DECAY
-    if abs(decay) >= 0.05:
+    pushing_other_way = any(r.delta * decay < 0 for r in reasons)
+    if abs(decay) >= 0.05 and not pushing_other_way:
         reasons.append(AngerReason(cause="drift to baseline", delta=decay))
         anger += decay
 
@@ -171,6 +353,12 @@ def step(
         ),
         resolution_offered=on_table,
         turns=state.turns + 1,
+        empty_turns=0 if acted else state.empty_turns + (1 if empty else 0),
+        vague_promises=(
+            0
+            if concrete or resolution_offered
+            else state.vague_promises + (1 if promise_only else 0)
+        ),
     )
     rounded = [AngerReason(cause=r.cause, delta=round(r.delta, 2)) for r in reasons if r.delta]
     return new_state, AngerStep(before=before, after=bounded, band=band(bounded), reasons=rounded)

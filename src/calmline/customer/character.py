@@ -1,11 +1,14 @@
 """The difficult customer: what it says next, given the scenario, the call so far and its anger.
 
 ``Customer`` decides the scripted moments itself (settling when an accepted
-resolution is on the table and anger is low, demanding a manager or hanging up after
-persisting at the top band, revealing a hidden detail only when asked) and asks the
-language model for everything else. Every generated line goes through
-``line_check.check_line``; a rejected line gets one retry with a different seed, then
-an authored line for the current anger band (cycled so it does not repeat).
+resolution is on the table and anger is low; after persisting at the top, one last
+warning, then demanding a manager or hanging up; revealing a hidden detail only when
+asked) and asks the language model for everything else. Every generated line goes
+through ``line_check.check_line`` (and never asks for what the learner has just given);
+a rejected line gets one retry with a different seed, then an authored line. Authored
+lines (offline, or on fallback) are the pack's candidates ranked by how well they answer
+the turn (``choosing.LineChooser``). The customer also reads what each learner turn
+*does* (``meaning.MeaningReader``) for the anger model and for its reply.
 
 Learner speech is untrusted. It reaches the model only as a line of the call, with
 newlines and speaker labels neutralised; hidden details never enter the prompt; and
@@ -24,17 +27,31 @@ from typing import Literal, get_args
 import jinja2
 
 from calmline.customer.anger import band
+from calmline.customer.choosing import Candidate, LineChooser
+from calmline.customer.difficulty import Temper, temper_for
 from calmline.customer.line_check import (
     affirmed_phrase_in,
     asked_about,
     check_line,
     looks_like_injection,
+    matched_resolution,
     phrase_in,
     resolution_offered,
 )
+from calmline.customer.meaning import MeaningReader, asks_for, clauses, offered_in
 from calmline.customer.role_check import RoleCheck
 from calmline.customer.scenario import ALL_BANDS, HiddenDetail, Scenario
-from calmline.models import AngerBand, AngerReason, AngerState, ToneReading, Turn
+from calmline.embed import FloatMatrix
+from calmline.models import (
+    MOVES,
+    AngerBand,
+    AngerReason,
+    AngerState,
+    Given,
+    ToneReading,
+    Turn,
+    TurnMeaning,
+)
 from calmline.paths import templates_dir
 from calmline.protocols import ChatMessage, ChatModel, GenerationOptions
 
@@ -54,6 +71,19 @@ LineSource = Literal["generated", "authored-first", "authored"]
 LINE_SOURCES: tuple[LineSource, ...] = get_args(LineSource)
 LineOutcome = Literal["satisfied", "manager", "hung_up"]
 REPLY_MIN_CONFIDENCE = 0.5  # a learner move this sure gets its authored reply on fallback
+MEANING_FIT_BONUS = 0.15  # a reply to what the turn does beats one to how it sounds
+BAND_LINE_FIT = 0.3  # the band's own lines: they fit any turn a little
+# an offer this near in meaning to one of the pack's accepted resolutions offers it
+RESOLUTION_FLOOR = 0.5
+MOMENT_DELTA = 5.0  # an anger move this big is a moment worth a stage direction
+LAST_WARNING = "last warning"  # the note on the customer's last warning
+GENERIC_WARNINGS = {
+    "hang_up": ["One more answer like that and I'm hanging up.", "Last chance, or I'm hanging up."],
+    "manager": [
+        "One more answer like that and I want your manager.",
+        "Last chance, or I'm asking for a manager.",
+    ],
+}
 COMPLETION_STOPS = ["\n", "AGENT:", "CUSTOMER:", "Agent:", "Customer:", "("]
 
 
@@ -85,8 +115,9 @@ class CustomerOptions:
         temperature: sampling temperature.
         seed: base seed; each turn and the retry use a different one.
         max_words: longer lines are rejected as too long to speak.
-        limit_turns: consecutive learner turns at ``furious`` before the customer
-            demands a manager or hangs up.
+        limit_turns: learner turns in a row at the top before the customer's last
+            warning (one more and they demand a manager or hang up); None: the
+            difficulty's patience (``difficulty.Temper``).
         stream_early: yield each sentence as soon as it passes the check, before
             the rest is generated (lower latency to the first spoken word). If a
             later sentence then fails, the line ends at the last good sentence, so
@@ -107,7 +138,7 @@ class CustomerOptions:
     temperature: float = 0.6
     seed: int = 0
     max_words: int = 20
-    limit_turns: int = 2
+    limit_turns: int | None = None
     stream_early: bool = False
     lines: LineSource = "generated"
 
@@ -120,6 +151,7 @@ class _Context:
     earlier: list[str]  # the customer's own lines: no loops
     agent: list[str]  # the learner's lines: no echoes
     band: AngerBand  # the customer's anger now: the role check's mood test
+    given: frozenset[Given] = frozenset()  # what the learner has told: not to be asked for
 
 
 class LineStream:
@@ -201,23 +233,69 @@ class Customer:
         *,
         seed: int | None = None,
         role_check: RoleCheck | None = None,
+        meanings: MeaningReader | None = None,
+        temper: Temper | None = None,
     ) -> None:
         self.scenario = scenario
         self.model = model
         self.role_check = role_check
+        self.meanings = meanings
+        self.temper = temper or temper_for(scenario.difficulty)
+        self.chooser = LineChooser(meanings.embedder if meanings is not None else None)
         self.options = options or CustomerOptions()
         if seed is not None:
             self.options = replace(self.options, seed=seed)
         self._cycle: dict[str, int] = {}
+        self._spoken: list[str] = []  # authored lines this customer chose (speculation undoes)
+        self._resolutions: FloatMatrix | None = None  # will_accept descriptions, embedded
 
     # ------------------------------------------------------------------ reading the learner
 
-    def resolution_offered(self, text: str) -> bool:
-        """Does the learner's turn offer a resolution this customer accepts?"""
-        return resolution_offered(text, self.scenario)
+    def read_meaning(self, text: str, history: Sequence[Turn] = ()) -> TurnMeaning | None:
+        """What the learner's turn does for this customer (None without a meaning reader)."""
+        if self.meanings is None:
+            return None
+        said = [self.scenario.opening_line]
+        said += [t.text for t in history if t.speaker == "customer" and t.phase == "call"]
+        return self.meanings.read(text, self.scenario, said)
 
-    def repeats_failure(self, text: str) -> bool:
+    def resolution_offered(self, text: str) -> bool:
+        """Does the learner's turn offer a resolution this customer accepts?
+
+        With a meaning reader, the resolution's words must be in a clause that offers it
+        (a pledge or a proposal: not "the regulation says we reroute passengers") and is
+        not hedged ("I'll see if I can get you a refund", "there might be a room
+        tomorrow": a promise, not an offer).
+        """
+        match = matched_resolution(text, self.scenario)
+        if self.meanings is None or looks_like_injection(text):
+            return match is not None
+        hedges = [*self.meanings.cues.hedges, *self.meanings.cues.kinds["vague_promise"].patterns]
+        unhedged = [c for c in clauses(text) if not any(h.search(c.lower()) for h in hedges)]
+        offers = [c for c in unhedged if offered_in(c)]
+        if not offers:
+            return False
+        if match is not None:
+            for resolution in self.scenario.will_accept:
+                for clause in offers:
+                    if any(affirmed_phrase_in(clause, p) for p in resolution.phrases):
+                        return True
+        # the pack's words missed it ("£34.99 back on your card"): its meaning may not
+        wanted = self._resolution_vectors()
+        said = self.meanings.embedder.embed(offers)
+        return bool((said @ wanted.T).max() >= RESOLUTION_FLOOR)
+
+    def _resolution_vectors(self) -> FloatMatrix:
+        if self._resolutions is None:
+            texts = [r.description for r in self.scenario.will_accept]
+            assert self.meanings is not None
+            self._resolutions = self.meanings.embedder.embed(texts)
+        return self._resolutions
+
+    def repeats_failure(self, text: str, meaning: TurnMeaning | None = None) -> bool:
         """Does the learner's turn repeat the original failure (another missed promise)?"""
+        if meaning is not None:
+            return meaning.has("repeats_failure")
         return any(phrase_in(text, p) for p in self.scenario.repeat_failure_phrases)
 
     def trigger_reasons(self, text: str, reading: ToneReading | None) -> list[AngerReason]:
@@ -236,7 +314,7 @@ class Customer:
         start = band(self.scenario.persona.start_anger)
         return CustomerLine(
             text=self.scenario.opening_line,
-            stage_direction=self._stage_direction(start),
+            stage_direction=self._stage_direction(start, [], self.scenario.opening_line, None),
             source="authored",
         )
 
@@ -283,26 +361,39 @@ class Customer:
         self, history: list[Turn], state: AngerState, reading: ToneReading | None
     ) -> Generator[str, None, CustomerLine]:
         call = [t for t in history if t.phase == "call" and t.speaker in ("learner", "customer")]
-        learner_text = next((t.text for t in reversed(call) if t.speaker == "learner"), "")
+        learner = next((t for t in reversed(call) if t.speaker == "learner"), None)
+        learner_text = learner.text if learner is not None else ""
         current = band(state.anger)
-        direction = self._stage_direction(current)
         scripted = self._scripted(call, state, learner_text, current)
         if scripted is not None:
+            direction = self._stage_direction(current, call, scripted.text, learner)
             line = replace(scripted, stage_direction=direction)
             yield line.text
             return line
         line = yield from self._generated(call, state, reading, learner_text, current)
-        return replace(line, stage_direction=direction)
+        return replace(
+            line, stage_direction=self._stage_direction(current, call, line.text, learner)
+        )
 
     def _scripted(
         self, call: list[Turn], state: AngerState, learner_text: str, current: AngerBand
     ) -> CustomerLine | None:
         sc = self.scenario
-        if self._furious_streak(call, current) >= self.options.limit_turns:
+        streak = self._top_streak(call, state)
+        last = next((t for t in reversed(call) if t.speaker == "learner"), None)
+        abusive = last is not None and last.meaning is not None and last.meaning.has("abusive")
+        patience = self.options.limit_turns or self.temper.patience
+        if streak and (abusive or (streak >= patience and self._warned(call))):
             if sc.persona.at_limit == "hang_up":
                 return CustomerLine(sc.hangup_line, source="authored", outcome="hung_up")
             return CustomerLine(sc.manager_line, source="authored", outcome="manager")
-        if state.resolution_offered and state.anger < sc.settle_below:
+        if streak >= patience:
+            lines = sc.warning_lines or GENERIC_WARNINGS[sc.persona.at_limit]
+            said = [t.text for t in call if t.speaker == "customer"]
+            text = next(iter(_unsaid(lines, said)), lines[-1])
+            return CustomerLine(text, source="authored", notes=[LAST_WARNING])
+        settle_below = sc.settle_below + self.temper.settle_shift
+        if state.resolution_offered and state.anger < settle_below:
             return CustomerLine(sc.satisfied_line, source="authored", outcome="satisfied")
         detail = self._asked_detail(call, learner_text)
         if detail is not None:
@@ -311,16 +402,29 @@ class Customer:
             )
         return None
 
-    def _furious_streak(self, call: list[Turn], current: AngerBand) -> int:
-        if current != "furious":
+    def _top_streak(self, call: list[Turn], state: AngerState) -> int:
+        """Learner turns in a row (the last one included) that left the customer at the top
+        and did not bring the anger down: a turn that lowers it, even at the top, resets it."""
+        if state.anger < self.temper.top:
             return 0
         learner = [t for t in call if t.speaker == "learner"]
-        streak = 1
-        for turn in reversed(learner[:-1]):
-            if turn.anger is None or turn.anger.band != "furious":
+        streak = 0
+        for i, turn in enumerate(reversed(learner)):
+            step = turn.anger
+            if step is None:
+                if i == 0:  # the turn being answered, weighed by the caller: ``state``
+                    streak += 1
+                    continue
+                break
+            if step.after < self.temper.top or step.delta < 0:
                 break
             streak += 1
         return streak
+
+    def _warned(self, call: list[Turn]) -> bool:
+        """Has the customer already given the last warning in this call? It is given once:
+        back at the top after it, the customer ends the call."""
+        return any(t.speaker == "customer" and LAST_WARNING in t.notes for t in call)
 
     def _asked_detail(self, call: list[Turn], learner_text: str) -> HiddenDetail | None:
         said = " ".join(t.text for t in call if t.speaker == "customer")
@@ -329,13 +433,63 @@ class Customer:
                 return detail
         return None
 
-    def _stage_direction(self, current: AngerBand) -> str | None:
+    def _stage_direction(
+        self, current: AngerBand, call: list[Turn], text: str, learner: Turn | None
+    ) -> str | None:
+        """A stage direction for this moment, never one already shown in the call.
+
+        Shown at the opening, when the anger band changes, on a big move (a jump or a
+        real fall) and at least every third line; otherwise the line stands alone, so
+        that the directions keep meaning something. It is the unshown direction of the
+        customer's band (risk indicators first at angry and furious, where the pack has
+        them) that best suits the line being said, else one of the neighbouring band
+        the anger is moving towards; none at all rather than a repeat.
+        """
         sc = self.scenario
         if sc.setting != "face_to_face" or sc.stage_directions is None:
             return None
+        shown: list[str] = []
+        shown_band: AngerBand | None = None
+        since = 0
+        mood: AngerBand | None = None
+        for turn in call:
+            if turn.speaker == "learner" and turn.anger is not None:
+                mood = turn.anger.band
+            elif turn.speaker == "customer":
+                since += 1
+                if turn.stage_direction:
+                    shown.append(turn.stage_direction)
+                    shown_band, since = mood, 0
+        moment = (
+            not shown
+            or shown_band != current
+            or since >= 2
+            or (
+                learner is not None
+                and learner.anger is not None
+                and abs(learner.anger.delta) >= MOMENT_DELTA
+            )
+        )
+        if not moment:
+            return None
+        at = ALL_BANDS.index(current)
+        pools: list[list[str]] = []
         if sc.risk_indicators and current in ("angry", "furious"):
-            return self._next("risk", sc.risk_indicators)
-        return self._next(f"stage:{current}", sc.stage_directions.for_band(current))
+            pools.append(list(sc.risk_indicators))
+        pools.append(sc.stage_directions.for_band(current))
+        # borrowed only from the band the customer is heading for: a calmer gesture when
+        # anger has just risen would contradict the line
+        delta = learner.anger.delta if learner is not None and learner.anger is not None else 0.0
+        toward = at + (1 if delta > 0 else -1)
+        if 0 <= toward < len(ALL_BANDS):
+            pools.append(sc.stage_directions.for_band(ALL_BANDS[toward]))
+        for pool in pools:
+            fresh = _unsaid(pool, shown)
+            if fresh:
+                candidates = [Candidate(d, "stage", 0.0) for d in fresh]
+                best = self.chooser.choose(candidates, text, [])
+                return best.candidate.text if best is not None else fresh[0]
+        return None
 
     def _next(self, key: str, options: list[str], avoid: Sequence[str] = ()) -> str:
         """The next of ``options`` in turn, skipping any in ``avoid`` while others remain."""
@@ -360,28 +514,32 @@ class Customer:
         current: AngerBand,
     ) -> Generator[str, None, CustomerLine]:
         opening = self.scenario.opening_line
+        learner = next((t for t in reversed(call) if t.speaker == "learner"), None)
+        meaning = learner.meaning if learner is not None else None
         context = _Context(
             said=[opening, *(t.text for t in call)],
             earlier=[opening, *(t.text for t in call if t.speaker == "customer")],
             agent=[t.text for t in call if t.speaker == "learner"],
             band=current,
+            given=frozenset(self._given(call)),
         )
         request = self._request(call, current, self._trend(call, reading), learner_text)
         if self.options.lines != "generated":
-            answer = self._answer(learner_text, context.earlier)
+            answer = self._answer(learner_text, context.earlier, meaning)
             if answer is not None:
                 yield answer.text
                 return answer
-        reply = self._reply_key(current, reading, context.earlier)
-        if self.options.lines == "authored-first" and reply is not None:
-            text = self._next(reply, self._reply_lines(reply), context.earlier)
-            yield text
-            return CustomerLine(text, source="authored", notes=[f"authored {reply}"])
+        candidates = self._candidates(current, reading, meaning)
+        if self.options.lines == "authored-first":
+            moves = [c for c in candidates if c.key.startswith("reply:")]
+            chosen = self._choose(moves, learner_text, context)
+            if chosen is not None:
+                yield chosen.text
+                return chosen
         if self.options.lines == "authored":
-            key, lines = self._fallback(current, reply, context.earlier)
-            text = self._next(key, lines, context.earlier)
-            yield text
-            return CustomerLine(text, source="authored", notes=[f"authored {key}"])
+            line = self._authored(candidates, learner_text, context, current)
+            yield line.text
+            return line
         notes: list[str] = []
         if looks_like_injection(learner_text):
             notes.append("learner turn reads as an instruction to the model: treated as odd")
@@ -417,65 +575,104 @@ class Customer:
                     yield from spoken
                 return CustomerLine(" ".join(spoken), source=source, notes=notes)
             notes.append(f"{source} line rejected ({'; '.join(problems)})")
-        key, lines = self._fallback(current, reply, context.earlier)
-        text = self._next(key, lines, context.earlier)
-        yield text
-        return CustomerLine(text, source="authored", notes=notes)
+        line = self._authored(
+            self._candidates(current, reading, meaning), learner_text, context, current
+        )
+        yield line.text
+        return replace(line, notes=notes)
 
-    def _answer(self, learner_text: str, said: Sequence[str]) -> CustomerLine | None:
-        """The pack's answer to a question about a known fact or an arrangement."""
-        for answer in self.scenario.answers:
-            if not asked_about(learner_text, answer.topics):
+    # ------------------------------------------------------------------ authored lines
+
+    def snapshot(self) -> tuple[dict[str, int], list[str]]:
+        """What a reply may change (for a speculative reply that is then thrown away)."""
+        return dict(self._cycle), list(self._spoken)
+
+    def restore(self, saved: tuple[dict[str, int], list[str]]) -> None:
+        self._cycle, self._spoken = dict(saved[0]), list(saved[1])
+
+    def _given(self, call: list[Turn]) -> set[Given]:
+        """What the learner has told the customer (a time, an action...) that still stands:
+        a repeat of the failure takes back everything promised before it."""
+        given: set[Given] = set()
+        for turn in call:
+            if turn.speaker != "learner" or turn.meaning is None:
                 continue
-            fresh = _unsaid(answer.lines, said)
-            if fresh:
-                return CustomerLine(fresh[0], source="authored", notes=[f"answer: {answer.id}"])
-        return None
+            if turn.meaning.has("repeats_failure"):
+                given.clear()
+            given |= set(turn.meaning.gives)
+        return given
 
-    def _fallback(
-        self, current: AngerBand, reply: str | None, said: Sequence[str]
-    ) -> tuple[str, list[str]]:
-        """The authored lines to fall back on, as (cycle key, lines): the first with a
-        line not yet said of the reply to the learner's move, the band's own lines,
-        then the neighbouring bands' lines. Replies to other moves are never fillers
-        ("Don't tell me to calm down" when nobody did). Only when all are used up does
-        a band line come round again: an aggrieved customer repeats the grievance."""
-        options: list[tuple[str, list[str]]] = []
-        if reply is not None:
-            options.append((reply, self._reply_lines(reply)))
-        options.append((f"line:{current}", self.scenario.lines.for_band(current)))
+    def _candidates(
+        self, current: AngerBand, reading: ToneReading | None, meaning: TurnMeaning | None
+    ) -> list[Candidate]:
+        """The pack's lines the customer could say now: replies to the turn's moves (what it
+        does, then how it sounds), then the band's lines and the neighbouring bands'."""
+        out: list[Candidate] = []
+        moves: dict[str, float] = {}
+        if meaning is not None:
+            moves |= {m: c + MEANING_FIT_BONUS for m, c in meaning.moves.items()}
+        if reading is not None:
+            for tag, confidence in reading.tags.items():
+                moves[tag] = max(moves.get(tag, 0.0), confidence)
+        for i, reply in enumerate(self.scenario.replies):
+            if current not in reply.bands:
+                continue
+            fit = max((moves.get(w, 0.0) for w in reply.when), default=0.0)
+            threshold = REPLY_MIN_CONFIDENCE + (MEANING_FIT_BONUS if reply.when[0] in MOVES else 0)
+            if fit >= threshold:
+                out += [Candidate(t, f"reply:{i}", fit) for t in reply.lines]
         at = ALL_BANDS.index(current)
-        options += [
-            (f"line:{b}", self.scenario.lines.for_band(b))
-            for b in ALL_BANDS[max(0, at - 1) : at + 2]
-            if b != current
-        ]
-        for key, lines in options:
-            if _unsaid(lines, said):
-                return key, lines
-        return f"line:{current}", self.scenario.lines.for_band(current)
+        for b in ALL_BANDS:
+            steps = abs(ALL_BANDS.index(b) - at)
+            if steps <= 1:
+                lines = self.scenario.lines.for_band(b)
+                out += [Candidate(t, f"line:{b}", BAND_LINE_FIT, steps) for t in lines]
+        return out
 
-    def _reply_lines(self, key: str) -> list[str]:
-        return list(self.scenario.replies[int(key.split(":")[1])].lines)
-
-    def _reply_key(
-        self, current: AngerBand, reading: ToneReading | None, said: Sequence[str]
-    ) -> str | None:
-        """The cycle key of the pack's reply to the learner's most confident move.
-
-        Only an entry with a line not yet said in this call counts, so a used-up
-        entry leaves the turn to the model (or to the band's lines).
-        """
-        if reading is None:
+    def _choose(
+        self, candidates: list[Candidate], learner_text: str, context: _Context
+    ) -> CustomerLine | None:
+        said = [*context.earlier, *self._spoken]
+        best = self.chooser.choose(candidates, learner_text, said, context.given)
+        if best is None:
             return None
-        moves = sorted(reading.tags.items(), key=lambda item: -item[1])
-        for tag, confidence in moves:
-            if confidence < REPLY_MIN_CONFIDENCE:
-                break
-            for i, reply in enumerate(self.scenario.replies):
-                fits = tag in reply.when and current in reply.bands
-                if fits and _unsaid(reply.lines, said):
-                    return f"reply:{i}"
+        self._spoken.append(best.candidate.text)
+        return CustomerLine(
+            best.candidate.text, source="authored", notes=[f"authored {best.candidate.key}"]
+        )
+
+    def _authored(
+        self, candidates: list[Candidate], learner_text: str, context: _Context, current: AngerBand
+    ) -> CustomerLine:
+        """The best candidate; when every one has been said, the band's lines come round
+        again (an aggrieved customer repeats the grievance), never asking for what was given."""
+        chosen = self._choose(candidates, learner_text, context)
+        if chosen is not None:
+            return chosen
+        lines = self.scenario.lines.for_band(current)
+        fitting = [t for t in lines if not (asks_for(t) & context.given)] or lines
+        text = self._next(f"line:{current}", fitting, context.earlier[-2:])
+        return CustomerLine(text, source="authored", notes=[f"authored line:{current} (again)"])
+
+    def _answer(
+        self, learner_text: str, said: Sequence[str], meaning: TurnMeaning | None = None
+    ) -> CustomerLine | None:
+        """The pack's answer to a question about a known fact or an arrangement.
+
+        Asked again for something the customer already gave (``reasks_given``), the
+        customer says it again the short way (the answer's later lines), once.
+        """
+        reasked = set(meaning.reasked) if meaning is not None else set()
+        for answer in self.scenario.answers:
+            if not asked_about(learner_text, answer.topics) and answer.id not in reasked:
+                continue
+            fresh = _unsaid(answer.lines, [*said, *self._spoken])
+            if answer.id in reasked:
+                fresh = [t for t in fresh if t != answer.lines[0]]
+            if fresh:
+                self._spoken.append(fresh[0])
+                notes = [f"answer: {answer.id}"] + (["asked again"] if answer.id in reasked else [])
+                return CustomerLine(fresh[0], source="authored", notes=notes)
         return None
 
     def _attempt(
@@ -541,6 +738,9 @@ class Customer:
             agent_lines=context.agent,
             max_words=self.options.max_words,
         )
+        asked = asks_for(text) & context.given
+        if asked:
+            problems.append(f"asks for what the agent has told ({', '.join(sorted(asked))})")
         if problems or self.role_check is None:
             return problems
         # the meaning check costs one embedding (~5 ms); only lines the rules pass get it

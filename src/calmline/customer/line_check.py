@@ -49,7 +49,9 @@ _NEGATION = re.compile(
 )
 _INJECTION = re.compile(
     r"ignore (all |any |your |the |previous |prior |those )*(instructions|prompt|rules)"
-    r"|you are now|you're now|from now on,? you|repeat (your|the) (prompt|instructions|system)"
+    # "you are now a ...", "you are now satisfied", not "which is where you are now."
+    r"|you( a|')re now\b(?!\s*([.,!?;]|$))|from now on,? you"
+    r"|repeat (your|the) (prompt|instructions|system)"
     r"|system prompt|your instructions|new instructions|pretend|act as|role ?play"
     r"|you are (an? )?(ai|assistant|chatbot|language model)|forget (everything|your|all)"
     r"|i am the customer|i'm the customer|you are the agent|you're the agent"
@@ -81,14 +83,28 @@ def looks_like_injection(text: str) -> bool:
     return bool(_INJECTION.search(unicodedata.normalize("NFKC", text).replace("’", "'")))
 
 
+def _forms(token: str) -> set[str]:
+    """The token and the stems it may stand for: "sending" -> send, "booked" -> book,
+    "arranging" -> arrange, "getting" -> get, "refunds" -> refund."""
+    out = {token, token.rstrip("s")}
+    for suffix in ("ing", "ed"):
+        if token.endswith(suffix) and len(token) > len(suffix) + 2:
+            base = token[: -len(suffix)]
+            out |= {base, base + "e"}
+            if len(base) > 2 and base[-1] == base[-2]:
+                out.add(base[:-1])
+    return out
+
+
 def _phrase_hits(phrase: str, tokens: list[str]) -> int | None:
     """Index of the first token of ``phrase`` in ``tokens`` if all its words occur."""
     wanted = words(phrase)
     if not wanted:
         return None
+    forms = [_forms(tok) for tok in tokens]
     positions = []
     for word in wanted:
-        found = [i for i, tok in enumerate(tokens) if tok == word or tok.rstrip("s") == word]
+        found = [i for i, f in enumerate(forms) if word in f]
         if not found:
             return None
         positions.append(found[0])
@@ -144,7 +160,8 @@ _QUESTION_START = re.compile(
 )
 
 
-def _is_question(sentence: str) -> bool:
+def is_question(sentence: str) -> bool:
+    """Is ``sentence`` a question (a question mark, or a question word at the start)?"""
     return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
 
 
@@ -157,7 +174,7 @@ def asked_about(text: str, topics: Iterable[str]) -> bool:
     ``deliver`` matches "delivered" and "delivery".
     """
     lowered = text.lower().replace("’", "'")
-    questions = [s for s in re.split(r"(?<=[.!?])\s+", lowered) if _is_question(s)]
+    questions = [s for s in re.split(r"(?<=[.!?])\s+", lowered) if is_question(s)]
     wanted = [w for w in (words(topic) for topic in topics) if w]
     for question in questions:
         tokens = words(question)

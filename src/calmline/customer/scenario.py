@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from calmline.errors import CalmlineError
 from calmline.files import read_text
-from calmline.models import AngerBand, ToneTag
+from calmline.models import AngerBand, Move, ToneTag
 from calmline.paths import project_root, scenarios_dir
 from calmline.yaml_input import YamlProblem, load_yaml
 
@@ -136,13 +136,16 @@ ALL_BANDS: tuple[AngerBand, ...] = ("calm", "irritated", "angry", "furious")
 class Reply(_Strict):
     """Authored lines answering a learner move: "calm down" gets a reply to "calm down".
 
-    When the model's line is rejected, the customer falls back to an authored line;
-    a reply whose ``when`` tags the learner's turn carries (at ``bands``, default all)
-    comes before the anger band's generic lines, so the fallback still answers what
-    the learner just did.
+    ``when`` names tone tags (how the turn sounds: ``calm_down``, ``apology``...) or
+    meaning moves (what it does: ``concrete_action``, ``vague_action``, ``brush_off``,
+    ``transfer``, ``policy_wall``, ``repeats_failure``, ``reasks_given``; see
+    ``customer.meaning``). With authored lines, and when the model's line is rejected,
+    the customer answers with a reply to a move the learner's turn carries (at
+    ``bands``, default all) before the anger band's generic lines, so the line still
+    answers what the learner just did.
     """
 
-    when: list[ToneTag] = Field(min_length=1)
+    when: list[Literal[ToneTag, Move]] = Field(min_length=1)
     bands: list[AngerBand] = Field(default_factory=lambda: list(ALL_BANDS))
     lines: list[str] = Field(min_length=1)
 
@@ -178,6 +181,8 @@ class Scenario(_Strict):
     manager_line: str = Field(min_length=3)
     hangup_line: str = Field(min_length=3)
     satisfied_line: str = Field(min_length=3)
+    # the last warning before the manager or the hang-up (``customer.difficulty``)
+    warning_lines: list[str] = Field(default_factory=list)
     stage_directions: BandLines | None = None
     learner_script_good: list[str] = Field(min_length=5, max_length=8)
     learner_script_poor: list[str] = Field(min_length=5, max_length=8)
@@ -230,6 +235,7 @@ class Scenario(_Strict):
             for i, ex in enumerate(self.few_shot)
             if ex.speaker == "customer"
         ]
+        out += [(f"warning_lines[{i}]", t) for i, t in enumerate(self.warning_lines)]
         out += [
             ("manager_line", self.manager_line),
             ("hangup_line", self.hangup_line),

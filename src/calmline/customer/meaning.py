@@ -1,0 +1,519 @@
+"""What a learner turn does for the customer: a concrete action, a brush-off, a re-ask...
+
+The tone reader says how a turn *sounds* (apology, empathy, policy...). A customer also
+hears what it *does*: "I'll look into it" sounds like ownership and commits to nothing;
+"have you tried turning it off and on again?" is a polite question and, to someone who
+has done that on every call, a brush-off; "can I take the order number?" is a fair
+question unless the customer opened with it. ``MeaningReader`` reads those moves:
+
+- each clause of the turn is matched against the cue patterns of
+  ``prompts/customer_meanings.yaml`` and otherwise embedded (the MiniLM the tone reader
+  loads) and given the kind of its nearest exemplars there (vague promise, brush-off,
+  transfer, policy wall, abuse, other) when near enough;
+- a *pledge* (the grammar below: "I'll send", "I'm booking", "I've credited", "the
+  engineer will be with you") is a concrete action only if its clause also says when,
+  how much, or that it is being done now, and no hedge empties it ("as soon as", "I'll
+  look into it"); otherwise it is a promise without a when;
+- a repeat of the reported failure is a clause with the words of one of the pack's
+  ``repeat_failure_phrases``, or a suggestion or offer near one in meaning (and not
+  negated: "I won't ask you to reset it again");
+- a re-ask is a question about one of the pack's ``answers`` whose identifying details
+  (numbers, references, dates) the customer has already said.
+
+It also says what the turn *gives* (a time, an action, a way to get in touch, a
+confirmation), so that the customer's reply does not ask for what it was just told
+(``asks_for``). Pure apart from the embedder: the same turn in the same call reads the
+same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from calmline.customer.line_check import asked_about, is_question, phrase_in
+from calmline.customer.scenario import Answer, Scenario, calendar_words, spoken_numbers
+from calmline.errors import CalmlineError
+from calmline.models import Given, TurnMeaning
+from calmline.paths import prompts_dir
+from calmline.protocols import Embedder
+
+KINDS = (
+    "commitment",
+    "vague_promise",
+    "brush_off",
+    "transfer",
+    "policy_wall",
+    "refusal",
+    "abusive",
+    "other",
+)
+# kinds that are moves in themselves
+SIGNALS = ("brush_off", "transfer", "policy_wall", "refusal", "abusive")
+KIND_FLOOR = (
+    0.45  # a clause nearer than this to no exemplar (mean of its kind's top 2) is unclassed
+)
+KIND_MARGIN = 0.06  # ... or one no nearer to its kind than to `other` by this much
+ABUSE_FLOOR = 0.62  # abuse needs a closer match: a false "abusive" can end a call
+VAGUE_FLOOR = 0.55  # near the vague promises in meaning, with no cue pattern
+PATTERN_CONFIDENCE = 0.9
+MONOLOGUE_WORDS = 30  # a turn this long that neither offers, asks nor restates explains at them
+REPEAT_FLOOR = 0.72  # a suggestion or offer this near a repeat_failure phrase repeats it
+TOP_K = 2
+FloatMatrix = npt.NDArray[np.float32]
+
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_HOURS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|midday|lunchtime"
+# "When": a time, a day, a date, a deadline, or now. A pledge with one of these is concrete.
+WHEN = re.compile(
+    r"\b(today|tonight|this (morning|afternoon|evening|week)|tomorrow|first thing"
+    r"|(by|before) (the )?end of (the )?(day|play|week)|end of today"
+    r"|within (the |an |one |two |three |\d+ )?(hour|hours|minutes|mins|days|working days)"
+    r"|in (the next )?(\d+|a few|five|ten|fifteen|twenty|thirty|an|one|two) (minutes|mins|hours)"
+    rf"|(by|at|before|from|after|until|till|between|and) (\d{{1,2}}([:.]\d\d)?|{_HOURS})\b"
+    r"|\d{1,2}([:.]\d\d)? ?(am|pm)\b|o'?clock|half (past|one|two|three|four|five|six|seven)"
+    r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday)|\d{1,2}(st|nd|rd|th)\b"
+    rf"|\d{{1,2}} ({_MONTHS})|({_MONTHS}) \d{{1,2}}"
+    r"|(right )?now\b|straight away|immediately|on the spot|as we speak|while (you're|you are"
+    r"|we're|we are) (here|on the line|on the phone|talking|waiting|with me)"
+    r"|before you (go|leave|hang up)|next flight)",
+    re.IGNORECASE,
+)
+AMOUNT = re.compile(
+    r"£\s?\d|\b\d+(\.\d\d)? (pounds|quid)\b|\bfull refund\b|\bfree of charge\b|\bin full\b"
+    r"|\bat no (cost|charge)\b",
+    re.IGNORECASE,
+)
+# Done already ("I've booked", "it's been credited", "your room is booked"): as concrete as
+# a time. Only the agent's own "I've / we've" can have cancelled something for the customer:
+# "your flight has been cancelled" is the complaint, not a remedy.
+_DONE_VERBS = (
+    r"booked|ordered|sent|arranged|refunded|credited|reinstated|moved|issued|raised|logged"
+    r"|dispatched|approved|processed|applied|rebooked|replaced|upgraded|reserved|paid|transferred"
+    r"|waived|removed|written off|scanned|emailed|reconnected|restored|found|confirmed"
+)
+DONE = re.compile(
+    r"\b(i've|i have|we've|we have)\s+(just\s+|now\s+|already\s+|also\s+|all\s+)?"
+    rf"({_DONE_VERBS}|cancelled|put (it|you|a|the))\b"
+    r"|\b([\w-]+'s|[\w-]+ (is|are|has been|have been))\s+(just\s+|now\s+|already\s+|all\s+)?"
+    rf"(been\s+)?({_DONE_VERBS})\b",
+    re.IGNORECASE,
+)
+_ACTS = (
+    r"send|book|refund|replace|swap|exchange|credit|cancel|arrange|order|put|give|get|call|ring"
+    r"|phone|email|text|transfer|move|rebook|upgrade|reinstate|issue|raise|log|escalate|chase|pay"
+    r"|waive|remove|fix|repair|reconnect|restore|sort|bring|fetch|pass|make|note|flag|feed|stay"
+    r"|change|add|apply|process|approve|backdate|scan|speak|ask|authorise|authorize|reset|start"
+    r"|dispatch|courier|post|deliver|take|keep|write|offer|cover|match|honour|reimburse|open"
+    r"|set up|organise|organize|accept|collect|do|have(?! to)|find|come|go"
+)
+# The grammar of a pledge: the agent (or a thing) will do, is doing or can do something.
+PLEDGE = re.compile(
+    r"\b(i'll|i will|i'm going to|we'll|we will|we're going to)\s+(also\s+|just\s+|personally\s+"
+    r"|definitely\s+|then\s+)*(?!(be|have to|need|try|tell|say|admit|explain|help)\b)[a-z]{2,}\b"
+    r"|\b(i'll|i will|i'm going to|i am going to|i'm gonna|we'll|we will|we're going to|let me"
+    r"|i can|we can|i could|we could|i'm|i am|we're|we are)\s+"
+    r"(also\s+|just\s+|now\s+|personally\s+|going to\s+|able to\s+|happy to\s+|definitely\s+"
+    r"|straight away\s+|immediately\s+|then\s+|right now\s+|only\s+)*"
+    rf"(({_ACTS})\b|(?!(looking|seeing|hearing|thinking|wondering|trying|going|afraid|checking"
+    r"|reading|showing|saying|telling|asking|sorry|speaking|listening|waiting|hoping|expecting"
+    r"|having|being|feeling|struggling|doing|working)\b)\w{3,}ing\b)"
+    r"|\b(you'll|you will) (get|have(?! to)|receive|see|be getting|be receiving|hear from me)\b"
+    r"|\b(it'll|it will|they'll|they will|that'll|that will|he'll|he will|she'll|she will"
+    r"|the [\w-]+ will|the [\w-]+'ll|an? [\w-]+ will|[\w-]+s will|[\w-]+'s|someone will"
+    r"|somebody will"
+    r"|someone should|somebody should|they should) (be able to )?(be|arrive|come|go|reach|ring"
+    r"|call|get back|contact)\b"
+    r"|\b(going out|on (its|their) way|on the van|in the post|booked in|booked for|goes back)\b"
+    r"|\bback (on|to|in|into) (your|the) (\w+ )?(card|account)\b"
+    r"|\b(is|are) (going|coming) (on|onto|to|out|back|over|round|in|into)\b"
+    r"|\b(is|are) being \w+ed\b",
+    re.IGNORECASE,
+)
+# The agent's own pledge ("I'll credit your account"): definite even without a when.
+FIRST_PERSON = re.compile(
+    r"\b(i'll|i will|i'm going to|i am going to|we'll|we will|i can|we can|i've|i have|we've"
+    r"|i'm|i am|we're|we are)\b",
+    re.IGNORECASE,
+)
+# "I'm doing it": the present progressive of a pledge is happening now.
+PROGRESSIVE = re.compile(r"\b(i'm|i am|we're|we are)\s+(also\s+|just\s+|now\s+)*\w{3,}ing\b", re.I)
+# Looking something up is neither a pledge nor a promise.
+LOOKING_UP = re.compile(
+    r"\blet me (just )?(get|pull|bring|look|check|see|have a look|find|open|take a look)\b"
+    r"|\b(pull|bring|get|call) (it|that|this|\w+ \w+|\w+)? ?up\b|\bhave a look at (it|that|this)\b",
+    re.IGNORECASE,
+)
+_NEGATED_BEFORE = re.compile(
+    r"\b(not|never|won't|wont|don't|dont|can't|cant|cannot|no need|shouldn't|stop|unable|instead)"
+    r"\W+(\w+\W+){0,3}$",
+    re.IGNORECASE,
+)
+# A suggestion or offer: what can repeat a failure (a paraphrase of it cannot).
+_SUGGESTS = re.compile(
+    r"^\W*((ok(ay)?|right|so|well|first( of all)?|now|and)\W+)*(have you (tried|thought)|can you"
+    r"|could you|would you|will you|please|try|let's|let us|you'll need|you need|you'll have"
+    r"|you have to|you should|you'd (need|have|be better)|i'd suggest|if you"
+    r"|the (earliest|next|best)|all (i|we) can)\b",
+    re.IGNORECASE,
+)
+_RESTATES = re.compile(
+    r"^\W*(so|you've|you have|you said|you were told|you're saying|you reported|you told|you rang"
+    r"|you called)\b",
+    re.I,
+)
+_REQUEST = re.compile(
+    r"^\W*((ok(ay)?|right|so|and|please|just)\W+)*(give me|tell me|read me|i('ll| will)? need"
+    r"|i'd need|let me (have|take|get)|i just need|can you (give|read|confirm|tell)"
+    r"|could you (give|read|confirm|tell)|what's|what is)\b",
+    re.IGNORECASE,
+)
+# A re-ask only counts for identifying details, not for "what colour was it?".
+_IDENTIFYING = re.compile(
+    r"\b(number|reference|ref|order|account|job|booking|claim|case|date|when|postcode|name"
+    r"|details|receipt|flight|room)\b",
+    re.IGNORECASE,
+)
+# References: letters and digits together, as said ("ND-558213", "K7PQ2M").
+_REF = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
+_CONTACT = re.compile(
+    r"\b(call|ring|phone|text|email) you\b|\bmy (direct )?(line|number|extension)\b"
+    r"|\bcase owner\b",
+    re.IGNORECASE,
+)
+_CONFIRM = re.compile(
+    r"\b(email|e-mail|text|in writing|written confirmation|confirmation|reference number)\b",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(
+    r"(?<=[.!?;])\s+|,?\s+(?:and|so|but|then|plus|or)\s+(?=(?:i|i'll|i've|i'm|we|we'll|we've|you"
+    r"|you'll|it|it'll|they|they'll|he|he'll|she|she'll|the|that|that's|this|there)\b)",
+    re.IGNORECASE,
+)
+
+# What a customer line asks for, so that it is not asked right after it was given.
+ASKS: dict[Given, re.Pattern[str]] = {
+    "time": re.compile(
+        r"\bwhen\b[^.!]*\?|\bby when\b|\bwhat time\b|\bwhich day\b|\bwhat day\b|\bhow (long|soon)\b"
+        r"|\b(a|the|proper|real) (date|day|time)\b|\bneed to know when\b|\bwill that be today\b"
+        r"|\btoday\?|\btonight\?|\btomorrow\?",
+        re.IGNORECASE,
+    ),
+    "action": re.compile(
+        r"\bwhat (are|is|will) (you|anyone|someone|somebody)( actually)?( going to)? (do|doing)\b"
+        r"|\bwhat('s| is) the plan\b|\bwhat happens (now|next)\b|\bwhat now\b"
+        r"|\bwhat can (be|you) (do|done)\b|\bwhat can be done\b|\bwhat('s| is) (actually )?going to"
+        r" happen\b|\bare you (actually )?going to do anything\b",
+        re.IGNORECASE,
+    ),
+    "contact": re.compile(r"\bwho (do i|will|am i)\b.*\?|\bwho('s| is) (calling|ringing)\b", re.I),
+    "confirmation": re.compile(r"\b(confirm it|in writing|put it in an email)\b", re.IGNORECASE),
+}
+
+
+def asks_for(line: str) -> set[Given]:
+    """What a customer line asks the agent for: a time, an action, a contact, a confirmation."""
+    return {kind for kind, pattern in ASKS.items() if pattern.search(line.replace("’", "'"))}
+
+
+def clauses(text: str) -> list[str]:
+    """The turn cut into clauses: sentences, and "..., and I'll ..." joins within them."""
+    parts = [p.strip(" ,") for p in _CLAUSE.split(text.replace("’", "'")) if p]
+    return [p for p in parts if p and any(ch.isalpha() for ch in p)] or [text]
+
+
+# A proposal the customer can take up ("shall I book them?", "would you like a refund?").
+OFFER = re.compile(
+    r"\b(shall i|should i|shall we|would you like|do you want|would you prefer|which would you"
+    r"|how about|whichever you)\b",
+    re.IGNORECASE,
+)
+
+
+def offered_in(clause: str) -> bool:
+    """Does the clause offer something: a pledge, a proposal the customer can take up, or a
+    choice put to them ("a new one, or your money back?")?"""
+    choice = clause.rstrip().endswith("?") and bool(re.search(r"\bor\b", clause, re.I))
+    return pledge_in(clause) or bool(OFFER.search(clause)) or choice
+
+
+# Reading out the state of things ("I can see the part has been ordered") is not doing them.
+STATUS = re.compile(
+    r"^\W*((ok(ay)?|right|so|and|well)\W+)*(i can see|it says|it shows|the system (shows|says)"
+    r"|according to|it looks like|apparently|our records show)\b",
+    re.IGNORECASE,
+)
+
+
+def pledge_in(clause: str) -> bool:
+    """Does the clause commit someone to doing something (not negated, not a look-up, not
+    a reading of the record)?"""
+    if STATUS.search(clause) and not FIRST_PERSON.search(STATUS.sub(" ", clause)):
+        return False
+    rest = LOOKING_UP.sub(" ", clause)
+    for pattern in (PLEDGE, DONE):
+        for match in pattern.finditer(rest):
+            if not _NEGATED_BEFORE.search(rest[: match.start()]):
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class KindCues:
+    exemplars: list[str]
+    patterns: list[re.Pattern[str]]
+
+
+@dataclass(frozen=True)
+class MeaningCues:
+    """The cue file: per kind its exemplars and patterns, and the hedges that empty a pledge."""
+
+    kinds: dict[str, KindCues]
+    hedges: list[re.Pattern[str]]
+
+
+def _compile(items: object, where: str, path: Path) -> list[re.Pattern[str]]:
+    try:
+        return [re.compile(str(p), re.IGNORECASE) for p in items or []]  # type: ignore[attr-defined]
+    except re.error as exc:
+        raise CalmlineError(f"{path}: {where}: {exc}") from exc
+
+
+def load_cues(path: Path | None = None) -> MeaningCues:
+    """``prompts/customer_meanings.yaml`` (or ``path``), validated and compiled."""
+    path = path or prompts_dir() / "customer_meanings.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CalmlineError(f"cannot read {path}: {exc}", "reinstall calmline") from exc
+    kinds = data.get("kinds") if isinstance(data, dict) else None
+    if not isinstance(kinds, dict) or set(kinds) != set(KINDS):
+        raise CalmlineError(f"{path}: kinds must be exactly {', '.join(KINDS)}")
+    out = {}
+    for kind in KINDS:
+        entry = kinds[kind] or {}
+        patterns = _compile(entry.get("patterns"), f"kinds.{kind}.patterns", path)
+        out[kind] = KindCues([str(t) for t in entry.get("exemplars") or []], patterns)
+    return MeaningCues(out, _compile(data.get("hedges"), "hedges", path))
+
+
+@dataclass(frozen=True)
+class ClauseKind:
+    clause: str
+    kind: str | None  # None: near no exemplar and no pattern
+    score: float
+    why: str
+    near: dict[str, float] | None = None  # each kind's exemplar score (MiniLM), when computed
+
+    def nearer(self, kind: str, than: str) -> bool:
+        return self.near is not None and self.near.get(kind, 0.0) > self.near.get(than, 0.0)
+
+
+class MeaningReader:
+    """Reads ``TurnMeaning``s; exemplars are embedded once, here."""
+
+    def __init__(self, embedder: Embedder, cues: MeaningCues | None = None) -> None:
+        self.embedder = embedder
+        self.cues = cues or load_cues()
+        self._texts: list[str] = []
+        labels: list[str] = []
+        for kind, kc in self.cues.kinds.items():
+            self._texts += kc.exemplars
+            labels += [kind] * len(kc.exemplars)
+        self._labels = np.array(labels)
+        self._vectors = embedder.embed(self._texts)
+        self._phrase_cache: dict[str, FloatMatrix] = {}
+
+    # ------------------------------------------------------------------ public
+
+    def read(
+        self,
+        text: str,
+        scenario: Scenario,
+        customer_lines: Sequence[str] = (),
+    ) -> TurnMeaning:
+        """What ``text`` does for this scenario's customer, who has said ``customer_lines``."""
+        parts = clauses(text)
+        vectors = self.embedder.embed(parts)
+        moves: dict[str, float] = {}
+        cues: list[str] = []
+        gives: set[Given] = set()
+
+        def found(move: str, conf: float, why: str) -> None:
+            if conf > moves.get(move, 0.0):
+                moves[move] = round(conf, 3)
+            cues.append(f"{move}: {why}")
+
+        for part, vector in zip(parts, vectors, strict=True):
+            ck = self._kind(part, vector)
+            by_pattern = ck.score >= PATTERN_CONFIDENCE
+            pledged = pledge_in(part)
+            if ck.kind == "brush_off" and pledged and WHEN.search(part):
+                ck = ClauseKind(part, None, 0.0, "")  # "..., which is why I'm sending one today"
+            if ck.kind in SIGNALS and (by_pattern or not pledged):
+                found(str(ck.kind), ck.score, ck.why)
+                continue
+            if ck.kind == "vague_promise" and (by_pattern or ck.score >= VAGUE_FLOOR):
+                found("vague_action", 0.8 if by_pattern else 0.5, ck.why)
+                continue
+            if not pledged:
+                continue
+            hedge = next((h for h in self.cues.hedges if h.search(part)), None)
+            when = bool(WHEN.search(part) or DONE.search(part) or PROGRESSIVE.search(part))
+            amount = bool(AMOUNT.search(part))
+            # the agent's own pledge with no when or amount is definite only if it reads
+            # more like the commitments than the vague promises ("I'll credit your account"
+            # yes; "I'm going to get this escalated" no)
+            own = bool(FIRST_PERSON.search(part)) and not ck.nearer("vague_promise", "commitment")
+            definite = when or amount or own
+            if hedge is not None or not definite:
+                why = f"'{hedge.pattern}'" if hedge is not None else "no what or when"
+                found("vague_action", 0.7, f"'{part}': {why}")
+                continue
+            # what and when: 0.9; the agent's own plain pledge with no when: 0.6
+            found("concrete_action", 0.9 if when or AMOUNT.search(part) else 0.6, f"'{part}'")
+            gives.add("action")
+            if when:
+                gives.add("time")
+            if _CONFIRM.search(part):
+                gives.add("confirmation")
+            if _CONTACT.search(part):
+                gives.add("contact")
+        repeat = self._repeat(parts, vectors, scenario)
+        if repeat is not None:
+            found("repeats_failure", repeat[1], f"'{repeat[0]}' repeats what failed")
+        if _monologue(text, parts):
+            found(
+                "monologue", 0.8, f"{len(text.split())} words that neither offer, ask nor restate"
+            )
+        reasked = reasked_answers(text, scenario, customer_lines)
+        if reasked:
+            found("reasks_given", 0.9, "asks again for " + ", ".join(reasked))
+        if "concrete_action" in moves:
+            moves.pop("vague_action", None)  # a hedge beside a concrete action takes nothing away
+        return TurnMeaning(moves=moves, gives=sorted(gives), reasked=reasked, cues=cues)
+
+    # ------------------------------------------------------------------ parts
+
+    def kind_of(self, clause: str) -> ClauseKind:
+        """The kind one clause reads as (for people and tests)."""
+        return self._kind(clause, self.embedder.embed([clause])[0])
+
+    def _kind(self, clause: str, vector: FloatMatrix) -> ClauseKind:
+        lowered = clause.lower()
+        for kind, kc in self.cues.kinds.items():
+            for pattern in kc.patterns:
+                if pattern.search(lowered):
+                    return ClauseKind(
+                        clause, kind, PATTERN_CONFIDENCE, f"'{clause}' says '{pattern.pattern}'"
+                    )
+        if not self._texts:
+            return ClauseKind(clause, None, 0.0, "")
+        sims = self._vectors @ vector
+        scores = {}
+        for kind in KINDS:
+            mask = self._labels == kind
+            if mask.any():
+                scores[kind] = float(np.sort(sims[mask])[-TOP_K:].mean())
+        kind = max(scores, key=lambda k: scores[k])
+        score = scores[kind]
+        floor = ABUSE_FLOOR if kind == "abusive" else KIND_FLOOR
+        if kind == "other" or score < floor or score - scores.get("other", 0.0) < KIND_MARGIN:
+            return ClauseKind(clause, "other" if kind == "other" else None, score, "", scores)
+        mask = self._labels == kind
+        nearest = self._texts[int(np.flatnonzero(mask)[np.argmax(sims[mask])])]
+        return ClauseKind(clause, kind, score, f"'{clause}' is near '{nearest}'", scores)
+
+    def _phrases(self, phrases: Sequence[str]) -> FloatMatrix:
+        key = "\n".join(phrases)
+        if key not in self._phrase_cache:
+            self._phrase_cache[key] = self.embedder.embed(list(phrases))
+        return self._phrase_cache[key]
+
+    def _repeat(
+        self, parts: list[str], vectors: FloatMatrix, scenario: Scenario
+    ) -> tuple[str, float] | None:
+        phrases = list(scenario.repeat_failure_phrases)
+        if not phrases:
+            return None
+        sims = vectors @ self._phrases(phrases).T
+        sentence_of = _sentence_starts(parts)
+        for i, part in enumerate(parts):
+            sentence = sentence_of[i]
+            if _RESTATES.match(sentence) or (is_question(part) and not _SUGGESTS.match(part)):
+                continue  # a paraphrase or a question about the failure is not a repeat of it
+            for phrase in phrases:
+                if phrase_in(part, phrase) and not _NEGATED_BEFORE.search(
+                    part.lower().split(phrase.split()[0])[0]
+                ):
+                    return part, 0.95
+            offer = _SUGGESTS.match(part) or pledge_in(part)
+            if offer and float(sims[i].max()) >= REPEAT_FLOOR:
+                return part, float(sims[i].max())
+        return None
+
+
+def _monologue(text: str, parts: list[str]) -> bool:
+    """A long turn with no offer, no question and no restatement of the customer's words."""
+    if len(text.split()) < MONOLOGUE_WORDS or _RESTATES.match(text):
+        return False
+    sentences = re.split(r"(?<=[.!?])\s+", text.replace("’", "'"))
+    if any(is_question(s.lower()) for s in sentences):
+        return False
+    return not any(offered_in(part) for part in parts)
+
+
+def _sentence_starts(parts: list[str]) -> list[str]:
+    """For each clause, the clause that starts its sentence (a clause ending in . ! ? ends one)."""
+    out, start = [], None
+    for part in parts:
+        start = start or part
+        out.append(start)
+        if part.rstrip().endswith((".", "!", "?")):
+            start = None
+    return out
+
+
+def _identifiers(line: str) -> set[str]:
+    """What makes an answer line checkable as said: its numbers, references and dates."""
+    refs = {m.lower() for m in _REF.findall(line)}
+    return spoken_numbers(line) | calendar_words(line) | refs
+
+
+def reasked_answers(text: str, scenario: Scenario, customer_lines: Sequence[str]) -> list[str]:
+    """Ids of the pack answers the learner asks for although the customer already said them."""
+    said_ids = _identifiers(" ".join(customer_lines))
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.replace("’", "'")):
+        asking = is_question(sentence.lower()) or _REQUEST.match(sentence)
+        if not asking or not _IDENTIFYING.search(sentence):
+            continue
+        for answer in scenario.answers:
+            if answer.id in out or not _asks_topic(sentence, answer):
+                continue
+            wanted = _identifiers(answer.lines[0])
+            if wanted and wanted <= said_ids:
+                out.append(answer.id)
+    return out
+
+
+def _asks_topic(sentence: str, answer: Answer) -> bool:
+    if asked_about(sentence, answer.topics):
+        return True
+    lowered = sentence.lower()
+    return any(all(w in lowered for w in topic.lower().split()) for topic in answer.topics)
+
+
+@lru_cache(maxsize=1)
+def load_meaning_reader() -> MeaningReader:
+    """The reader on the bundled MiniLM and ``prompts/customer_meanings.yaml``, once per process."""
+    from calmline.embed import load_embedder
+
+    return MeaningReader(load_embedder())

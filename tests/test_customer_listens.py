@@ -1,0 +1,214 @@
+"""The customer listens: anger follows what a turn does, replies answer it, the scene moves on.
+
+Scripted calls through the real practice loop with the real tone reader, the real
+MiniLM (meaning and line ranking) and the packs' authored lines, so no LLM is needed.
+Each test asserts something a learner would notice: being brushed off calms nobody,
+"sorry" six times is not a fix, the customer warns before hanging up, the same gesture
+is not described twice, nobody is asked for what they just said, and a hard customer
+is harder than an easy one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from calmline.call.inputs import ScriptInput
+from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
+from calmline.call.view import CallView
+from calmline.customer.character import LAST_WARNING, Customer, CustomerOptions
+from calmline.customer.meaning import asks_for, load_meaning_reader
+from calmline.customer.scenario import load_scenario
+from calmline.models import SessionRecord, Turn
+from calmline.testing.fake_llm import FakeChatModel
+from calmline.testing.fakes import FakeSpeaker
+from calmline.tone.reader import load_tone_reader
+
+pytestmark = pytest.mark.models
+
+
+def play(tmp_path: Path, scenario: str, lines: list[str], difficulty: str | None = None):
+    """One call with the pack's lines; the model is a fake that fails if ever asked."""
+    pack = load_scenario(scenario)
+    if difficulty is not None:
+        pack = pack.model_copy(update={"difficulty": difficulty})
+    customer = Customer(
+        pack, FakeChatModel(), CustomerOptions(lines="authored"), meanings=load_meaning_reader()
+    )
+    parts = Collaborators(customer=customer, tone=load_tone_reader(), speaker=FakeSpeaker())
+    out = tmp_path / f"{scenario}-{difficulty or pack.difficulty}-{len(list(tmp_path.iterdir()))}"
+    with (tmp_path / "view.txt").open("a", encoding="utf-8") as sink:
+        view = CallView(console=Console(file=sink, width=120))
+        options = PracticeOptions(out=out, max_turns=20, debrief=False, assess=False)
+        return PracticeCall(pack, parts, ScriptInput(lines), options, view).run().record
+
+
+def learner(record: SessionRecord) -> list[Turn]:
+    return record.learner_turns("call")
+
+
+def replies(record: SessionRecord) -> list[Turn]:
+    return [t for t in record.turns if t.speaker == "customer"][1:]  # after the opening
+
+
+BRUSH_OFFS = {
+    "broadband-outages": [
+        "Have you tried turning the router off and on again?",
+        "Sorry, that's what the system tells me to ask.",
+        "I'm afraid I can't book an engineer today.",
+        "You'd need to ring the engineering team about that.",
+    ],
+    "late-parcel": [
+        "It says delivered, so it should be there.",
+        "You'll need to give it another 48 hours, that's the process.",
+        "There's nothing more I can do, I'm afraid.",
+        "These things happen with couriers, unfortunately.",
+    ],
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(BRUSH_OFFS))
+def test_a_brush_off_never_lowers_anger(tmp_path: Path, scenario: str) -> None:
+    # each as the first turn, where drift towards the baseline used to win...
+    for line in BRUSH_OFFS[scenario]:
+        (turn,) = learner(play(tmp_path, scenario, [line], "easy"))
+        assert turn.anger is not None and turn.anger.delta >= 0, (line, turn.anger)
+    # ... and one after another, however high the anger already is
+    record = play(tmp_path, scenario, BRUSH_OFFS[scenario], "easy")
+    for turn in learner(record):
+        assert turn.anger is not None and turn.anger.delta >= 0, (turn.text, turn.anger)
+
+
+def test_apologies_without_action_after_the_first_never_lower_anger(tmp_path: Path) -> None:
+    sorry = [
+        "Oh I'm so sorry about that, Mr Reid.",
+        "I really am sorry, that's not what we want to happen at all.",
+        "I do apologise, I understand how frustrating this must be.",
+        "Again, I'm really sorry for all the trouble this has caused.",
+        "I'm so sorry, I can only apologise.",
+        "I'm really sorry, I do understand how you feel.",
+    ]
+    record = play(tmp_path, "late-parcel", sorry)
+    turns = learner(record)
+    assert turns[0].anger is not None and turns[0].anger.delta < 0  # the first one is heard
+    for turn in turns[1:]:
+        assert turn.anger is not None and turn.anger.delta >= 0, (turn.text, turn.anger)
+    assert record.final_anger is not None and record.final_anger > record.start_anger - 10
+
+
+def test_polite_but_useless_ends_angrier_than_plain_but_effective(tmp_path: Path) -> None:
+    polite = [
+        "Oh no, I'm so sorry to hear that, how annoying for you.",
+        "Thank you ever so much for being so patient with us.",
+        "I'll make sure the right people look into it for you.",
+        "We really do value you as a customer.",
+    ]
+    plain = [
+        "ok let me look at the order",
+        "right it went to the wrong address that's on us",
+        "i'm sending a replacement out today by tracked next day and refunding the 4.99",
+    ]
+    useless = play(tmp_path, "late-parcel", polite).final_anger
+    effective = play(tmp_path, "late-parcel", plain).final_anger
+    assert useless is not None and effective is not None and useless > effective + 10
+
+
+def test_the_customer_warns_once_before_hanging_up(tmp_path: Path) -> None:
+    record = play(tmp_path, "late-parcel", BRUSH_OFFS["late-parcel"] * 2)
+    assert record.outcome == "hung_up"
+    spoken = replies(record)
+    warnings = [t for t in spoken if LAST_WARNING in t.notes]
+    assert len(warnings) == 1
+    assert spoken[-1].text == load_scenario("late-parcel").hangup_line
+    assert spoken.index(warnings[0]) == len(spoken) - 2  # the line right before the hang-up
+
+
+def test_abuse_at_the_top_ends_the_call_without_a_warning(tmp_path: Path) -> None:
+    lines = [
+        "You'll need to wait another 48 hours, that's our policy.",
+        "Oh shut up and stop whining, you're being ridiculous.",
+    ]
+    record = play(tmp_path, "late-parcel", lines)
+    assert record.outcome == "hung_up"
+    assert not any(LAST_WARNING in t.notes for t in replies(record))
+
+
+def test_a_recovery_move_is_credited_at_the_top_and_keeps_the_customer_on_the_line(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        "Have you tried turning the router off and on again?",
+        "So you've had four outages in three weeks, you've reset the router every time and "
+        "nobody came on Friday. That's our failure, and I'm taking this on myself.",
+    ]
+    record = play(tmp_path, "broadband-outages", lines)
+    first, second = learner(record)
+    assert first.anger is not None and first.anger.after >= 75  # at the top
+    assert second.anger is not None and second.anger.delta < -5
+    assert record.outcome != "hung_up"
+
+
+def test_no_stage_direction_repeats_within_a_call(tmp_path: Path) -> None:
+    kettle = [
+        "Hello.", "Did you overfill it?", "Calm down, please.", "I'm sorry.", "Right.",
+        "So it leaks from the base every time you boil it?", "Has it done anything else?",
+        "I'm sorry to hear that.", "Okay.", "We don't do refunds on kettles.", "Right.",
+        "I can swap it for a new one right now.",
+    ]  # fmt: skip
+    benefits = [
+        "Take a ticket and wait.", "You'll need to reapply online.", "Calm down.",
+        "We've got no record of your payslip.", "I can't do anything from here.",
+        "So you handed it in on the 24th and you've been in twice since?",
+        "I'm getting my team leader out now and we'll backdate it today.",
+    ]  # fmt: skip
+    for scenario, lines in (("kettle-counter", kettle), ("benefits-counter-safety", benefits)):
+        record = play(tmp_path, scenario, lines)
+        shown = [t.stage_direction for t in record.turns if t.stage_direction]
+        assert len(shown) >= 3, scenario
+        assert len(shown) == len(set(shown)), shown
+
+
+def test_a_reply_never_asks_for_what_it_was_just_told(tmp_path: Path) -> None:
+    record = play(
+        tmp_path,
+        "boiler-repair-sla",
+        [
+            "I'm so sorry. An engineer will be with you by two o'clock today with the part.",
+            "And I'll ring you at four to check he's been.",
+            "Is there anything else you need from me?",
+        ],
+    )
+    for turn in replies(record):
+        assert "time" not in asks_for(turn.text), turn.text
+
+
+def test_asked_again_for_what_the_customer_opened_with_he_says_so_and_minds(
+    tmp_path: Path,
+) -> None:
+    record = play(tmp_path, "late-parcel", ["Can I take the order number, please?"])
+    (turn,) = learner(record)
+    assert turn.meaning is not None and turn.meaning.has("reasks_given")
+    assert turn.anger is not None and turn.anger.delta > 0
+    (reply,) = replies(record)
+    assert (
+        "ND-558213" in reply.text and reply.text != load_scenario("late-parcel").answers[2].lines[0]
+    )
+
+
+def test_difficulty_changes_the_outcome_of_the_same_script(tmp_path: Path) -> None:
+    script = [
+        "It says delivered, so it should be there somewhere.",
+        "You'll need to wait another 48 hours while we investigate.",
+        "There's nothing else I can do, I'm afraid.",
+        "Okay. I'm sending a replacement out today by tracked next-day delivery, and refunding "
+        "the £4.99.",
+    ]
+    easy = play(tmp_path, "late-parcel", script, "easy")
+    hard = play(tmp_path, "late-parcel", script, "hard")
+    assert hard.outcome == "hung_up" and easy.outcome != "hung_up"
+    assert easy.final_anger is not None and hard.final_anger is not None
+    assert easy.final_anger < hard.final_anger
+    # the same turn moves a hard customer more than an easy one
+    assert learner(hard)[1].anger.delta > learner(easy)[1].anger.delta  # type: ignore[union-attr]

@@ -1,0 +1,196 @@
+"""What a learner turn does for the customer (customer/meaning.py) and which pack line
+answers it (customer/choosing.py).
+
+The meaning tests run the real MiniLM (``models``); the examples are written for them,
+not taken from the anger pairs that measure the anger model. The chooser's arithmetic is
+checked with the hashing fake embedder.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from calmline.customer.choosing import Candidate, LineChooser
+from calmline.customer.meaning import (
+    asks_for,
+    clauses,
+    load_cues,
+    load_meaning_reader,
+    pledge_in,
+    reasked_answers,
+)
+from calmline.customer.scenario import Scenario, load_scenario
+from calmline.embed import FakeEmbedder
+from calmline.paths import project_root
+
+
+@pytest.fixture(scope="module")
+def parcel() -> Scenario:
+    return load_scenario("late-parcel")
+
+
+@pytest.fixture(scope="module")
+def broadband() -> Scenario:
+    return load_scenario("broadband-outages")
+
+
+# ----------------------------------------------------------------------------- pure text
+
+
+def test_clauses_split_sentences_and_joined_pledges() -> None:
+    text = "Right, that's on us. I've booked the fitter for nine tomorrow and I'll ring you at ten."
+    assert clauses(text) == [
+        "Right, that's on us.",
+        "I've booked the fitter for nine tomorrow",
+        "I'll ring you at ten.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("clause", "pledge"),
+    [
+        ("I'll courier the new card today", True),
+        ("I'm cancelling the direct debit now", True),
+        ("The plumber will be with you by noon", True),
+        ("It's been credited to your account", True),
+        ("Let me pull up your account", False),  # looking something up
+        ("I can't refund a used item", False),  # negated
+        ("I'm sorry to hear that", False),
+        ("I'm afraid the shop is closed", False),
+    ],
+)
+def test_pledge_grammar(clause: str, pledge: bool) -> None:
+    assert pledge_in(clause) is pledge
+
+
+@pytest.mark.parametrize(
+    ("line", "asks"),
+    [
+        ("And when will that be?", {"time"}),
+        ("By when? I need a date.", {"time"}),
+        ("What are you actually going to do about it?", {"action"}),
+        ("Will you confirm it in writing?", {"confirmation"}),
+        ("Right. Good. Make sure it happens.", set()),
+    ],
+)
+def test_what_a_customer_line_asks_for(line: str, asks: set[str]) -> None:
+    assert asks_for(line) == asks
+
+
+def test_a_reask_needs_the_detail_already_said(parcel: Scenario) -> None:
+    opening = [parcel.opening_line]  # "Order ND-558213. ..."
+    assert reasked_answers("Can I take the order number, please?", parcel, opening) == ["order"]
+    assert reasked_answers("right what's the order number", parcel, opening) == ["order"]
+    assert reasked_answers("Can I take the order number, please?", parcel, ["Hello."]) == []
+    assert reasked_answers("What colour were they?", parcel, opening) == []  # never said
+    assert reasked_answers("I've got the order number here.", parcel, opening) == []
+
+
+def test_the_cue_file_is_complete_and_compiles() -> None:
+    cues = load_cues()
+    assert all(c.exemplars or c.patterns for c in cues.kinds.values())
+    assert cues.hedges and len(cues.kinds["other"].exemplars) >= 10
+
+
+# ----------------------------------------------------------------------------- the chooser
+
+
+def test_the_chooser_never_asks_for_what_was_given_nor_repeats() -> None:
+    chooser = LineChooser(FakeEmbedder())
+    candidates = [
+        Candidate("And when will that be?", "reply:1", 0.9),
+        Candidate("Right. I'll hold you to that.", "reply:1", 0.9),
+        Candidate("It still leaks.", "line:angry", 0.3),
+    ]
+    best = chooser.choose(candidates, "The engineer comes at two today.", [], given=["time"])
+    assert best is not None and best.candidate.text == "Right. I'll hold you to that."
+    said = ["Right. I'll hold you to that."]
+    best = chooser.choose(candidates, "The engineer comes at two today.", said, given=["time"])
+    assert best is not None and best.candidate.text == "It still leaks."
+    assert chooser.choose(candidates[:1], "at two today", [], given=["time"]) is None
+
+
+def test_the_chooser_prefers_the_reply_to_the_move_and_the_customers_own_band() -> None:
+    chooser = LineChooser(None)  # no embedder: fit and band alone
+    candidates = [
+        Candidate("Calm line.", "line:calm", 0.3, band_steps=1),
+        Candidate("Angry line.", "line:angry", 0.3),
+        Candidate("Don't tell me to calm down.", "reply:0", 0.9),
+    ]
+    ranked = [s.candidate.text for s in chooser.rank(candidates, "Calm down.", [])]
+    assert ranked == ["Don't tell me to calm down.", "Angry line.", "Calm line."]
+
+
+# ----------------------------------------------------------------------------- real MiniLM
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("turn", "move"),
+    [
+        ("I've booked the plumber for nine tomorrow morning.", "concrete_action"),
+        ("I'm refunding the full forty pounds to your card right now.", "concrete_action"),
+        ("I'll pass this on to the right team and someone will be in touch.", "vague_action"),
+        ("We'll try to get it sorted as soon as we can.", "vague_action"),
+        ("That's just what the computer tells me to say.", "brush_off"),
+        ("You'll have to take that up with the manufacturer.", "transfer"),
+        ("I'm not authorised to do that, it's company policy.", "policy_wall"),
+        ("I'm afraid we can't replace it.", "refusal"),
+        ("Oh shut up, you're being ridiculous.", "abusive"),
+    ],
+)
+def test_moves_are_read_from_what_the_turn_does(broadband: Scenario, turn: str, move: str) -> None:
+    meaning = load_meaning_reader().read(turn, broadband)
+    assert meaning.has(move), (turn, meaning)
+
+
+@pytest.mark.models
+def test_feelings_questions_and_paraphrase_are_no_moves(broadband: Scenario) -> None:
+    reader = load_meaning_reader()
+    for turn in [
+        "I'm so sorry, that sounds exhausting.",
+        "When did the drops start?",
+        "So it's gone four times in three weeks and nobody came on Friday, is that right?",
+        "Let me bring up the fault history.",
+    ]:
+        assert reader.read(turn, broadband).moves == {}, turn
+
+
+@pytest.mark.models
+def test_a_repeat_of_the_failure_is_read_by_meaning_not_negated_or_paraphrased(
+    broadband: Scenario,
+) -> None:
+    reader = load_meaning_reader()
+    assert reader.read("Could you try switching the router off and on again?", broadband).has(
+        "repeats_failure"
+    )
+    for turn in [
+        "I won't ask you to reset the router again.",
+        "So you've restarted your router on every call?",
+    ]:
+        assert not reader.read(turn, broadband).has("repeats_failure"), turn
+
+
+@pytest.mark.models
+def test_a_concrete_action_tells_the_customer_when(broadband: Scenario) -> None:
+    meaning = load_meaning_reader().read(
+        "An engineer will be with you by two o'clock today, and I'll text you when he sets off.",
+        broadband,
+    )
+    assert meaning.has("concrete_action") and {"action", "time"} <= set(meaning.gives)
+
+
+@pytest.mark.models
+def test_no_exemplar_is_a_near_copy_of_a_measured_learner_line() -> None:
+    """The exemplars must not be the anger pairs' lines in disguise (tuning to the test)."""
+    root = project_root()
+    lines: list[str] = []
+    for name in ("data/anger_pairs.yaml", "data/anger/new_pairs.yaml"):
+        for pair in yaml.safe_load((root / name).read_text(encoding="utf-8"))["pairs"]:
+            lines += pair["good"] + pair["poor"]
+    exemplars = [t for kind in load_cues().kinds.values() for t in kind.exemplars]
+    embedder = load_meaning_reader().embedder
+    sims = embedder.embed(exemplars) @ embedder.embed(lines).T
+    worst = sims.max()
+    assert worst < 0.85, (exemplars[sims.max(axis=1).argmax()], lines[sims.max(axis=0).argmax()])
