@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from calmline.embed import FakeEmbedder
+import pytest
+
+from calmline.embed import FakeEmbedder, MiniLMEmbedder, load_embedder
 from calmline.evaluate.calibration import agreement, weighted_kappa
 from calmline.evaluate.checks import CheckContext, run_check
 from calmline.evaluate.debrief import build_debrief_questions
@@ -17,6 +19,12 @@ from calmline.evaluate.rules import apply_rule, parse_rule
 from calmline.evaluate.transcript import parse_transcript
 from calmline.models import Assessment, Check, PointVerdict, ToneReading
 from calmline.testing.fake_llm import FakeChatModel
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLMEmbedder:
+    """The shipped sentence embedder: concepts are found by meaning, a hashing fake can't."""
+    return load_embedder()
 
 
 class StubToneReader:
@@ -63,9 +71,11 @@ def _assessments(text: str) -> list[Assessment]:
     )
 
 
-def test_good_call_is_met_with_verified_evidence() -> None:
-    v = _verdicts(GOOD)
+@pytest.mark.models
+def test_good_call_is_met_with_verified_evidence(minilm: MiniLMEmbedder) -> None:
     session = parse_transcript(GOOD)
+    results = assess(session, load_rubrics(), embedder=minilm)
+    v = {x.point_id: x for a in results for x in a.verdicts}
     for pid in ("dc2_structured_approach", "dc3_active_listening", "dc4_service_recovery"):
         assert v[pid].verdict == "met", (pid, v[pid].checks)
         for ev in v[pid].evidence:
@@ -163,35 +173,34 @@ def test_calm_step_is_broken_by_an_escalating_turn() -> None:
     assert not run_check(check, CheckContext(parse_transcript(text))).passed
 
 
-def test_tone_tags_count_and_negative_checks_flag_mistakes() -> None:
+@pytest.mark.models
+def test_a_lapse_in_the_call_fails_the_professionalism_check(minilm: MiniLMEmbedder) -> None:
     text = "CUSTOMER: This is a joke.\nLEARNER: Whatever you say, mate.\n"
-    reader = StubToneReader({"Whatever": {"sarcasm": 0.9}})
-    v = _verdicts(text, reader)
-    prof = {c.check_id: c for c in v["dc5_professionalism"].checks}
-    assert not prof["stays_professional"].passed
-    assert prof["stays_professional"].evidence[0].quote.startswith("Whatever")
+    results = assess(parse_transcript(text), load_rubrics(), embedder=minilm)
+    (prof_point,) = [v for a in results for v in a.verdicts if v.point_id == "dc5_professionalism"]
+    prof = {c.check_id: c for c in prof_point.checks}
+    assert not prof["no_lapse"].passed
+    assert prof["no_lapse"].evidence[0].quote.startswith("Whatever")
+    assert prof_point.verdict != "met"
 
 
-def test_count_distinct_counts_distinct_concepts_only() -> None:
+@pytest.mark.models
+def test_concepts_count_distinct_indicators_not_mentions(minilm: MiniLMEmbedder) -> None:
+    """Two words for one sign (shouting, a raised voice) are one indicator; two signs in
+    one sentence are two."""
     check = Check(
         id="c",
         description="",
-        kind="count_distinct",
-        params={
-            "min": 2,
-            "concepts": {"voice": ["shouting", "raised voice"], "repeat": ["third time"]},
-        },
+        kind="concepts",
+        params={"min": 2, "concepts": ["raised_voice", "repeating", "repeat_contact"]},
     )
-    same = parse_transcript(
-        "CUSTOMER: x\nLEARNER: ok\n--- debrief ---\nEXAMINER: q\n"
-        "LEARNER: He was shouting. He had a raised voice."
-    )
+    debrief = "CUSTOMER: x\nLEARNER: ok\n--- debrief ---\nEXAMINER: What signs did you notice?\n"
+    same = parse_transcript(debrief + "LEARNER: He was shouting. He had a raised voice.")
     two = parse_transcript(
-        "CUSTOMER: x\nLEARNER: ok\n--- debrief ---\nEXAMINER: q\n"
-        "LEARNER: He was shouting and it was the third time."
+        debrief + "LEARNER: He was shouting and it was the third time he had called."
     )
-    assert not run_check(check, CheckContext(same)).passed
-    assert run_check(check, CheckContext(two)).passed
+    assert not run_check(check, CheckContext(same, embedder=minilm)).passed
+    assert run_check(check, CheckContext(two, embedder=minilm)).passed
 
 
 def test_rule_language() -> None:

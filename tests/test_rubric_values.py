@@ -30,13 +30,13 @@ def _load_changed(repo: Path, tmp_path: Path, old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("old", "new", "field", "says"),
     [
-        (r"similarity: 0\.72", "similarity: banana", "points[0].checks (line ", "similarity"),
-        (r"similarity: 0\.72", "similarity: 7.2", "points[0].checks (line ", "from 0 to 1"),
-        (r"threshold: [0-9.]+", "threshold: -1", ".checks (line ", "threshold"),
-        (r"min: \d+", "min: two", ".checks (line ", "whole number"),
+        (r"threshold: [0-9.]+", "threshold: banana", "points[1].checks[0] (line ", "threshold"),
+        (r"threshold: [0-9.]+", "threshold: 7.2", "points[1].checks[0] (line ", "from 0 to 1"),
+        (r"threshold: [0-9.]+", "threshold: -1", ".checks[0] (line ", "threshold"),
+        (r"min: \d+", "min: two", ".checks[0] (line ", "whole number"),
         (r"pass_mark: [0-9.]+", "pass_mark: 7", "pass_mark (line ", "0.7 is 70 %"),
-        (r"weight: 1\.0", "weight: -3", "points[0].weight (line 27)", "more than 0"),
-        (r"weight: 1\.0", "weight: 0", "points[0].weight (line 27)", "more than 0"),
+        (r"weight: 1\.0", "weight: -3", "points[0].weight (line 36)", "more than 0"),
+        (r"weight: 1\.0", "weight: 0", "points[0].weight (line 36)", "more than 0"),
     ],
 )
 def test_numbers_out_of_range_name_the_field_and_line(
@@ -53,8 +53,8 @@ def test_a_rule_needing_more_checks_than_the_point_has_is_refused(
     message = _load_changed(
         repo,
         tmp_path,
-        r'rule: "two_indicators => met; one_indicator => partly; else => not_met"',
+        r'rule: "two_indicators => met; one_indicator \| vague_only => partly; else => not_met"',
         'rule: "99+ => met; one_indicator => partly; else => not_met"',
     )
     assert "points[0] (line " in message
-    assert "99+ needs 99 checks to pass, but the point has 2" in message
+    assert "99+ needs 99 checks to pass, but the point has 3" in message

@@ -43,7 +43,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (target / "borrowed_deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python"), "install",
-         "--no-deps", "-q", str(wheel)],
+         "--no-deps", "--force-reinstall", "-q", str(wheel)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert pip.returncode == 0, pip.stderr[-3000:]

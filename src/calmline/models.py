@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -280,16 +280,138 @@ ShownBy = Literal["call", "debrief", "both"]
 Verdict = Literal["met", "partly", "not_met"]
 
 
+class MatchSpec(BaseModel):
+    """What one learner turn must show: any tone tag at ``threshold``, any phrase, or any
+    concept of ``rubrics/concepts.yaml`` (found by meaning in one of its clauses)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[str] = Field(default_factory=list)
+    phrases: list[str] = Field(default_factory=list)
+    # Phrases that undo a match in the same sentence ("sorry, but it's policy").
+    unless: list[str] = Field(default_factory=list)
+    concepts: list[str] = Field(default_factory=list)
+    # Concepts that must ALSO be shown: in the same sentence as a concept match, in the
+    # same turn as a tag match (an action and a time: "I'll ring you back at two").
+    with_concepts: list[str] = Field(default_factory=list)
+    # A tone tag does not count in a turn showing one of these concepts (a "question"
+    # that is only a security check).
+    unless_concepts: list[str] = Field(default_factory=list)
+    # A concept match counts only in a sentence sharing at least this many content words
+    # with the customer's two lines before the turn (a restatement restates something).
+    echoes_customer: int = Field(default=0, ge=0)
+    threshold: float = 0.5  # for tone tags
+    overlap_s: float | None = None  # seconds talking over the customer that count
+
+
+class TagParams(MatchSpec):
+    """``tag``: passes when at least ``min_turns`` learner turns of ``phase`` match."""
+
+    kind: Literal["tag"] = "tag"
+    phase: Phase = "call"
+    min_turns: int = Field(default=1, ge=1)
+
+
+class NegativeTagParams(MatchSpec):
+    """``negative_tag``: a common mistake; passes when at most ``max_turns`` turns show it."""
+
+    kind: Literal["negative_tag"] = "negative_tag"
+    max_turns: int = Field(default=0, ge=0)
+
+
+class SequenceStep(MatchSpec):
+    """One step of a ``sequence``; ``calm`` steps match nothing but forbid escalation."""
+
+    name: str
+    calm: bool = False
+    breakers: list[str] | None = None  # tone tags that break a calm step
+    breaker_phrases: list[str] | None = None
+    breaker_concepts: list[str] = Field(default_factory=list)
+
+
+class SequenceParams(BaseModel):
+    """``sequence``: steps first occur in this order across the call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["sequence"] = "sequence"
+    steps: list[SequenceStep] = Field(min_length=2)
+
+
+class PrecedesParams(BaseModel):
+    """``precedes``: ``first`` occurs no later than ``then`` (or ``then`` never occurs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["precedes"] = "precedes"
+    first: MatchSpec
+    then: MatchSpec
+
+
+class ConceptsParams(BaseModel):
+    """``concepts``: distinct concepts of ``rubrics/concepts.yaml`` the learner names.
+
+    Every learner turn of ``phase`` is cut into clauses and each clause may show several
+    concepts, so "he slammed the box down and raised his voice" names two.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["concepts"] = "concepts"
+    phase: ShownBy = "debrief"
+    concepts: list[str] = Field(min_length=1)
+    min: int = Field(default=1, ge=1)
+    # Debrief answers only to examiner questions with one of these words (all answers
+    # when no question has one).
+    after_question: list[str] = Field(default_factory=list)
+    # Call turns only when they hold one of these words ("complaint", "appeal").
+    call_turns_with: list[str] = Field(default_factory=list)
+    # A clause showing one of these concepts counts for nothing ("I explained the
+    # process to her" claims an explanation; it is not one).
+    exclude: list[str] = Field(default_factory=list)
+    # A sentence naming two or more of these labels word for word is the rubric read
+    # back, not a description: it counts as one mention at most.
+    generic_labels: list[str] = Field(default_factory=list)
+
+
+CheckParams = Annotated[
+    TagParams | NegativeTagParams | SequenceParams | PrecedesParams | ConceptsParams,
+    Field(discriminator="kind"),
+]
+CheckKind = Literal["tag", "negative_tag", "sequence", "precedes", "concepts"]
+CHECK_KINDS: tuple[str, ...] = CheckKind.__args__  # type: ignore[attr-defined]  # Literal args
+
+
 class Check(BaseModel):
-    """One atomic check a marking point is made of (see rubrics/*.yaml)."""
+    """One atomic check a marking point is made of (see rubrics/*.yaml).
+
+    ``params`` is typed by ``kind`` (one params model per kind, above); in YAML the
+    params need not repeat the kind.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
     description: str
-    kind: str  # e.g. "tag", "sequence", "count_distinct", "negative_tag", "debrief_concepts"
-    params: dict[str, object] = Field(default_factory=dict)
+    kind: CheckKind
+    params: CheckParams
     negative: bool = False  # a common mistake: passing means the mistake was *not* made
+
+    @model_validator(mode="before")
+    @classmethod
+    def _params_know_their_kind(cls, data: Any) -> Any:
+        """Copy ``kind`` into ``params`` so the params union can pick its model, after
+        checking the numbers in them (a plain message rather than the schema's)."""
+        if isinstance(data, dict) and isinstance(data.get("kind"), str):
+            params = data.get("params")
+            if params is None:
+                params = {}
+            problems = _numeric_problems(params)
+            if problems:
+                raise ValueError(f"check {data.get('id')!r}: {problems[0]}")
+            if isinstance(params, dict):
+                data = {**data, "params": {**params, "kind": data["kind"]}}
+        return data
 
 
 # Numeric check parameters, wherever they sit in ``params`` (steps, first/then...):
@@ -343,15 +465,6 @@ class MarkingPoint(BaseModel):
         if not weight > 0:
             raise ValueError(f"weight must be more than 0, not {weight:g}")
         return weight
-
-    @field_validator("checks")
-    @classmethod
-    def _numbers_in_range(cls, checks: list[Check]) -> list[Check]:
-        for check in checks:
-            problems = _numeric_problems(getattr(check, "params", None))
-            if problems:
-                raise ValueError(f"check {check.id!r}: {problems[0]}")
-        return checks
 
     @model_validator(mode="after")
     def _rule_can_hold(self) -> MarkingPoint:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 
-from calmline.evaluate.checks import match_turn
+from calmline.evaluate.match import match_turn
 from calmline.models import MarkingPoint, Rubric, SessionRecord
 
 MAX_QUOTE_WORDS = 14

@@ -16,7 +16,8 @@ from calmline.models import Evidence, Phase, SessionRecord, Turn
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _NON_WORD = re.compile(r"[^a-z0-9]+")
-_SENTENCE = re.compile(r"[^.!?…]+[.!?…]*")
+# A full stop between digits ("£7.99", "room 3.14") does not end a sentence.
+_SENTENCE = re.compile(r"(?:[^.!?…]|(?<=\d)\.(?=\d))+[.!?…]*")
 MAX_QUOTE = 220
 
 # Instructions addressed to whoever marks the transcript. Learner speech is untrusted

@@ -55,10 +55,11 @@ def read_tones(session: SessionRecord, reader: ToneReaderLike | None) -> dict[in
 
 
 def evidence_phases(point: MarkingPoint) -> tuple[Phase, ...]:
+    """Where a point's quotes may come from. A point shown in the call needs call quotes
+    (saying "I paraphrased" in the debrief is not paraphrasing); a point shown by
+    explaining may also be explained in so many words during the call."""
     if point.shown_by == "call":
         return ("call",)
-    if point.shown_by == "debrief":
-        return ("debrief",)
     return ("call", "debrief")
 
 
@@ -129,6 +130,19 @@ def score_of(rubric: Rubric, verdicts: Sequence[PointVerdict]) -> float:
     return round(sum(weights[v.point_id] * v.score for v in verdicts) / total, 4)
 
 
+def mark_points(ctx: CheckContext, rubric: Rubric) -> list[PointVerdict]:
+    """Every point of ``rubric`` on a prepared context (its session already sanitised).
+
+    A context caches its clause readings, so calibration can mark the same sessions
+    many times with different concept thresholds for the price of the checks alone.
+    """
+    verdicts = []
+    for point in rubric.points:
+        results = [run_check(check, ctx) for check in point.checks]
+        verdicts.append(verdict_for_point(point, results, ctx.session))
+    return verdicts
+
+
 def assess_offline(
     session: SessionRecord,
     rubric: Rubric,
@@ -141,10 +155,7 @@ def assess_offline(
     if tones is None:
         tones = read_tones(clean, tone_reader)
     ctx = CheckContext(session=clean, tones=tones, embedder=embedder)
-    verdicts = []
-    for point in rubric.points:
-        results = [run_check(check, ctx) for check in point.checks]
-        verdicts.append(verdict_for_point(point, results, clean))
+    verdicts = mark_points(ctx, rubric)
     score = score_of(rubric, verdicts)
     return Assessment(
         session_id=session.id,

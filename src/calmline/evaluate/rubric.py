@@ -15,13 +15,21 @@ from pydantic import ValidationError
 
 from calmline.config import environment
 from calmline.errors import CalmlineError
+from calmline.evaluate.concepts import BANK_FILE, THRESHOLDS_FILE, known_concept_ids
 from calmline.evaluate.rules import RuleError, parse_rule
 from calmline.files import read_text
-from calmline.models import Rubric
+from calmline.models import (
+    CHECK_KINDS,
+    Check,
+    ConceptsParams,
+    MatchSpec,
+    PrecedesParams,
+    Rubric,
+    SequenceParams,
+)
 from calmline.paths import project_root, rubrics_dir
 from calmline.yaml_input import YamlProblem, load_yaml
 
-CHECK_KINDS = frozenset({"tag", "negative_tag", "sequence", "precedes", "count_distinct"})
 _SOURCE = re.compile(r"^(?P<seed>[^#]+)#(?P<n>\d+)$")
 
 
@@ -68,6 +76,17 @@ def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
+def _clean_loc(loc: Sequence[int | str]) -> list[int | str]:
+    """Pydantic names the chosen params model in the error path (``params.sequence.steps``);
+    the YAML has no such level, so it is left out."""
+    out: list[int | str] = []
+    for key in loc:
+        if out and out[-1] == "params" and key in CHECK_KINDS:
+            continue
+        out.append(key)
+    return out
+
+
 def _field(loc: Sequence[int | str]) -> str:
     out = ""
     for key in loc:
@@ -83,7 +102,8 @@ def _fail(path: Path, root: yaml.Node | None, loc: Sequence[int | str], msg: str
     )
 
 
-def _check_params(path: Path, root: yaml.Node, rubric: Rubric) -> None:
+def _check_params(path: Path, root: yaml.Node, rubric: Rubric, concepts: set[str] | None) -> None:
+    """What the schema cannot say: unique check ids, a parseable rule, known concepts."""
     for pi, point in enumerate(rubric.points):
         ids = [c.id for c in point.checks]
         if not ids:
@@ -91,44 +111,36 @@ def _check_params(path: Path, root: yaml.Node, rubric: Rubric) -> None:
         if len(set(ids)) != len(ids):
             raise _fail(path, root, ["points", pi, "checks"], "check ids must be unique")
         for ci, check in enumerate(point.checks):
-            loc: list[int | str] = ["points", pi, "checks", ci]
-            if check.kind not in CHECK_KINDS:
+            unknown = sorted(set(concept_ids(check)) - concepts) if concepts is not None else []
+            if unknown:
                 raise _fail(
                     path,
                     root,
-                    [*loc, "kind"],
-                    f"unknown check kind {check.kind!r} (one of {', '.join(sorted(CHECK_KINDS))})",
+                    ["points", pi, "checks", ci, "params"],
+                    f"unknown concept(s) {', '.join(unknown)} (see rubrics/concepts.yaml)",
                 )
-            p = check.params
-            if check.kind == "count_distinct":
-                concepts = p.get("concepts")
-                if not isinstance(concepts, dict) or not concepts:
-                    raise _fail(path, root, [*loc, "params"], "count_distinct needs `concepts`")
-                required = p.get("required") or []
-                if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-                    raise _fail(
-                        path, root, [*loc, "params", "required"], "required must be concept names"
-                    )
-                missing = [r for r in required if r not in concepts]
-                if missing:
-                    raise _fail(
-                        path,
-                        root,
-                        [*loc, "params", "required"],
-                        f"required concepts not in `concepts`: {missing}",
-                    )
-            elif check.kind == "sequence":
-                if not isinstance(p.get("steps"), list) or len(p["steps"]) < 2:  # type: ignore[arg-type]
-                    raise _fail(path, root, [*loc, "params"], "sequence needs two or more `steps`")
-            elif check.kind == "precedes":
-                if not isinstance(p.get("first"), dict) or not isinstance(p.get("then"), dict):
-                    raise _fail(path, root, [*loc, "params"], "precedes needs `first` and `then`")
-            elif not p.get("tags") and not p.get("phrases"):
-                raise _fail(path, root, [*loc, "params"], f"{check.kind} needs `tags` or `phrases`")
         try:
             parse_rule(point.rule, ids)
         except RuleError as exc:
             raise _fail(path, root, ["points", pi, "rule"], str(exc)) from exc
+
+
+def concept_ids(check: Check) -> list[str]:
+    """Every concept id a check refers to, in any of its match specs."""
+    p = check.params
+    specs: list[MatchSpec] = []
+    if isinstance(p, ConceptsParams):
+        return [*p.concepts, *p.exclude]
+    if isinstance(p, MatchSpec):
+        specs = [p]
+    elif isinstance(p, SequenceParams):
+        specs = list(p.steps)
+    elif isinstance(p, PrecedesParams):
+        specs = [p.first, p.then]
+    out = [c for s in specs for c in (*s.concepts, *s.with_concepts, *s.unless_concepts)]
+    if isinstance(p, SequenceParams):
+        out += [c for s in p.steps for c in s.breaker_concepts]
+    return out
 
 
 def _check_sources(path: Path, root: yaml.Node, rubric: Rubric, seeds: Path) -> None:
@@ -185,21 +197,17 @@ def load_rubric_file(path: Path, seeds: Path | None = None) -> Rubric:
     except ValidationError as exc:
         first = exc.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
-        raise _fail(path, root, list(first["loc"]), message) from exc
-    try:
-        _check_params(path, root, rubric)
-    except (TypeError, AttributeError, KeyError, ValueError) as exc:
-        # params is free-form per check kind; a shape no check above foresaw lands here
-        raise CalmlineError(
-            f"{path}: malformed check parameters ({type(exc).__name__}: {exc})",
-            "compare the point's `params` with a shipped rubric in rubrics/",
-        ) from exc
+        raise _fail(path, root, _clean_loc(first["loc"]), message) from exc
+    known = known_concept_ids(path.parent)
+    _check_params(path, root, rubric, known if known is not None else known_concept_ids())
     _check_sources(path, root, rubric, seeds or seeds_dir())
     return rubric
 
 
 def rubric_files(folder: Path | None = None) -> list[Path]:
-    return sorted((folder or rubrics_dir()).glob("*.yaml"))
+    """The marking schemes in ``folder``: every YAML file but the concept bank's."""
+    skip = {BANK_FILE, THRESHOLDS_FILE}
+    return sorted(p for p in (folder or rubrics_dir()).glob("*.yaml") if p.name not in skip)
 
 
 def load_rubrics(ids: Sequence[str] | None = None, folder: Path | None = None) -> list[Rubric]:

@@ -1,9 +1,10 @@
 """The rule language that turns a marking point's check results into met / partly / not met.
 
 A rule is clauses separated by ``;``, tried in order, each ``<condition> => <verdict>``.
-A condition is check ids joined by ``&`` (and) and ``|`` (or; ``&`` binds tighter), or
-``all``, ``any``, ``N+`` (at least N checks passed), or ``else`` (always true). When no
-clause holds the verdict is ``not_met``. Example::
+A condition is check ids joined by ``&`` (and) and ``|`` (or; ``&`` binds tighter), a
+check id with ``!`` in front (that check did not pass), ``all``, ``any``, ``N+`` (at
+least N checks passed), or ``else`` (always true). When no clause holds the verdict is
+``not_met``. Example::
 
     two_indicators => met; one_indicator => partly; else => not_met
 """
@@ -52,6 +53,7 @@ def parse_rule(rule: str, check_ids: Sequence[str]) -> list[Clause]:
             for term in terms:
                 if term in {"all", "any", "else"} or _AT_LEAST.match(term):
                     continue
+                term = term.removeprefix("!").strip()
                 if not _ID.match(term):
                     raise RuleError(f"clause {part!r}: bad term {term!r}")
                 if term not in known:
@@ -64,6 +66,8 @@ def parse_rule(rule: str, check_ids: Sequence[str]) -> list[Clause]:
 
 
 def _term_holds(term: str, passed: Mapping[str, bool]) -> bool:
+    if term.startswith("!"):
+        return not _term_holds(term[1:].strip(), passed)
     if term == "else":
         return True
     if term == "all":
