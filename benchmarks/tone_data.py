@@ -34,10 +34,26 @@ ROOT = REPO / "data" / "tone"
 SPLITS = ROOT / "splits.json"
 ITEMS = ROOT / "items.jsonl"
 # Which labeller labels which writer's items: never the writer.
-ASSIGNMENT = {"writer_a": "labeller_1", "writer_b": "labeller_2", "writer_c": "labeller_3"}
-SECOND = "labeller_4"  # a second, independent opinion on a sample, for agreement
+ASSIGNMENT = {
+    "writer_a": "labeller_1",
+    "writer_b": "labeller_2",
+    "writer_c": "labeller_3",
+    "writer_d": "labeller_5",
+    "writer_e": "labeller_6",
+}
+SECOND = "labeller_4"  # a second, independent opinion on a sample of round 1, for agreement
 SECOND_SAMPLE = 240
-WRITER_ITEMS = 500
+# Round 2 (writers d and e, with a primary move): each labeller also labels a sample of
+# the other writer's items, for agreement.
+CROSS = {"labeller_5": "writer_e", "labeller_6": "writer_d"}
+CROSS_SAMPLE = 60
+# Each round's test split is frozen (hashed) on its own, before anything is fitted on it.
+ROUNDS = {
+    "test_sha256": ("writer_a", "writer_b", "writer_c"),
+    "test_sha256_round2": ("writer_d", "writer_e"),
+}
+WRITER_ITEMS = {"writer_a": 500, "writer_b": 500, "writer_c": 500, "writer_d": 400, "writer_e": 400}
+PRIMARY_FROM = ("writer_d", "writer_e")  # batches that ask for the primary move
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -61,33 +77,54 @@ def split_of(item_id: str) -> str:
     return "train" if bucket < 6 else "dev" if bucket < 8 else "test"
 
 
-def test_hash(rows: list[dict], splits: dict[str, str]) -> str:
-    test = sorted((r["id"], r["context"], r["text"]) for r in rows if splits.get(r["id"]) == "test")
+def test_hash(rows: list[dict], splits: dict[str, str], writers: tuple[str, ...]) -> str:
+    test = sorted(
+        (r["id"], r["context"], r["text"])
+        for r in rows
+        if splits.get(r["id"]) == "test" and r["writer"] in writers
+    )
     return hashlib.sha256(json.dumps(test).encode()).hexdigest()
 
 
 def freeze() -> int:
+    """Assign a split to every new item; record the hash of a round's test split the
+    first time all its items are in (an existing hash is never rewritten)."""
     rows = raw_items()
     old = json.loads(SPLITS.read_text()) if SPLITS.exists() else {"splits": {}}
     splits: dict[str, str] = dict(old["splits"])
     for r in rows:
         splits.setdefault(r["id"], split_of(r["id"]))
-    digest = test_hash(rows, splits)
-    SPLITS.write_text(
-        json.dumps({"test_sha256": digest, "splits": dict(sorted(splits.items()))}, indent=0)
-    )
-    print(Counter(splits.values()), "test sha256", digest)
+    out = {k: v for k, v in old.items() if k != "splits"}
+    have = Counter(r["writer"] for r in rows)
+    for key, writers in ROUNDS.items():
+        if key in out or any(have[w] < WRITER_ITEMS[w] for w in writers):
+            continue
+        out[key] = test_hash(rows, splits, writers)
+    out["splits"] = dict(sorted(splits.items()))
+    SPLITS.write_text(json.dumps(out, indent=0))
+    print(Counter(splits.values()), {k: v for k, v in out.items() if k != "splits"})
     return 0
 
 
 def check() -> int:
     frozen = json.loads(SPLITS.read_text())
-    digest = test_hash(raw_items(), frozen["splits"])
-    if digest != frozen["test_sha256"]:
-        print(f"the frozen test split changed: {digest} != {frozen['test_sha256']}")
-        return 1
-    print("test split unchanged:", digest)
-    return 0
+    rows = raw_items()
+    status = 0
+    for key, writers in ROUNDS.items():
+        if key not in frozen:
+            continue
+        digest = test_hash(rows, frozen["splits"], writers)
+        if digest != frozen[key]:
+            print(f"the frozen test split changed ({key}): {digest} != {frozen[key]}")
+            status = 1
+        else:
+            print(f"test split unchanged ({key}):", digest)
+    return status
+
+
+def _blind(rows: list[dict], primary: bool) -> list[dict]:
+    keys = ("id", "context", "text")
+    return [{**{k: r[k] for k in keys}, **({"ask": "tags+primary"} if primary else {})} for r in rows]
 
 
 def batches() -> int:
@@ -96,43 +133,47 @@ def batches() -> int:
     rows = raw_items()
     for writer, labeller in ASSIGNMENT.items():
         path = ROOT / "labelling" / f"batch_{labeller}.jsonl"
-        rng = random.Random(f"{writer}-{labeller}")
-        mine = [
-            {"id": r["id"], "context": r["context"], "text": r["text"]}
-            for r in rows
-            if r["writer"] == writer
-        ]
-        if path.exists() or len(mine) < WRITER_ITEMS:
+        mine = [r for r in rows if r["writer"] == writer]
+        if path.exists() or len(mine) < WRITER_ITEMS[writer]:
             print(labeller, "kept" if path.exists() else f"waiting ({len(mine)} items)")
             continue
-        rng.shuffle(mine)
-        write_jsonl(path, mine)
+        if labeller in CROSS:
+            other = [r for r in rows if r["writer"] == CROSS[labeller]]
+            if len(other) < WRITER_ITEMS[CROSS[labeller]]:
+                print(labeller, f"waiting for {CROSS[labeller]}")
+                continue
+            mine = mine + random.Random(f"cross-{labeller}").sample(other, CROSS_SAMPLE)
+        random.Random(f"{writer}-{labeller}").shuffle(mine)
+        write_jsonl(path, _blind(mine, writer in PRIMARY_FROM))
         print(labeller, len(mine))
     second = ROOT / "labelling" / f"batch_{SECOND}.jsonl"
-    if second.exists() or len(rows) < WRITER_ITEMS * len(ASSIGNMENT):
+    round1 = [r for r in rows if r["writer"] in ROUNDS["test_sha256"]]
+    if second.exists() or len(round1) < 1500:
         return 0
-    sample = random.Random(SECOND).sample(rows, SECOND_SAMPLE)
-    write_jsonl(
-        second,
-        [{"id": r["id"], "context": r["context"], "text": r["text"]} for r in sample],
-    )
+    sample = random.Random(SECOND).sample(round1, SECOND_SAMPLE)
+    write_jsonl(second, _blind(sample, False))
     print(SECOND, len(sample))
     return 0
 
 
 def build() -> int:
     splits = json.loads(SPLITS.read_text())["splits"]
-    labels: dict[str, tuple[str, list[str]]] = {}
+    labels: dict[str, tuple[str, list[str], str | None]] = {}
+    owner = {labeller: writer for writer, labeller in ASSIGNMENT.items()}
+    raw = raw_items()
+    writer_of = {r["id"]: r["writer"] for r in raw}
     for labeller in ASSIGNMENT.values():
         path = ROOT / "labels" / f"{labeller}.jsonl"
         if path.exists():
             for row in read_jsonl(path):
-                labels[row["id"]] = (labeller, sorted(set(row["tags"])))
+                if writer_of.get(row["id"]) != owner[labeller]:
+                    continue  # a cross-check of another writer's item: agreement only
+                labels[row["id"]] = (labeller, sorted(set(row["tags"])), row.get("primary"))
     out = []
-    for r in raw_items():
+    for r in raw:
         if r["id"] not in labels:
             continue
-        labeller, tags = labels[r["id"]]
+        labeller, tags, primary = labels[r["id"]]
         assert labeller != r["writer"]
         out.append(
             {
@@ -140,6 +181,7 @@ def build() -> int:
                 "context": r["context"],
                 "text": r["text"],
                 "tags": tags,
+                **({"primary": primary} if primary else {}),
                 "intended": r.get("intended", []),
                 "writer": r["writer"],
                 "labeller": labeller,
