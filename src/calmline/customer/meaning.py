@@ -165,8 +165,8 @@ _SUGGESTS = re.compile(
     re.IGNORECASE,
 )
 _RESTATES = re.compile(
-    r"^\W*(so|you've|you have|you said|you were told|you're saying|you reported|you told|you rang"
-    r"|you called)\b",
+    r"^\W*(so,? (?:you|your|if i|what you|it's your|the \w+ you)|you've|you have|you said"
+    r"|you were told|you're saying|you reported|you told|you rang|you called)\b",
     re.I,
 )
 _REQUEST = re.compile(
