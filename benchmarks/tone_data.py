@@ -124,7 +124,9 @@ def check() -> int:
 
 def _blind(rows: list[dict], primary: bool) -> list[dict]:
     keys = ("id", "context", "text")
-    return [{**{k: r[k] for k in keys}, **({"ask": "tags+primary"} if primary else {})} for r in rows]
+    return [
+        {**{k: r[k] for k in keys}, **({"ask": "tags+primary"} if primary else {})} for r in rows
+    ]
 
 
 def batches() -> int:
@@ -214,7 +216,40 @@ def agreement() -> int:
         kw = kappa([(tag in r["tags"], tag in r["intended"]) for r in items.values()])
         print(f"{tag:14s} {k2:18.2f} {kw:16.2f}")
     print(f"({len(both)} items with two labellers; {len(items)} with writer and labeller)")
+    cross_agreement(items, kappa)
     return 0
+
+
+def cross_agreement(items: dict[str, dict], kappa) -> None:
+    """Round 2: each labeller's cross-sample of the other writer's items against that
+    writer's own labeller, per tag and for the primary move."""
+    from calmline.evaluate.agreement import cohen_kappa
+
+    pairs: list[tuple[dict, dict]] = []
+    for labeller in CROSS:
+        path = ROOT / "labels" / f"{labeller}.jsonl"
+        if not path.exists():
+            continue
+        for row in read_jsonl(path):
+            first = items.get(row["id"])
+            if first is not None and first["labeller"] != labeller:
+                pairs.append((first, row))
+    if not pairs:
+        return
+    print(f"\nround 2 cross-labelled: {len(pairs)} items")
+    for tag in ("question", "paraphrase", "empathy", "solution", "ownership"):
+        k = kappa([(tag in a["tags"], tag in b["tags"]) for a, b in pairs])
+        print(f"{tag:14s} {k:18.2f}")
+    moves = sorted(
+        {a.get("primary") or "" for a, _ in pairs} | {b.get("primary") or "" for _, b in pairs}
+    )
+    same = sum(a.get("primary") == b.get("primary") for a, b in pairs)
+    kp = cohen_kappa(
+        [(a.get("primary") or "", b.get("primary") or "") for a, b in pairs],
+        weighted=False,
+        levels=tuple(moves),
+    )
+    print(f"primary move: {same}/{len(pairs)} the same, kappa {kp or 0.0:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
