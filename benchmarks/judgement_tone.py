@@ -3,8 +3,11 @@
     .venv/bin/python benchmarks/judgement_tone.py [--json OUT]
 
 Sets (who wrote and who labelled each is in ``data/tone/README.md``):
-- ``dev`` and ``test`` of ``data/tone/items.jsonl``: written by three writers, labelled by
-  people who did not write them. ``test`` is frozen and never used to fit or tune.
+- ``dev``, ``test`` and ``test-round2`` of ``data/tone/items.jsonl``: round 1 written by
+  three writers, round 2 by two more, all labelled by people who did not write them. Each
+  round's test split is frozen (hashed) and never used to fit or tune;
+  ``test-round2-primary`` scores round 2's test items against the one primary move their
+  labeller chose, as ESConv is scored.
 - ``esconv-dev``: ``../shared/data/tone-dev/esconv_dev.jsonl``, 480 real supporter
   utterances labelled by the ESConv annotators with one strategy each, mapped onto four
   tags (CC BY-NC 4.0: measured on, never trained on, never copied here).
@@ -57,12 +60,14 @@ def load_esconv() -> list[dict]:
     ]  # fmt: skip
 
 
-def predict(rows: Sequence[dict]) -> list[set[str]]:
+def predict(rows: Sequence[dict]) -> tuple[list[set[str]], list[set[str]]]:
+    """The reader's tags per row, and its primary move (as a one-tag set, empty when the
+    primary move is none of the tags)."""
     from calmline.tone.reader import ToneInput, load_tone_reader
 
     reader = load_tone_reader()
     readings = reader.read_batch([ToneInput(r["text"], r.get("context") or None) for r in rows])
-    return [set(reading.tags) for reading in readings]
+    return [set(x.tags) for x in readings], [{x.primary} if x.primary else set() for x in readings]
 
 
 def baseline(rows: Sequence[dict]) -> list[set[str]]:
@@ -95,27 +100,41 @@ def tag_table(rows: Sequence[dict], got: Sequence[set[str]], tags: Sequence[str]
     return out
 
 
+ROUND1 = ("writer_a", "writer_b", "writer_c")
+
+
 def run() -> dict:
     sets: dict[str, list[dict]] = {}
     if ITEMS.exists():
-        sets["dev"] = load_items("dev")
-        sets["test"] = load_items("test")
+        dev, test = load_items("dev"), load_items("test")
+        sets["dev"] = dev
+        sets["test"] = [r for r in test if r["writer"] in ROUND1]
+        sets["test-round2"] = [r for r in test if r["writer"] not in ROUND1]
+        # round 2's labellers also gave the one primary move: scored as one tag per turn,
+        # as ESConv's annotators label
+        sets["test-round2-primary"] = [
+            {**r, "tags": [r["primary"]] if r["primary"] in FOUR else []}
+            for r in sets["test-round2"]
+            if r.get("primary")
+        ]
     if ESCONV.exists():
         sets["esconv-dev"] = load_esconv()
     report: dict[str, dict] = {}
     for name, rows in sets.items():
         if not rows:
             continue
-        tags: Sequence[str] = (
-            FOUR if name == "esconv-dev" else sorted({t for r in rows for t in r["tags"]})
-        )
+        single = name in ("esconv-dev", "test-round2-primary")
+        tags: Sequence[str] = FOUR if single else sorted({t for r in rows for t in r["tags"]})
+        got, primary = predict(rows)
         report[name] = {
             "n": len(rows),
-            "reader": tag_table(rows, predict(rows), tags),
+            "reader": tag_table(rows, got, tags),
             "regex": tag_table(rows, baseline(rows), [t for t in tags if t in BASELINE]),
         }
-        if name != "esconv-dev":
-            report[name]["reader_four"] = tag_table(rows, predict(rows), FOUR)
+        if single:
+            report[name]["reader_primary_only"] = tag_table(rows, primary, FOUR)
+        else:
+            report[name]["reader_four"] = tag_table(rows, got, FOUR)
     return report
 
 
@@ -138,6 +157,11 @@ def print_report(report: dict) -> None:
             m4 = block["reader_four"]["macro"]
             print(f"\nmacro over paraphrase/empathy/question/solution: {m4['f1']:.2f} "
                   f"[{m4['ci'][0]:.2f}, {m4['ci'][1]:.2f}]")  # fmt: skip
+        if "reader_primary_only" in block:
+            p = block["reader_primary_only"]
+            per = ", ".join(f"{t} {p[t]['f1']:.2f}" for t in FOUR)
+            print(f"\nthe reader's primary move alone: macro {p['macro']['f1']:.2f} "
+                  f"[{p['macro']['ci'][0]:.2f}, {p['macro']['ci'][1]:.2f}] ({per})")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

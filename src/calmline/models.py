@@ -100,6 +100,9 @@ class ToneReading(BaseModel):
     direction: Direction = "neutral"
     voice: VoiceFeatures | None = None
     cues: list[str] = Field(default_factory=list)  # human-readable reasons for the tags
+    # The one move the turn is mainly there to do (question, paraphrase, empathy,
+    # solution, information, reassurance, self_disclosure, apology, other), when known.
+    primary: str | None = None
 
     def has(self, tag: str, threshold: float = 0.5) -> bool:
         return self.tags.get(tag, 0.0) >= threshold

@@ -96,4 +96,7 @@ def tag(
                 progress.update(task, advance=len(inputs[start : start + CHUNK]))
     for item, reading in zip(items, readings, strict=True):
         tags = {t: c for t, c in reading.tags.items() if c >= threshold}
-        print(json.dumps({"id": item["id"], "tags": tags, "direction": reading.direction}))
+        row = {"id": item["id"], "tags": tags, "direction": reading.direction}
+        if reading.primary is not None:
+            row["primary"] = reading.primary
+        print(json.dumps(row))

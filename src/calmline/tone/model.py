@@ -128,8 +128,26 @@ def feature_matrix(embedder: Embedder, turns: Sequence[TurnText]) -> Matrix:
 
 
 @dataclass(frozen=True)
+class PrimaryHead:
+    """The one move a turn is mainly there to do (a softmax over ``labels``): question,
+    paraphrase, empathy, solution, information, reassurance, self_disclosure, apology or
+    other, as annotators of support dialogue label a turn with one strategy."""
+
+    labels: tuple[str, ...]
+    weights: Matrix  # (labels, features)
+    bias: Vector  # (labels,)
+
+    def probabilities(self, x: Matrix) -> Matrix:
+        z = x @ self.weights.T + self.bias
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+@dataclass(frozen=True)
 class ToneModel:
-    """Per-tag logistic read-outs: ``p = sigmoid(x @ weights[tag] + bias[tag])``."""
+    """Per-tag logistic read-outs: ``p = sigmoid(x @ weights[tag] + bias[tag])``, and
+    optionally the primary-move head."""
 
     tags: tuple[str, ...]
     weights: Matrix  # (tags, features)
@@ -137,6 +155,7 @@ class ToneModel:
     thresholds: Vector  # (tags,) decision threshold on p, set on the dev split
     embedder_name: str
     meta: dict[str, object]
+    primary: PrimaryHead | None = None
 
     def probabilities(self, x: Matrix) -> Matrix:
         if x.shape[1] != self.weights.shape[1]:
@@ -157,6 +176,16 @@ class ToneModel:
         return np.where(p >= t, above, below).astype(np.float32)
 
     def save(self, path: Path) -> None:
+        head = self.primary
+        extra = (
+            {
+                "primary_labels": np.array(head.labels),
+                "primary_weights": head.weights.astype(np.float32),
+                "primary_bias": head.bias.astype(np.float32),
+            }
+            if head is not None
+            else {}
+        )
         np.savez_compressed(
             path,
             tags=np.array(self.tags),
@@ -165,6 +194,7 @@ class ToneModel:
             thresholds=self.thresholds.astype(np.float32),
             meta=np.array(json.dumps({**self.meta, "embedder": self.embedder_name,
                                       "feature_version": FEATURE_VERSION})),
+            **extra,
         )  # fmt: skip
 
     @classmethod
@@ -172,6 +202,15 @@ class ToneModel:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
+                head = (
+                    PrimaryHead(
+                        labels=tuple(str(t) for t in data["primary_labels"]),
+                        weights=data["primary_weights"],
+                        bias=data["primary_bias"],
+                    )
+                    if "primary_labels" in data.files
+                    else None
+                )
                 model = cls(
                     tags=tuple(str(t) for t in data["tags"]),
                     weights=data["weights"],
@@ -179,6 +218,7 @@ class ToneModel:
                     thresholds=data["thresholds"],
                     embedder_name=str(meta.get("embedder", "")),
                     meta=meta,
+                    primary=head,
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise CalmlineError(

@@ -47,6 +47,16 @@ from calmline.tone.text import (
 
 POLICY_SOFTENED_BY_SOLUTION = 0.6  # "policy as a wall, no help offered": help lowers it
 SOLUTION_SOFTENS_AT = 0.7
+
+
+@dataclass(frozen=True)
+class _Learned:
+    """What the learned model says of one turn: tag confidences and primary-move shares."""
+
+    tags: dict[str, float]
+    moves: dict[str, float]
+
+
 REPORTED_AT = 0.5  # a tag is in the reading from this confidence on
 RULES_REPORTED_AT = 0.05  # ... or, rules alone (no model), from this one
 
@@ -164,10 +174,11 @@ class ToneReader:
             readings.append(self._read_one(inp, plan, seg_vecs, ctx_vec, learned[n]))
         return readings
 
-    def _learned_confidences(self, inputs: Sequence[ToneInput]) -> list[dict[str, float]]:
-        """Per turn, the learned read-outs' confidence for each tag they cover."""
+    def _learned_confidences(self, inputs: Sequence[ToneInput]) -> list[_Learned]:
+        """Per turn, the learned read-outs' confidence for each tag they cover, and the
+        primary-move head's probabilities (empty without a model or a head)."""
         if self.model is None or not inputs:
-            return [{} for _ in inputs]
+            return [_Learned({}, {}) for _ in inputs]
         from calmline.tone.model import embed_turns
 
         turns = [TurnText(i.text, (i.context or "").strip()) for i in inputs]
@@ -175,9 +186,17 @@ class ToneReader:
             features(turn, *vecs)
             for turn, vecs in zip(turns, embed_turns(self.embedder, turns), strict=True)
         ]
-        conf = self.model.confidences(np.stack(rows))
+        x = np.stack(rows)
+        conf = self.model.confidences(x)
+        head = self.model.primary
+        moves = head.probabilities(x) if head is not None else None
         return [
-            {tag: float(conf[i, j]) for j, tag in enumerate(self.model.tags)}
+            _Learned(
+                {tag: float(conf[i, j]) for j, tag in enumerate(self.model.tags)},
+                {m: float(moves[i, k]) for k, m in enumerate(head.labels)}
+                if head is not None and moves is not None
+                else {},
+            )
             for i in range(len(inputs))
         ]
 
@@ -189,7 +208,7 @@ class ToneReader:
         plan: _Plan,
         seg_vecs: npt.NDArray[np.float32] | None,
         ctx_vec: npt.NDArray[np.float32] | None,
-        learned: dict[str, float],
+        learned: _Learned,
     ) -> ToneReading:
         ev = _Evidence()
         negated = self._apply_rules(plan, ev)
@@ -203,7 +222,7 @@ class ToneReader:
             and ctx_vec is not None
         ):
             self._apply_paraphrase(plan, seg_vecs, inp.context, ctx_vec, ev)
-        for tag, conf in learned.items():
+        for tag, conf in learned.tags.items():
             ev.offer(tag, conf, f"learned read-out {conf:.2f}")
         self._apply_voice(inp, ev)
         self._apply_interactions(ev)
@@ -212,8 +231,27 @@ class ToneReader:
             for tag in TONE_TAGS
             if ev.conf.get(tag, 0.0) >= (REPORTED_AT if tag in self.learned else RULES_REPORTED_AT)
         }
+        primary = max(learned.moves, key=learned.moves.__getitem__) if learned.moves else None
+        for tag in self._gated(tags, learned.moves, primary):
+            ev.why[tag] += f"; dropped: the turn is mainly {primary}"
+            del tags[tag]
         cues = [f"{tag} {tags[tag]:.2f}: {ev.why[tag]}" for tag in tags]
-        return ToneReading(tags=tags, direction=self.direction(tags), voice=inp.voice, cues=cues)
+        return ToneReading(
+            tags=tags, direction=self.direction(tags), voice=inp.voice, cues=cues, primary=primary
+        )
+
+    def _gated(
+        self, tags: dict[str, float], moves: dict[str, float], primary: str | None
+    ) -> list[str]:
+        """Secondary moves the model's gate drops: a tag that is also a primary move, in a
+        turn mainly doing something else, when the head gives it less than the gate's
+        share (``meta["gate"]``, set on dev by ``benchmarks/train_tone.py``)."""
+        gate = self.model.meta.get("gate") if self.model is not None else None
+        if not isinstance(gate, dict) or primary is None:
+            return []
+        share = float(gate.get("share", 0.0))
+        gated = set(gate.get("tags", ()))
+        return [t for t in tags if t in gated and t != primary and moves.get(t, 0.0) < share]
 
     def _apply_rules(self, plan: _Plan, ev: _Evidence) -> dict[str, set[int]]:
         """Lexical hits; returns, per tag, the sentences where its cue was negated."""
