@@ -135,6 +135,9 @@ def _pyttsx3_worker(text: str, voice: Voice, out_path: str, conn: object) -> Non
         conn.send(f"{type(exc).__name__}: {exc}")  # type: ignore[attr-defined]
 
 
+EMPTY_FILE_ATTEMPTS = 2
+
+
 class Pyttsx3Speaker:
     """pyttsx3 (espeak driver) writing a WAV file, in a dedicated process per utterance.
 
@@ -158,28 +161,38 @@ class Pyttsx3Speaker:
             return np.zeros(0, dtype=np.float32), 22_050
         with tempfile.TemporaryDirectory(prefix="calmline-tts-") as tmp:
             out = Path(tmp) / "speech.wav"
-            receive, send = self._context.Pipe(duplex=False)
-            process = self._context.Process(
-                target=_pyttsx3_worker, args=(text, v, str(out), send), daemon=True
-            )
-            process.start()
-            send.close()
-            process.join(self.timeout_s)
-            if process.is_alive():
-                process.kill()
-                process.join()
-                raise CalmlineError(
-                    f"pyttsx3 did not finish within {self.timeout_s:.0f} s",
-                    "use --tts espeak (the default)",
-                )
-            error = receive.recv() if receive.poll() else f"worker exit code {process.exitcode}"
-            receive.close()
+            # pyttsx3's espeak driver now and then ends runAndWait with the file still
+            # empty (pyttsx3 issue #142): a fresh worker gets it right the second time.
+            for _attempt in range(EMPTY_FILE_ATTEMPTS):
+                error = self._run_worker(text, v, out)
+                if error or (out.is_file() and out.stat().st_size > 44):
+                    break
             if error or not out.is_file() or out.stat().st_size <= 44:
                 raise CalmlineError(
                     f"pyttsx3 produced no audio ({error or 'empty file'})",
                     "use --tts espeak (the default), or check `espeak-ng --version`",
                 )
             return read_wav(out)
+
+    def _run_worker(self, text: str, v: Voice, out: Path) -> str:
+        """One worker process writes ``out``; its error, or "" when it said none."""
+        receive, send = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=_pyttsx3_worker, args=(text, v, str(out), send), daemon=True
+        )
+        process.start()
+        send.close()
+        process.join(self.timeout_s)
+        if process.is_alive():
+            process.kill()
+            process.join()
+            raise CalmlineError(
+                f"pyttsx3 did not finish within {self.timeout_s:.0f} s",
+                "use --tts espeak (the default)",
+            )
+        error = receive.recv() if receive.poll() else f"worker exit code {process.exitcode}"
+        receive.close()
+        return str(error)
 
 
 SPEAKERS = ("espeak", "pyttsx3")
