@@ -37,6 +37,7 @@ def _load_changed(repo: Path, tmp_path: Path, old: str, new: str) -> str:
         (r"pass_mark: [0-9.]+", "pass_mark: 7", "pass_mark (line ", "0.7 is 70 %"),
         (r"weight: 1\.0", "weight: -3", "points[0].weight (line 36)", "more than 0"),
         (r"weight: 1\.0", "weight: 0", "points[0].weight (line 36)", "more than 0"),
+        (r"weight: 1\.0", "weight: .inf", "points[0].weight (line 36)", "more than 0"),
     ],
 )
 def test_numbers_out_of_range_name_the_field_and_line(

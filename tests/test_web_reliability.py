@@ -210,6 +210,13 @@ def test_a_mistyped_recordings_folder_changes_nothing(tmp_path: Path) -> None:
     typo = tmp_path / "recordigns"
     _one_clear_line(_run("index", "--db", db, "--recordings", str(typo)), f"{typo} does not exist")
     assert _rows(db) == before and len(before) == 6 and not typo.exists()
+    # a mistype that lands on a real folder with no sessions in it keeps them too
+    other = tmp_path / "empty-but-real"
+    other.mkdir()
+    kept = _run("index", "--db", db, "--recordings", str(other))
+    assert kept.returncode == 2 and "they were kept" in kept.stderr, kept.stdout + kept.stderr
+    assert str(rec) in kept.stderr
+    assert _rows(db) == before
 
 
 # --------------------------------------------------------------------------- 11. users

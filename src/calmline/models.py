@@ -7,6 +7,7 @@ around these types; they do not define parallel ones.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -465,8 +466,8 @@ class MarkingPoint(BaseModel):
     @field_validator("weight")
     @classmethod
     def _positive_weight(cls, weight: float) -> float:
-        if not weight > 0:
-            raise ValueError(f"weight must be more than 0, not {weight:g}")
+        if not (weight > 0 and math.isfinite(weight)):  # inf made every score NaN
+            raise ValueError(f"weight must be a number more than 0, not {weight:g}")
         return weight
 
     @model_validator(mode="after")

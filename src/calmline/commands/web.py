@@ -147,6 +147,13 @@ def index_command(
         err_console.print(f"  skipped: {problem}", markup=False, soft_wrap=True)
     for problem in report.duplicates:
         err_console.print(f"  not indexed: {problem}", markup=False, soft_wrap=True)
+    if report.kept_elsewhere:
+        raise CalmlineError(
+            f"the index lists sessions under {', '.join(report.kept_elsewhere)}, not under "
+            f"{settings.recordings}; they were kept",
+            "is --recordings the folder you meant? Each recordings folder can have its own "
+            "index (--db)",
+        )
     if report.duplicates:
         raise CalmlineError(
             f"{len(report.duplicates)} session id(s) are in more than one folder "

@@ -34,6 +34,7 @@ class IndexReport:
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # one session id, two folders
+    kept_elsewhere: list[str] = field(default_factory=list)  # rows from another root, kept
 
     def summary(self) -> str:
         text = (
@@ -42,6 +43,8 @@ class IndexReport:
         )
         if self.duplicates:
             text += f", {len(self.duplicates)} duplicate id(s) not indexed"
+        if self.kept_elsewhere:
+            text += f", {len(self.kept_elsewhere)} kept (indexed from another folder)"
         return text + (f", {len(self.errors)} unreadable" if self.errors else "")
 
 
@@ -185,8 +188,14 @@ def sync(db: Session, root: Path, rebuild: bool = False) -> IndexReport:
             report.updated += 1
         else:
             report.added += 1
-    for session_id in set(known) - set(owner):
+    elsewhere: list[str] = []
+    for session_id in sorted(set(known) - set(owner)):
+        folder = Path(known[session_id].folder)
+        if folder.parent != here and (folder / SESSION_FILE).is_file():
+            elsewhere.append(str(folder.parent))  # not gone: indexed from another folder
+            continue
         db.execute(delete(MachineVerdict).where(MachineVerdict.session_id == session_id))
         db.execute(delete(SessionRow).where(SessionRow.id == session_id))
         report.removed += 1
+    report.kept_elsewhere = sorted(set(elsewhere))
     return report
