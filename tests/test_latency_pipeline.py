@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from calmline.bench.sim_mic import SimulatedMic
-from calmline.call.inputs import LearnerUtterance
+from calmline.call.inputs import LearnerUtterance, LiveEvent
 from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
 from calmline.call.speaking import speak_streamed
 from calmline.call.view import CallView
@@ -90,6 +90,12 @@ class _Scripted:
             return None
         return LearnerUtterance(text=self.turns.pop(0), source="script")
 
+    def next_event(self, phase: str) -> LiveEvent | None:
+        return self.next_utterance(phase)  # whole turns only: no phrase pauses
+
+    def set_cut_in(self, seconds: float | None) -> None:
+        pass
+
 
 def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
     long_line = (
@@ -108,7 +114,10 @@ def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
         sink=sink,
     )
     view = CallView(console=Console(file=open(tmp_path / "view.txt", "w")))  # noqa: SIM115
-    options = PracticeOptions(out=tmp_path, debrief=False, assess=False, max_turns=2)
+    # not speculative: the replies are started when each turn ends, as before
+    options = PracticeOptions(
+        out=tmp_path, debrief=False, assess=False, max_turns=2, speculative=False
+    )
     record = PracticeCall(scenario, parts, _Scripted(sink), options, view).run().record
     reply = record.turns[2]
     assert reply.speaker == "customer"

@@ -532,6 +532,7 @@ def _streaming_call(
 ) -> tuple[SessionRecord, int, list[float], Any]:
     from rich.console import Console
 
+    from calmline.call.memory import tune_malloc
     from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
     from calmline.call.view import CallView
     from calmline.customer.scenario import load_scenario
@@ -550,6 +551,7 @@ def _streaming_call(
     )
     parts = Collaborators(customer=customer, tone=tone, speaker=speaker, sink=sink)
     view = CallView(console=Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    tune_malloc()  # as `calmline practice` does before its call: see calmline.call.memory
     call = PracticeCall(
         load_scenario(name),
         parts,

@@ -42,6 +42,7 @@ from calmline.customer.meaning import MeaningReader, asks_for, clauses, offered_
 from calmline.customer.role_check import RoleCheck
 from calmline.customer.scenario import ALL_BANDS, HiddenDetail, Scenario
 from calmline.embed import FloatMatrix
+from calmline.llm.interruptible import interruptible
 from calmline.models import (
     MOVES,
     AngerBand,
@@ -237,7 +238,9 @@ class Customer:
         temper: Temper | None = None,
     ) -> None:
         self.scenario = scenario
-        self.model = model
+        # A reply started at the learner's pause and then thrown away stops its model at
+        # the next token (calmline.call.speculation); elsewhere the model is untouched.
+        self.model = interruptible(model)
         self.role_check = role_check
         self.meanings = meanings
         self.temper = temper or temper_for(scenario.difficulty)
