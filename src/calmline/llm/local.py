@@ -218,6 +218,10 @@ class LlamaChatModel:
         with self._lock:
             self._llama.reset()
 
+    def close(self) -> None:
+        """Free the model's native memory now; the model cannot be used afterwards."""
+        self._llama.close()
+
     # ------------------------------------------------------------------ internals
 
     def _stream(
@@ -291,5 +295,5 @@ def clear_local_models() -> None:
     with _INSTANCES_LOCK:
         for instance in _INSTANCES.values():
             with contextlib.suppress(Exception):
-                instance._llama.close()
+                instance.close()
         _INSTANCES.clear()
