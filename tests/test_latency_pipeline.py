@@ -307,7 +307,7 @@ def test_live_input_hands_out_pauses_in_order_and_next_utterance_skips_them() ->
 
 
 def test_the_bench_table_shows_the_memory_curve_and_the_speculation() -> None:
-    from calmline.bench.harness import BenchResult, Distribution, _memory_curve
+    from calmline.bench.harness import BenchResult, Distribution, memory_curve
     from calmline.commands.bench import render_table
 
     result = BenchResult(turns=30)
@@ -319,7 +319,7 @@ def test_the_bench_table_shows_the_memory_curve_and_the_speculation() -> None:
     }  # fmt: skip
     # Read at the start of each of 30 turns, then once after the last: +2 MB a turn to
     # turn 10, flat after.
-    _memory_curve(result, [800.0 + 2 * min(k, 10) for k in range(31)])
+    memory_curve(result, [800.0 + 2 * min(k, 10) for k in range(31)])
     assert result.rss_per_turn_mb[0] == 802 and result.rss_at(30) == 820
     assert result.rss_growth_mb == 20 and result.rss_growth_after_10_mb == 0
     console = Console(width=200, record=True, file=open(os.devnull, "w"))  # noqa: SIM115

@@ -1,8 +1,9 @@
 """The collaborators calmline talks to, as small protocols.
 
-Real implementations live at the edges (``stt``, ``llm.*``, ``tts``, ``embed``);
-scripted fakes live beside them (``fakes``) so that pure logic is tested without
-a microphone, a model or a network.
+Real implementations live at the edges (``speech.stt``, ``llm.*``, ``speech.tts``,
+``embed``, ``evaluate.llm_judge``, ``call.inputs``); scripted fakes live in
+``calmline.testing`` so that pure logic is tested without a microphone, a model or a
+network.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from calmline.models import SessionEvent, Transcription
+from calmline.models import Assessment, Rubric, SessionEvent, SessionRecord, Transcription
 
 if TYPE_CHECKING:
     from calmline.call.inputs import LearnerUtterance, LiveEvent
@@ -93,6 +94,16 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Marks a session against one rubric by judgement (an LLM judge), beside the offline
+    checks. ``name`` goes into ``Assessment.judge``."""
+
+    name: str
+
+    def assess(self, session: SessionRecord, rubric: Rubric) -> Assessment: ...
 
 
 class LearnerInput(Protocol):

@@ -388,15 +388,9 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     spoken = {
         name: [speaker.synthesize(line, "learner") for line in lines] for name, lines in scripts
     }
-    from calmline.speech.audio import Resampler
+    from calmline.speech.audio import resample
 
-    def to_16k(audio: AudioArray, rate: int) -> AudioArray:
-        if rate == SAMPLE_RATE:
-            return audio
-        resampler = Resampler(rate, SAMPLE_RATE)
-        return np.concatenate([resampler.process(audio), resampler.flush()])
-
-    wavs = {name: [to_16k(a, r) for a, r in items] for name, items in spoken.items()}
+    wavs = {name: [resample(a, r) for a, r in items] for name, items in spoken.items()}
 
     recording = RecordingChatModel(chat)
     records: list[tuple[str, SessionRecord, list[AudioArray]]] = []
@@ -452,7 +446,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     result.speculation = speculation
     rss_per_turn.append(settled_rss_mb())  # after the last turn
     result.rss_peak_mb = rss_mb()[1]
-    _memory_curve(result, rss_per_turn)
+    memory_curve(result, rss_per_turn)
     stats = [s for s in recording.stats if s.generated_tokens > 1]  # not priming runs
     if stats:
         result.llm_first_token_s = statistics.median(s.first_token_s for s in stats)
@@ -502,7 +496,7 @@ def _warm_vad() -> None:
     Endpointer().feed(np.zeros(SAMPLE_RATE // 10, np.float32))
 
 
-def _memory_curve(result: BenchResult, rss: list[float]) -> None:
+def memory_curve(result: BenchResult, rss: list[float]) -> None:
     """RSS after every turn, growth over the run and from turn 10 on.
 
     ``rss`` was read as each turn started, and once after the last: the reading at the

@@ -1,4 +1,8 @@
-"""Feedback at the end of a call: the call marked, the reports written, the summary spoken."""
+"""Feedback at the end of a call: the call marked, the reports written, the summary spoken.
+
+The summary's text is ``evaluate.report.spoken_summary``'s; ``summary_audio`` voices it
+here and for ``calmline assess --speak``.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,19 @@ from calmline.call.announcer import Announcer
 from calmline.call.session import SessionWriter
 from calmline.call.view import CallView
 from calmline.models import Assessment, SessionRecord
-from calmline.protocols import Synthesizer
+from calmline.protocols import AudioArray, Synthesizer
 from calmline.speech.audio import write_wav
 
 Evaluate = Callable[[SessionRecord], list[Assessment]]
 WriteReports = Callable[[SessionRecord, list[Assessment], Path], list[Path]]
+
+
+def summary_audio(summary: str, synthesizer: Synthesizer, wav: Path) -> tuple[AudioArray, int]:
+    """The feedback summary in the coach's voice, saved as ``wav`` before it is played
+    (after a practice call, and by ``calmline assess --speak``)."""
+    audio, rate = synthesizer.synthesize(summary, "coach")
+    write_wav(wav, audio, rate)
+    return audio, rate
 
 
 def give_feedback(
@@ -33,8 +45,7 @@ def give_feedback(
         reports = write_reports(writer.record, assessments, writer.folder)
     if spoken_summary is not None and assessments:
         summary = spoken_summary(assessments)
-        audio, rate = synthesizer.synthesize(summary, "coach")
-        write_wav(writer.folder / "feedback-summary.wav", audio, rate)
+        audio, rate = summary_audio(summary, synthesizer, writer.folder / "feedback-summary.wav")
         writer.write_json("feedback-summary.txt", summary + "\n")
         view.console.rule("[bold]Feedback")
         view.console.print(summary)

@@ -403,10 +403,6 @@ class MeaningReader:
 
     # ------------------------------------------------------------------ parts
 
-    def kind_of(self, clause: str) -> ClauseKind:
-        """The kind one clause reads as (for people and tests)."""
-        return self._kind(clause, self.embedder.embed([clause])[0])
-
     def _kind(self, clause: str, vector: FloatMatrix) -> ClauseKind:
         lowered = clause.lower()
         for kind, kc in self.cues.kinds.items():
