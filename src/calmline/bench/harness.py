@@ -116,7 +116,7 @@ class RecordingChatModel:
 
 
 class SimulatedLearner:
-    """A ``PausingInput`` that speaks the next WAV into a ``SimulatedMic`` when it is its turn.
+    """A ``LiveLearnerInput`` that speaks the next WAV into a ``SimulatedMic`` when it is its turn.
 
     Each turn's utterance is queued when the loop asks for it (the customer has
     finished), as a person answering would. A turn listed in ``barge_in`` is instead
