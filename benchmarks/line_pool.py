@@ -1,7 +1,7 @@
 """A pool of raw customer lines from the bundled model, for labelling by hand.
 
 For every scenario pack, the pack's own learner scripts (good and poor) are played
-turn by turn against the real customer prompt (the same ``Customer._request`` the
+turn by turn against the real customer prompt (the same ``prompt.build_request`` the
 call uses) at each anger band, and the model's raw reply is kept *without* the line
 check: the pool is what the check and the role check are measured on, so it must
 hold the bad lines as well as the good. Each line is written with its context (the
@@ -28,11 +28,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from calmline.customer.character import COMPLETION_STOPS, Customer, _sentences, clean_generation  # noqa: E402
+from calmline.customer.character import Customer  # noqa: E402
+from calmline.customer.generation import clean_generation  # noqa: E402
 from calmline.customer.line_check import check_line, words  # noqa: E402
+from calmline.customer.prompt import COMPLETION_STOPS, build_request  # noqa: E402
 from calmline.customer.scenario import Scenario, list_scenarios  # noqa: E402
 from calmline.models import Turn  # noqa: E402
 from calmline.protocols import GenerationOptions  # noqa: E402
+from calmline.text import sentences_and_rest  # noqa: E402
 
 BANDS = ["calm", "irritated", "angry", "furious"]
 
@@ -52,7 +55,9 @@ def generate(
             for i, learner in enumerate(script):
                 band = BANDS[(i + (kind == "poor")) % len(BANDS)]
                 history.append(Turn(index=len(history), speaker="learner", text=learner))
-                request = customer._request(history, band, "steady", learner)
+                request = build_request(
+                    scenario, customer.model.prompt_style, history, band, "steady", learner
+                )
                 for sample in range(samples):
                     options = GenerationOptions(
                         max_tokens=48,
@@ -67,14 +72,14 @@ def generate(
                     rows.append(_row(scenario, history, band, kind, i, sample, text))
                 # the call goes on with the pack's authored line for the band, as a
                 # rejected line would, so the next prompt stays in character
-                reply = customer._next(f"line:{band}", scenario.lines.for_band(band))
+                reply = customer.authored.next_band_line(band, scenario.lines.for_band(band))
                 history.append(Turn(index=len(history), speaker="customer", text=reply))
     return rows
 
 
 def _cut(text: str, max_words: int) -> str:
     """The whole sentences of ``text`` that fit in ``max_words``, as the customer speaks them."""
-    sentences, rest = _sentences(text)
+    sentences, rest = sentences_and_rest(text)
     kept: list[str] = []
     for sentence in [*sentences, rest]:
         if sentence.strip() and len(words(" ".join([*kept, sentence]))) > max_words:

@@ -111,7 +111,7 @@ def run(name: str, style: str, threads: int | None) -> None:
         f"  => ttft cold {cold * 1000:.0f} ms, warm median {warm * 1000:.0f} ms, "
         f"decode {rate:.0f} tok/s, in character {oks}/5"
     )
-    model._llama.close()
+    model.close()
 
 
 def main() -> None:

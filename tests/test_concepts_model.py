@@ -32,12 +32,12 @@ def test_shipped_classifiers_were_trained_on_this_bank(repo: Path, minilm: MiniL
 def test_marking_loads_the_shipped_classifiers_without_training(
     repo: Path, minilm: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(concepts, "_SCORERS", {})
+    monkeypatch.setattr(concepts, "SCORERS", {})
 
     def no_training(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("trained at run time although the shipped file fits")
 
-    monkeypatch.setattr(concepts.ConceptScorer, "_train", no_training)
+    monkeypatch.setattr(concepts.ConceptScorer, "train", no_training)
     scorer = concept_scorer(minilm, repo / "rubrics")
     scores = scorer.scores(["he raised his voice and kept interrupting me"])
     shown = {cid for cid, s in zip(scorer.ids, scores[0], strict=True) if s >= 0.5}
@@ -54,12 +54,12 @@ def test_an_edited_bank_is_trained_once_and_cached(
     bank = (repo / "rubrics" / "concepts.yaml").read_text(encoding="utf-8")
     (own / "concepts.yaml").write_text(bank + "\n# a trainer's edit\n", encoding="utf-8")
     monkeypatch.setenv("CALMLINE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(concepts, "_SCORERS", {})
+    monkeypatch.setattr(concepts, "SCORERS", {})
     first = concept_scorer(minilm, own)
     cached = list((tmp_path / "cache").rglob("*.npz"))
     assert len(cached) == 1
-    monkeypatch.setattr(concepts, "_SCORERS", {})
-    monkeypatch.setattr(concepts.ConceptScorer, "_train", None)  # must not be called
+    monkeypatch.setattr(concepts, "SCORERS", {})
+    monkeypatch.setattr(concepts.ConceptScorer, "train", None)  # must not be called
     again = concept_scorer(minilm, own)
     text = ["she said she would go to the ombudsman"]
     assert np.allclose(first.scores(text), again.scores(text), atol=1e-4)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from calmline.embed import FakeEmbedder, MiniLMEmbedder, load_embedder
-from calmline.evaluate.calibration import agreement, weighted_kappa
+from calmline.evaluate.agreement import cohen_kappa
+from calmline.evaluate.calibration import agreement
 from calmline.evaluate.checks import CheckContext, run_check
 from calmline.evaluate.debrief import build_debrief_questions
 from calmline.evaluate.evaluator import assess
@@ -241,7 +242,7 @@ def test_debrief_questions_come_from_debrief_points_and_the_call() -> None:
 
 
 def test_weighted_kappa() -> None:
-    assert weighted_kappa([("met", "met"), ("not_met", "not_met"), ("partly", "partly")]) == 1.0
+    assert cohen_kappa([("met", "met"), ("not_met", "not_met"), ("partly", "partly")]) == 1.0
     a = agreement([("met", "met"), ("not_met", "met"), ("partly", "partly")])
     assert a.leniency == 1 / 3 and a.met_precision == 0.5 and a.confusion[0][2] == 1
 

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from calmline.bench.sim_mic import SimulatedMic
-from calmline.call.inputs import LearnerUtterance
+from calmline.call.inputs import LearnerUtterance, LiveEvent
 from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
 from calmline.call.speaking import speak_streamed
 from calmline.call.view import CallView
@@ -90,6 +90,12 @@ class _Scripted:
             return None
         return LearnerUtterance(text=self.turns.pop(0), source="script")
 
+    def next_event(self, phase: str) -> LiveEvent | None:
+        return self.next_utterance(phase)  # whole turns only: no phrase pauses
+
+    def set_cut_in(self, seconds: float | None) -> None:
+        pass
+
 
 def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
     long_line = (
@@ -108,7 +114,10 @@ def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
         sink=sink,
     )
     view = CallView(console=Console(file=open(tmp_path / "view.txt", "w")))  # noqa: SIM115
-    options = PracticeOptions(out=tmp_path, debrief=False, assess=False, max_turns=2)
+    # not speculative: the replies are started when each turn ends, as before
+    options = PracticeOptions(
+        out=tmp_path, debrief=False, assess=False, max_turns=2, speculative=False
+    )
     record = PracticeCall(scenario, parts, _Scripted(sink), options, view).run().record
     reply = record.turns[2]
     assert reply.speaker == "customer"
@@ -298,7 +307,7 @@ def test_live_input_hands_out_pauses_in_order_and_next_utterance_skips_them() ->
 
 
 def test_the_bench_table_shows_the_memory_curve_and_the_speculation() -> None:
-    from calmline.bench.harness import BenchResult, Distribution, _memory_curve
+    from calmline.bench.harness import BenchResult, Distribution, memory_curve
     from calmline.commands.bench import render_table
 
     result = BenchResult(turns=30)
@@ -310,7 +319,7 @@ def test_the_bench_table_shows_the_memory_curve_and_the_speculation() -> None:
     }  # fmt: skip
     # Read at the start of each of 30 turns, then once after the last: +2 MB a turn to
     # turn 10, flat after.
-    _memory_curve(result, [800.0 + 2 * min(k, 10) for k in range(31)])
+    memory_curve(result, [800.0 + 2 * min(k, 10) for k in range(31)])
     assert result.rss_per_turn_mb[0] == 802 and result.rss_at(30) == 820
     assert result.rss_growth_mb == 20 and result.rss_growth_after_10_mb == 0
     console = Console(width=200, record=True, file=open(os.devnull, "w"))  # noqa: SIM115

@@ -22,7 +22,7 @@ from calmline.customer.scenario import validate_file
 from calmline.errors import CalmlineError
 from calmline.evaluate.transcript import parse_transcript
 from calmline.speech.audio import stream_audio
-from calmline.speech.stt import SAMPLE_RATE, WhisperTranscriber, _windows
+from calmline.speech.stt import SAMPLE_RATE, WhisperTranscriber, quiet_windows
 from fault_llm import FaultServer
 
 CALMLINE = str(Path(sys.executable).with_name("calmline"))
@@ -188,7 +188,7 @@ def test_windows_cut_at_quiet_moments_and_lose_nothing() -> None:
     loud = (rng.standard_normal(SAMPLE_RATE * 95) * 0.3).astype(np.float32)
     loud[SAMPLE_RATE * 27 : SAMPLE_RATE * 27 + SAMPLE_RATE // 2] = 0  # a pause at 27 s
     blocks = [loud[i : i + SAMPLE_RATE * 7] for i in range(0, loud.size, SAMPLE_RATE * 7)]
-    windows = list(_windows(iter(blocks), SAMPLE_RATE * 30))
+    windows = list(quiet_windows(iter(blocks), SAMPLE_RATE * 30))
     assert np.array_equal(np.concatenate(windows), loud)
     assert 27 <= windows[0].size / SAMPLE_RATE <= 27.5  # cut inside the pause
 

@@ -98,7 +98,7 @@ def test_long_file_keeps_times_of_the_whole_recording(
 @pytest.mark.models
 def test_model_is_loaded_once_per_process(whisper: WhisperTranscriber) -> None:
     again = WhisperTranscriber("tiny.en")
-    assert again._model is whisper._model
+    assert again.whisper_model is whisper.whisper_model
 
 
 def test_tiny_en_resolves_to_bundled_files() -> None:

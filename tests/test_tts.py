@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from calmline.errors import CalmlineError
-from calmline.protocols import Speaker
+from calmline.protocols import Synthesizer
 from calmline.speech.audio import is_silent
 from calmline.speech.tts import EspeakSpeaker, Pyttsx3Speaker, load_speaker, split_sentences
 from calmline.speech.voice import measure_voice
@@ -26,7 +26,7 @@ def espeak_speaker(espeak: str) -> EspeakSpeaker:
 @pytest.mark.parametrize("voice", ["customer", "coach", "learner"])
 def test_espeak_voices_speak(espeak_speaker: EspeakSpeaker, voice: str) -> None:
     audio, rate = espeak_speaker.synthesize(LINE, voice)
-    assert isinstance(espeak_speaker, Speaker)
+    assert isinstance(espeak_speaker, Synthesizer)
     assert rate == 22_050 and audio.dtype == np.float32
     assert 1.5 < audio.size / rate < 6.0 and not is_silent(audio)
 

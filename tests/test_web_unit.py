@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from calmline.call.session import load_session
 from calmline.errors import CalmlineError
+from calmline.evaluate.agreement import cohen_kappa
 from calmline.models import SessionRecord
 from calmline.web import auth, login_limit
 from calmline.web.access import visible_condition
@@ -34,7 +35,7 @@ from calmline.web.indexer import load_assessments, sync
 from calmline.web.login_limit import LoginLimits
 from calmline.web.review import record_review
 from calmline.web.sample import add_sample_users, sample_recordings, sample_session
-from calmline.web.stats import agreement, cohen_kappa
+from calmline.web.stats import agreement
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ class RecordingChatModel:
 
 
 class SimulatedLearner:
-    """A ``PausingInput`` that speaks the next WAV into a ``SimulatedMic`` when it is its turn.
+    """A ``LiveLearnerInput`` that speaks the next WAV into a ``SimulatedMic`` when it is its turn.
 
     Each turn's utterance is queued when the loop asks for it (the customer has
     finished), as a person answering would. A turn listed in ``barge_in`` is instead
@@ -388,15 +388,9 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     spoken = {
         name: [speaker.synthesize(line, "learner") for line in lines] for name, lines in scripts
     }
-    from calmline.speech.audio import Resampler
+    from calmline.speech.audio import resample
 
-    def to_16k(audio: AudioArray, rate: int) -> AudioArray:
-        if rate == SAMPLE_RATE:
-            return audio
-        resampler = Resampler(rate, SAMPLE_RATE)
-        return np.concatenate([resampler.process(audio), resampler.flush()])
-
-    wavs = {name: [to_16k(a, r) for a, r in items] for name, items in spoken.items()}
+    wavs = {name: [resample(a, r) for a, r in items] for name, items in spoken.items()}
 
     recording = RecordingChatModel(chat)
     records: list[tuple[str, SessionRecord, list[AudioArray]]] = []
@@ -452,7 +446,7 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     result.speculation = speculation
     rss_per_turn.append(settled_rss_mb())  # after the last turn
     result.rss_peak_mb = rss_mb()[1]
-    _memory_curve(result, rss_per_turn)
+    memory_curve(result, rss_per_turn)
     stats = [s for s in recording.stats if s.generated_tokens > 1]  # not priming runs
     if stats:
         result.llm_first_token_s = statistics.median(s.first_token_s for s in stats)
@@ -502,7 +496,7 @@ def _warm_vad() -> None:
     Endpointer().feed(np.zeros(SAMPLE_RATE // 10, np.float32))
 
 
-def _memory_curve(result: BenchResult, rss: list[float]) -> None:
+def memory_curve(result: BenchResult, rss: list[float]) -> None:
     """RSS after every turn, growth over the run and from turn 10 on.
 
     ``rss`` was read as each turn started, and once after the last: the reading at the
@@ -532,6 +526,7 @@ def _streaming_call(
 ) -> tuple[SessionRecord, int, list[float], Any]:
     from rich.console import Console
 
+    from calmline.call.memory import tune_malloc
     from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
     from calmline.call.view import CallView
     from calmline.customer.scenario import load_scenario
@@ -550,6 +545,7 @@ def _streaming_call(
     )
     parts = Collaborators(customer=customer, tone=tone, speaker=speaker, sink=sink)
     view = CallView(console=Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    tune_malloc()  # as `calmline practice` does before its call: see calmline.call.memory
     call = PracticeCall(
         load_scenario(name),
         parts,

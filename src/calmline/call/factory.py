@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from calmline.call.practice import Collaborators, Player
 from calmline.config import environment
 from calmline.customer.character import LineSource
 from calmline.customer.scenario import Scenario
 from calmline.models import Assessment, ModelsUsed, SessionRecord
-from calmline.protocols import ChatModel, Transcriber
+from calmline.protocols import ChatModel, Synthesizer, Transcriber
+from calmline.tone.reader import ToneReader
 
 LinesChoice = Literal["auto", LineSource]  # --lines
+# The sentence embedder the tone reader, meaning reader and role check share, as sessions
+# record it (models.embedder).
+EMBEDDER_LABEL = "all-MiniLM-L6-v2 int8"
 
 
 @dataclass
@@ -82,27 +86,33 @@ def load_transcriber(choice: BackendChoice) -> Transcriber:
     return _load(choice.stt_model, device=choice.stt_device)
 
 
-def warm_models(*models: object) -> None:
+@runtime_checkable
+class Warmable(Protocol):
+    """A model that knows how to run itself once (the bundled llama.cpp model)."""
+
+    def warm(self) -> None: ...
+
+
+def warm_models(*models: Warmable | ChatModel | Transcriber | ToneReader | Synthesizer) -> None:
     """Run each loaded model once, so the learner's first turn does not pay for page-ins.
 
     The first Whisper encode, llama.cpp decode and ONNX run each cost several times a
     normal one (memory mapping, kernel selection); paying that at load time keeps the
-    first reply as quick as the rest.
+    first reply as quick as the rest. A model with nothing to warm is left alone.
     """
     import numpy as np
 
     from calmline.protocols import SAMPLE_RATE
 
     for model in models:
-        warm = getattr(model, "warm", None)
-        if callable(warm):
-            warm()
-        elif hasattr(model, "transcribe"):
+        if isinstance(model, Warmable):
+            model.warm()
+        elif isinstance(model, Transcriber):
             t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
             model.transcribe((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
-        elif hasattr(model, "read"):
+        elif isinstance(model, ToneReader):
             model.read("Hello, how can I help?", context="It broke again.")
-        elif hasattr(model, "synthesize"):
+        elif isinstance(model, Synthesizer):
             model.synthesize("Hello.", "customer")
 
 
@@ -165,7 +175,7 @@ def build_collaborators(
             stt=choice.stt_model,
             llm=chat.name,
             tts=speaker.name,
-            embedder=getattr(tone, "embedder_name", "all-MiniLM-L6-v2 int8"),
+            embedder=EMBEDDER_LABEL,
         ),
         evaluate=evaluate,
         debrief_questions=questions,

@@ -14,18 +14,24 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from calmline.errors import CalmlineError
 from calmline.files import read_text
 from calmline.limits import audio_too_long, limits
 from calmline.models import Transcription
-from calmline.protocols import SAMPLE_RATE, AudioArray, Transcriber
+from calmline.protocols import (
+    SAMPLE_RATE,
+    AudioArray,
+    LearnerInput,
+    LiveLearnerInput,
+    Transcriber,
+)
+from calmline.speech.listener import SpeechResumed
 from calmline.text_decode import strip_controls
 
 if TYPE_CHECKING:
     from calmline.speech.listener import HeardTurn
-    from calmline.speech.listener import SpeechResumed as ListenerResumed
 
 DEBRIEF_MARKER = "--- debrief ---"
 END_COMMANDS = frozenset({"/end", "/quit", "/exit"})
@@ -59,12 +65,6 @@ class LearnerUtterance:
     cut_in: bool = False  # the customer cut the learner off (a persona that may interrupt)
 
 
-class LearnerInput(Protocol):
-    """A source of learner turns. ``None`` means the learner has nothing more to say."""
-
-    def next_utterance(self, phase: str) -> LearnerUtterance | None: ...
-
-
 @dataclass(frozen=True)
 class TurnPaused:
     """The learner paused between phrases; the turn may or may not be over.
@@ -82,24 +82,9 @@ class TurnPaused:
         return self.resolve()
 
 
-@dataclass(frozen=True)
-class SpeechResumed:
-    """The learner spoke again after a ``TurnPaused``: that pause did not end the turn."""
-
-    at: float
-
-
+# SpeechResumed (the learner spoke again after a ``TurnPaused``: that pause did not end
+# the turn) is the listener's own event, passed through as it is.
 LiveEvent = LearnerUtterance | TurnPaused | SpeechResumed
-
-
-class PausingInput(LearnerInput, Protocol):
-    """A live source that also announces phrase pauses, so a reply can be started early.
-
-    ``next_event`` returns ``TurnPaused`` and ``SpeechResumed`` as they happen, then
-    the ``LearnerUtterance`` (or ``None``, the end); ``next_utterance`` skips them.
-    """
-
-    def next_event(self, phase: str) -> LiveEvent | None: ...
 
 
 def _transcribe(transcriber: Transcriber, audio: AudioArray, origin: str) -> LearnerUtterance:
@@ -241,7 +226,7 @@ class LiveInput:
             transcriber, min_silence_ms=min_silence_ms, clock=clock, tentative=True
         )
         self._stream = stream
-        self._turns: queue.Queue[HeardTurn | _Pause | ListenerResumed | BaseException | None] = (
+        self._turns: queue.Queue[HeardTurn | _Pause | SpeechResumed | BaseException | None] = (
             queue.Queue()
         )
         self._speech_starts: list[float] = []
@@ -260,7 +245,6 @@ class LiveInput:
 
     def _read(self) -> None:
         from calmline.speech.listener import HeardTurn, SpeechStarted, TentativeTurn
-        from calmline.speech.listener import SpeechResumed as Resumed
 
         iterator = iter(self._stream)
         try:
@@ -276,7 +260,7 @@ class LiveInput:
                         if isinstance(event, TentativeTurn):
                             self._turns.put(_Pause(event.turn, self._epoch))
                             continue
-                        if isinstance(event, Resumed):
+                        if isinstance(event, SpeechResumed):
                             self._epoch += 1  # voids the pause before it
                     self._turns.put(event)
             else:
@@ -309,8 +293,6 @@ class LiveInput:
 
     def next_event(self, phase: str) -> LiveEvent | None:
         """The next finished turn, phrase pause or resumption, in the order they happened."""
-        from calmline.speech.listener import SpeechResumed as Resumed
-
         self.start()
         while True:
             item = self._turns.get()
@@ -319,8 +301,8 @@ class LiveInput:
                 return None
             if isinstance(item, BaseException):
                 raise item
-            if isinstance(item, Resumed):
-                return SpeechResumed(at=item.at)
+            if isinstance(item, SpeechResumed):
+                return item
             if isinstance(item, _Pause):
                 return self._paused(item)
             utt = self._utterance(item)
@@ -432,8 +414,8 @@ __all__ = [
     "LearnerUtterance",
     "LiveEvent",
     "LiveInput",
+    "LiveLearnerInput",
     "MicInput",
-    "PausingInput",
     "ScriptInput",
     "SpeechResumed",
     "TurnPaused",

@@ -1,66 +1,61 @@
 """One practice call from the opening line to the spoken feedback: the session's conductor.
 
-The loop only sequences collaborators it is handed (learner input, tone reader,
-anger model, customer, speaker, evaluator); it owns the order of events and the rule
-that every turn is on disk before the next one starts.
-
-With live input that announces phrase pauses (``PausingInput``) and speakers, the
-reply is started speculatively at each pause (``speculation.Speculation``): the turn
-is read and weighed and the reply generated and synthesised, but nothing is saved,
-played or changed until the end of the turn confirms the same utterance; then the
-turn is committed exactly as it would have been and the buffered audio plays at once.
+The loop only sequences the parts it is handed; it owns the order of events and the
+rule that every turn is on disk before the next one starts. Each part has one job:
+``learner_turns`` reads, weighs and commits a learner turn; ``listening`` takes turns
+from live input (``protocols.LiveLearnerInput``) and starts the reply at each phrase
+pause (``speculation``); ``replying`` speaks the customer's reply and stops when the
+learner barges in; ``announcer`` says whole lines; ``debriefing`` and ``feedback``
+run after the call.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import NoReturn
 
-import numpy as np
-
-from calmline.call.inputs import (
-    LearnerInput,
-    LearnerUtterance,
-    PausingInput,
-    SpeechResumed,
-    TurnPaused,
-    is_goodbye,
-)
-from calmline.call.memory import release_free_memory, tune_malloc
+from calmline.call.announcer import Announcer, Player
+from calmline.call.debriefing import run_debrief
+from calmline.call.feedback import give_feedback
+from calmline.call.inputs import LearnerUtterance, is_goodbye
+from calmline.call.learner_turns import ODD_REMARK, LearnerStep, LearnerTurns
+from calmline.call.listening import Confirmed, SpeculativeListener
+from calmline.call.memory import release_free_memory
+from calmline.call.replying import Replier
 from calmline.call.session import SessionWriter, new_session_id
-from calmline.call.speaking import SpokenReply, speak_streamed
-from calmline.call.speculation import Prepared, Speculation, SpeculationStats, interruptible
+from calmline.call.speculation import SpeculationStats
 from calmline.call.view import CallView
-from calmline.customer import anger as anger_model
 from calmline.customer.anger import band
-from calmline.customer.character import Customer, CustomerLine, looks_like_injection
+from calmline.customer.character import Customer
 from calmline.customer.scenario import Scenario
 from calmline.errors import CalmlineError, Terminated
 from calmline.models import (
-    AngerReason,
     AngerState,
     Assessment,
     ModelsUsed,
     Outcome,
     SessionRecord,
     ToneReading,
-    Turn,
-    VoiceFeatures,
 )
-from calmline.protocols import AudioArray, Speaker
-from calmline.speech.listener import BARGE_IN_SPEECH_MS
+from calmline.protocols import LearnerInput, LiveLearnerInput, Synthesizer
 from calmline.speech.output import AudioSink, PlayerSink
-from calmline.speech.voice import VoiceBaseline, measure_voice
+from calmline.speech.voice import VoiceBaseline
 from calmline.tone.reader import ToneReader
 
-# A player may return a handle with wait()/stop() (devices.Playback) so barge-in can cut it.
-Player = Callable[[AudioArray, int], object]
-ODD_REMARK = 4.0  # anger added by a turn that talks to the model instead of the customer
+__all__ = [
+    "ODD_REMARK",
+    "Collaborators",
+    "LearnerStep",
+    "Player",
+    "PracticeCall",
+    "PracticeOptions",
+    "PracticeResult",
+]
+
 # An angry persona that may interrupt cuts the learner off after this much unbroken
 # speech: a long monologue to a furious customer is itself a trigger.
 CUT_IN_AFTER_S = {"angry": 12.0, "furious": 7.0}
@@ -92,33 +87,12 @@ class PracticeOptions:
 
 
 @dataclass
-class LearnerStep:
-    """A learner turn read and weighed, with nothing saved and no call state changed yet.
-
-    Attributes:
-        utterance: the turn as heard.
-        turn: the turn to save (tone, anger step and notes set for the call phase).
-        measured: the turn's voice features, added to the learner's baseline on commit.
-        state: the customer's anger after the turn (call phase only).
-    """
-
-    utterance: LearnerUtterance
-    turn: Turn
-    measured: VoiceFeatures | None = None
-    state: AngerState | None = None
-
-    @property
-    def reading(self) -> ToneReading:
-        return self.turn.tone or ToneReading()
-
-
-@dataclass
 class Collaborators:
     """The components a call uses; each is a protocol, so tests can hand in fakes."""
 
     customer: Customer
     tone: ToneReader
-    speaker: Speaker
+    speaker: Synthesizer
     player: Player | None = None  # None: write WAVs only, play nothing
     models: ModelsUsed = field(default_factory=ModelsUsed)
     evaluate: Callable[[SessionRecord], list[Assessment]] | None = None
@@ -169,167 +143,57 @@ class PracticeCall:
             start_anger=persona.start_anger,
         )
         self.writer = SessionWriter(options.out, record)
-        self.state = AngerState(anger=persona.start_anger)
-        self.baseline = VoiceBaseline()
-        self.last_reading: ToneReading | None = None
-        self._overlap_s = 0.0  # the learner's talk-over of the last reply, for voice cues
-        self._model_events_seen = 0
-        self._sink: AudioSink | None = parts.sink
-        if self._sink is None and parts.player is not None:
-            self._sink = PlayerSink(parts.player)
+        sink = parts.sink
+        if sink is None and parts.player is not None:
+            sink = PlayerSink(parts.player)
+        self._sink = sink
+        live = learner_input if isinstance(learner_input, LiveLearnerInput) else None
+        self.live = live
+        self.turns = LearnerTurns(scenario, parts.customer, parts.tone, self.writer, view)
+        self.announcer = Announcer(self.writer, view, parts.speaker, sink, parts.player)
+        self.replier = Replier(
+            parts.customer,
+            parts.speaker,
+            sink,
+            live,
+            self.announcer,
+            self.writer,
+            view,
+            parts.clock,
+            talked_over=self.turns.talked_over,
+        )
         self.speculation = SpeculationStats()
-        self._last_ahead: Speculation[LearnerStep] | None = None
-        if self._speculating():
-            # A discarded speculation's generation then stops at the next token.
-            parts.customer.model = interruptible(parts.customer.model)
-        tune_malloc()  # threads come and go all call long: see calmline.call.memory
+        # With live input and speakers the reply starts at each phrase pause.
+        self.listener = (
+            SpeculativeListener(
+                live,
+                self.turns,
+                parts.customer,
+                parts.speaker,
+                self.writer,
+                parts.clock,
+                self.speculation,
+            )
+            if options.speculative and sink is not None and live is not None
+            else None
+        )
 
     @property
     def record(self) -> SessionRecord:
         return self.writer.record
 
-    # ------------------------------------------------------------------ speaking
+    @property
+    def state(self) -> AngerState:
+        """The customer's anger now."""
+        return self.turns.state
 
-    def _say(self, speaker: str, voice: str, text: str, **turn_fields: object) -> Turn:
-        """Synthesise ``text``, save the turn and its WAV, then play it."""
-        started = self.writer.elapsed()
-        t0 = time.perf_counter()
-        audio, rate = (
-            self.parts.speaker.synthesize(text, voice)
-            if text
-            else (np.zeros(0, np.float32), 16_000)
-        )
-        tts_s = time.perf_counter() - t0
-        latency = dict(turn_fields.pop("latency", {}) or {})  # type: ignore[call-overload]
-        latency["tts"] = tts_s
-        turn = Turn(
-            index=self.writer.next_index(),
-            speaker=speaker,  # type: ignore[arg-type]
-            phase="debrief" if speaker == "examiner" else "call",
-            text=text,
-            started_at=started,
-            ended_at=started + (audio.size / rate if rate else 0.0),
-            latency=latency,
-            **turn_fields,  # type: ignore[arg-type]
-        )
-        self.writer.add_turn(turn, audio, rate)
-        self.view.turn(turn)
-        self._play_whole(audio, rate)
-        return turn
+    @property
+    def baseline(self) -> VoiceBaseline:
+        return self.turns.baseline
 
-    def _play_whole(self, audio: AudioArray, rate: int) -> None:
-        """Play ``audio`` to the end (lines that are not streamed: opening, examiner, summary)."""
-        if not audio.size:
-            return
-        if self._sink is not None:
-            self._sink.begin()
-            self._sink.play(audio, rate)
-            self._sink.wait()
-        elif self.parts.player is not None:
-            self.parts.player(audio, rate)
-
-    def _customer_says(self, line: CustomerLine, latency: dict[str, float]) -> Turn:
-        return self._say(
-            "customer",
-            "customer",
-            line.text,
-            stage_direction=line.stage_direction,
-            source=line.source,
-            notes=list(line.notes),
-            latency=latency,
-        )
-
-    # ------------------------------------------------------------------ listening
-
-    def _learner_turn(self, utt: LearnerUtterance, phase: str) -> Turn:
-        """Read a debrief answer (the call's turns go through ``_read_learner``/``_commit``)."""
-        step = self._read_learner(utt, phase)
-        if step.measured is not None:
-            self.baseline.update(step.measured)
-        return step.turn
-
-    def _read_learner(self, utt: LearnerUtterance, phase: str) -> LearnerStep:
-        """Read a learner turn (voice against the baseline, tone) without changing anything."""
-        started = self.writer.elapsed()
-        voice = None
-        measured = None
-        words = utt.transcription.words if utt.transcription else []
-        if utt.audio is not None and utt.audio.size:
-            measured = measure_voice(utt.audio, words, 16_000)
-            measured.overlap_s = utt.overlap_s
-            voice = self.baseline.relative(measured)
-        turn = Turn(
-            index=self.writer.next_index(),
-            speaker="learner",
-            phase=phase,  # type: ignore[arg-type]
-            text=utt.text,
-            started_at=started,
-            ended_at=started + (utt.audio.size / 16_000 if utt.audio is not None else 0.0),
-            words=words,
-            source=utt.source,
-            latency=dict(utt.latency),
-        )
-        if phase == "call":
-            context = self._paraphrase_context()
-            t0 = time.perf_counter()
-            turn.tone = self.parts.tone.read(utt.text, context=context, voice=voice)
-            turn.latency["tone"] = time.perf_counter() - t0
-        return LearnerStep(utt, turn, measured)
-
-    def _weigh(self, step: LearnerStep) -> None:
-        """The anger step of a call turn, from the current state (which is not changed)."""
-        utt, turn = step.utterance, step.turn
-        if utt.cut_in:
-            turn.notes.append("the customer cut in: the learner had talked for too long")
-        reading = step.reading
-        customer = self.parts.customer
-        extra = customer.trigger_reasons(utt.text, reading)
-        if looks_like_injection(utt.text):
-            # A real customer hears "ignore your instructions" as a strange, unhelpful
-            # remark: it annoys a little and changes nothing else.
-            extra.append(AngerReason(cause="odd remark", delta=ODD_REMARK))
-            turn.notes.append("learner turn looked like instructions to the model")
-        # what the turn does for the customer, beside how it sounds (customer.meaning)
-        turn.meaning = customer.read_meaning(utt.text, self.record.turns)
-        step.state, turn.anger = anger_model.step(
-            self.state,
-            reading,
-            self.scenario.persona,
-            resolution_offered=customer.resolution_offered(utt.text),
-            repeated_failure=customer.repeats_failure(utt.text, turn.meaning),
-            extra=extra,
-            meaning=turn.meaning,
-            temper=customer.temper,
-        )
-
-    def _commit(self, step: LearnerStep) -> None:
-        """Make a weighed call turn part of the call: baseline, anger, saved, shown."""
-        if step.measured is not None:
-            self.baseline.update(step.measured)
-        assert step.state is not None and step.turn.anger is not None
-        self.state = step.state
-        self.writer.add_turn(step.turn, step.utterance.audio, 16_000)
-        self.view.turn(step.turn)
-        self.view.anger(step.turn.anger)
-        self.last_reading = step.reading
-
-    def _take_overlap(self, utt: LearnerUtterance, consume: bool = True) -> None:
-        """Carry the learner's talk-over of the last reply into this turn's voice cues."""
-        if self._overlap_s:
-            utt.overlap_s = max(utt.overlap_s, self._overlap_s)
-            if consume:
-                self._overlap_s = 0.0
-
-    def _paraphrase_context(self) -> str | None:
-        """What the learner's turn answers: the customer's complaint and their last line.
-
-        A paraphrase restates the problem, which the opening line usually holds; the
-        last line alone may be a fragment ("I've been doing this for years").
-        """
-        lines = [t.text for t in self.record.turns if t.speaker == "customer" and t.phase == "call"]
-        if not lines:
-            return None
-        return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
+    @property
+    def last_reading(self) -> ToneReading | None:
+        return self.turns.last_reading
 
     # ------------------------------------------------------------------ the call
 
@@ -381,7 +245,7 @@ class PracticeCall:
         persona = self.scenario.persona
         self.view.header(self.scenario.title, self.scenario.setting, persona.name)
         opening = self.parts.customer.opening()
-        self._customer_says(opening, {})
+        self.announcer.customer_says(opening, {})
         if self._sink is not None:
             self._prime_customer()
         learner_turns = 0
@@ -392,128 +256,28 @@ class PracticeCall:
             if utt is None:
                 return "learner_ended"
             learner_turns += 1
-            self._take_overlap(utt)
-            if ahead is not None:
-                step = self._confirmed_step(ahead.prepared.step, utt)
+            self.turns.take_overlap(utt)
+            if ahead is not None and self.listener is not None:
+                step = self.listener.confirmed_step(ahead.prepared.step, utt)
             else:
-                step = self._read_learner(utt, "call")
-                self._weigh(step)
-            self._commit(step)
+                step = self.turns.read_and_weigh(utt)
+            self.turns.commit(step)
             if is_goodbye(utt.text):
                 return "learner_ended"
-            line = self._reply(step.reading, utt, ahead.speculation if ahead else None)
+            line = self.replier.reply(
+                self.state, step.reading, utt, ahead.speculation if ahead else None
+            )
             if line.outcome is not None:
                 return line.outcome
             release_free_memory()  # while the learner starts to answer
         self.writer.event("max_turns", f"stopped after {self.options.max_turns} learner turns")
         return "max_turns"
 
-    # ------------------------------------------------------------------ speculating
-
-    def _speculating(self) -> bool:
-        return (
-            self.options.speculative
-            and self._sink is not None
-            and callable(getattr(self.input, "next_event", None))
-        )
-
-    def _listen(self) -> tuple[LearnerUtterance | None, _Confirmed | None]:
+    def _listen(self) -> tuple[LearnerUtterance | None, Confirmed | None]:
         """The learner's next turn, and the reply started at its last pause if it still holds."""
-        if not self._speculating():
+        if self.listener is None:
             return self.input.next_utterance("call"), None
-        if self._last_ahead is not None:
-            # A reply cut off by barge-in stops at its next sentence; let it, so that
-            # nothing it does can overlap what is speculated next.
-            self._last_ahead.join()
-            self._last_ahead = None
-        next_event = cast(PausingInput, self.input).next_event
-        spec: Speculation[LearnerStep] | None = None
-        try:
-            while True:
-                event = next_event("call")
-                if isinstance(event, TurnPaused):
-                    self._discard(spec)
-                    spec = None if event.stale() else self._speculate(event)
-                elif isinstance(event, SpeechResumed):
-                    if spec is not None:
-                        spec.cancel()  # its model stream is closed before the next reply
-                elif event is None:
-                    self._discard(spec)
-                    return None, None
-                else:
-                    confirmed = self._confirm(spec, event)
-                    spec = None
-                    return event, confirmed
-        except BaseException:
-            self._discard(spec)
-            raise
-
-    def _speculate(self, pause: TurnPaused) -> Speculation[LearnerStep]:
-        """Read, weigh and answer the turn as it stands at ``pause``, on another thread."""
-        history = list(self.record.turns)
-        customer = self.parts.customer
-
-        def prepare(utt: LearnerUtterance) -> Prepared[LearnerStep] | None:
-            if not utt.text:
-                return None
-            self._take_overlap(utt, consume=False)
-            step = self._read_learner(utt, "call")
-            self._weigh(step)
-            if is_goodbye(utt.text):
-                return Prepared(step, None)
-            assert step.state is not None
-            return Prepared(step, customer.stream([*history, step.turn], step.state, step.reading))
-
-        saved = _customer_state(customer)  # before the reply can change it
-        self.speculation.started += 1
-        spec: Speculation[LearnerStep] = Speculation(
-            pause.utterance,
-            prepare,
-            self.parts.speaker,
-            stale=pause.stale,
-            clock=self.parts.clock,
-        )
-        spec.undo = lambda: _restore_customer_state(customer, saved)
-        return spec
-
-    def _discard(self, spec: Speculation[LearnerStep] | None) -> None:
-        """Throw a speculation away: its model stream closed, the customer as it was before."""
-        if spec is None:
-            return
-        spec.cancel()
-        spec.join()
-        spec.undo()
-        self.speculation.discarded += 1
-        if spec.reply_started_at is not None:
-            self.speculation.discarded_generating += 1
-
-    def _confirm(
-        self, spec: Speculation[LearnerStep] | None, utt: LearnerUtterance
-    ) -> _Confirmed | None:
-        """``spec`` if it was made from exactly this utterance; otherwise it is discarded."""
-        if spec is None:
-            return None
-        prepared = None if spec.cancelled or utt.cut_in else spec.wait_prepared()
-        if prepared is None or spec.utterance is None or not _same(spec.utterance, utt):
-            self._discard(spec)
-            return None
-        self.speculation.confirmed += 1
-        self._last_ahead = spec
-        return _Confirmed(spec, prepared)
-
-    def _confirmed_step(self, step: LearnerStep, utt: LearnerUtterance) -> LearnerStep:
-        """The speculated step for the final utterance, timed as the normal path times it."""
-        turn = step.turn
-        turn.started_at = self.writer.elapsed()
-        turn.ended_at = turn.started_at + (utt.audio.size / 16_000 if utt.audio is not None else 0)
-        latency = dict(utt.latency)
-        if "tone" in turn.latency:
-            latency["tone"] = turn.latency["tone"]
-        turn.latency = latency
-        step.utterance = utt
-        return step
-
-    # ------------------------------------------------------------------ replying
+        return self.listener.listen()
 
     def _prime_customer(self) -> None:
         """Let the model read the call's prompt while the learner speaks their first turn."""
@@ -529,191 +293,34 @@ class PracticeCall:
 
     def _allow_cut_in(self, may_interrupt: bool) -> None:
         """Let an angry persona that may interrupt cut the learner off (live input only)."""
-        set_cut_in = getattr(self.input, "set_cut_in", None)
-        if callable(set_cut_in):
+        if self.live is not None:
             current = band(self.state.anger)
-            set_cut_in(CUT_IN_AFTER_S.get(current) if may_interrupt else None)
-
-    def _barged_in(self, since: float) -> Callable[[], bool]:
-        """A check that the learner started talking after ``since`` (False without live input)."""
-        heard = getattr(self.input, "speech_started_after", None)
-        if not callable(heard):
-            return lambda: False
-        return lambda: heard(since) is not None
-
-    def _reply(
-        self,
-        reading: ToneReading,
-        utt: LearnerUtterance,
-        ahead: Speculation[LearnerStep] | None = None,
-    ) -> CustomerLine:
-        """The customer answers: generated, checked, spoken sentence by sentence, saved.
-
-        Without a sink (no speakers) the line is generated whole and saved as before.
-        ``ahead``: the reply was started at the learner's pause and is already buffered.
-        """
-        clock = self.parts.clock
-        decided = utt.decided_at if utt.decided_at is not None else clock()
-        customer = self.parts.customer
-        if self._sink is None:
-            t0 = clock()
-            with self.view.waiting("The customer is answering…"):
-                line = customer.respond(self.record.turns, self.state, reading)
-            for note in line.notes:
-                self.writer.event("customer_line", note)
-            self._record_model_events()
-            self._customer_says(line, {"customer_line": clock() - t0})
-            return line
-        pieces: Any
-        if ahead is not None and ahead.prepared is not None:
-            stream = ahead.prepared.reply
-            pieces, asked_at = ahead.pieces(), ahead.reply_started_at
-        else:
-            stream = customer.stream(self.record.turns, self.state, reading)
-            pieces, asked_at = stream, None
-        started = self.writer.elapsed()
-        # A customer who has just cut the learner off talks over them: no barge-in.
-        since = clock()
-        barged = (lambda: False) if utt.cut_in else self._barged_in(since)
-        reply = speak_streamed(
-            pieces,
-            self.parts.speaker,
-            self._sink,
-            barged_in=barged,
-            clock=clock,
-            started_at=asked_at,
-        )
-        if reply.interrupted:
-            heard = getattr(self.input, "speech_started_after", lambda _t: None)(since)
-            # SpeechStarted fires once BARGE_IN_SPEECH_MS of speech has been heard.
-            self._overlap_s = (
-                max(clock() - heard, 0.0) + BARGE_IN_SPEECH_MS / 1000 if heard is not None else 0.0
-            )
-        line = getattr(stream, "line", None) or CustomerLine(reply.full_text(), source="llm")
-        for note in line.notes:
-            self.writer.event("customer_line", note)
-        self._record_model_events()
-        ahead_s = {} if asked_at is None else {"reply_ahead_of_decision": decided - asked_at}
-        self._save_reply(line, reply, started, decided, ahead_s)
-        return line
-
-    def _record_model_events(self) -> None:
-        """Copy what the LLM layer saw (endpoint failures, switching to the bundled model and
-        back) into the session, so an assessor can tell why a line sounds different."""
-        events = getattr(self.parts.customer.model, "events", None)
-        if not isinstance(events, list):
-            return
-        for event in events[self._model_events_seen :]:
-            self.writer.event(event.kind, event.detail)
-        self._model_events_seen = len(events)
-
-    def _save_reply(
-        self,
-        line: CustomerLine,
-        reply: SpokenReply,
-        started: float,
-        decided: float,
-        extra_latency: dict[str, float] | None = None,
-    ) -> Turn:
-        latency = {"tts": reply.tts_s, **(extra_latency or {})}
-        if reply.first_text_at is not None:
-            latency["first_sentence"] = reply.first_text_at - reply.started_at
-        if reply.first_audio_at is not None:
-            latency["end_of_turn_to_first_audio"] = reply.first_audio_at - decided
-        notes = list(line.notes)
-        text = line.text
-        if reply.interrupted:
-            text = reply.played_text()
-            notes.append(f"interrupted by the learner after {reply.played_s:.1f} s")
-            self.writer.event("barge_in", f"customer stopped after {reply.played_s:.1f} s")
-        audio = reply.played_audio()
-        turn = Turn(
-            index=self.writer.next_index(),
-            speaker="customer",
-            phase="call",
-            text=text,
-            stage_direction=line.stage_direction,
-            started_at=started,
-            ended_at=started + audio.size / reply.rate,
-            source=line.source,
-            latency=latency,
-            notes=notes,
-        )
-        self.writer.add_turn(turn, audio, reply.rate)
-        self.view.turn(turn)
-        return turn
+            self.live.set_cut_in(CUT_IN_AFTER_S.get(current) if may_interrupt else None)
 
     def _debrief(self) -> None:
         if self.parts.debrief_questions is None:
             return
-        questions = self.parts.debrief_questions(self.record)
-        if not questions:
-            return
-        self.view.console.rule("[bold]Debrief")
-        for question in questions:
-            self._say("examiner", "coach", question, source="rubric")
-            with self.view.waiting("Your answer: listening…"):
-                utt = self.input.next_utterance("debrief")
-            if utt is None:
-                self.writer.event("debrief", "no answer given")
-                break
-            turn = self._learner_turn(utt, "debrief")
-            self.writer.add_turn(turn, utt.audio, 16_000)
-            self.view.turn(turn)
+        run_debrief(
+            self.parts.debrief_questions,
+            self.input,
+            self.announcer,
+            self.turns,
+            self.writer,
+            self.view,
+        )
 
     def _feedback(self) -> tuple[list[Assessment], list[Path]]:
         assert self.parts.evaluate is not None
-        with self.view.waiting("Marking the call against the rubrics…"):
-            assessments = self.parts.evaluate(self.record)
-        reports: list[Path] = []
-        if self.parts.write_reports is not None:
-            reports = self.parts.write_reports(self.record, assessments, self.writer.folder)
-        if self.parts.spoken_summary is not None and assessments:
-            summary = self.parts.spoken_summary(assessments)
-            audio, rate = self.parts.speaker.synthesize(summary, "coach")
-            from calmline.speech.audio import write_wav
-
-            write_wav(self.writer.folder / "feedback-summary.wav", audio, rate)
-            self.writer.write_json("feedback-summary.txt", summary + "\n")
-            self.view.console.rule("[bold]Feedback")
-            self.view.console.print(summary)
-            self._play_whole(audio, rate)
-        return assessments, reports
-
-
-@dataclass
-class _Confirmed:
-    """A speculation the end of the turn confirmed, with what it prepared."""
-
-    speculation: Speculation[LearnerStep]
-    prepared: Prepared[LearnerStep]
+        return give_feedback(
+            self.parts.evaluate,
+            self.parts.write_reports,
+            self.parts.spoken_summary,
+            self.parts.speaker,
+            self.announcer,
+            self.writer,
+            self.view,
+        )
 
 
 def _stop_reason(stop: KeyboardInterrupt, ctrl_c: str) -> str:
     return "the process was asked to stop (SIGTERM)" if isinstance(stop, Terminated) else ctrl_c
-
-
-def _same(ahead: LearnerUtterance, final: LearnerUtterance) -> bool:
-    """The speculated utterance is the final one: same words, timings and audio."""
-    if ahead.text != final.text or ahead.transcription != final.transcription:
-        return False
-    a, b = ahead.audio, final.audio
-    if a is None or b is None:
-        return a is b
-    return a.shape == b.shape and bool(np.array_equal(a, b))
-
-
-def _customer_state(customer: Customer) -> Any:
-    """What a reply may change in the customer (the authored lines' rotation), copied."""
-    snapshot = getattr(customer, "snapshot", None)
-    if callable(snapshot):
-        return snapshot()
-    return copy.deepcopy(customer._cycle)
-
-
-def _restore_customer_state(customer: Customer, saved: Any) -> None:
-    restore = getattr(customer, "restore", None)
-    if callable(restore):
-        restore(saved)
-    else:
-        customer._cycle = saved

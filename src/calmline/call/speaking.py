@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from calmline.protocols import AudioArray, Speaker
+from calmline.protocols import AudioArray, Synthesizer
 from calmline.speech.output import AudioSink
 
 POLL_S = 0.01  # how often playback checks for barge-in (a 30 ms chunk is the input step)
@@ -40,7 +40,7 @@ class SpokenPiece:
 
 
 def synthesise_piece(
-    speaker: Speaker, text: str, voice: str, clock: Callable[[], float] = time.perf_counter
+    speaker: Synthesizer, text: str, voice: str, clock: Callable[[], float] = time.perf_counter
 ) -> SpokenPiece:
     """Synthesise ``text`` now, noting when it arrived and how long synthesis took."""
     arrived = clock()
@@ -133,7 +133,7 @@ def _produce(
 
 def speak_streamed(
     pieces: Iterable[str | SpokenPiece],
-    speaker: Speaker,
+    speaker: Synthesizer,
     sink: AudioSink,
     *,
     voice: str = "customer",

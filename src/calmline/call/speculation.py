@@ -14,8 +14,9 @@ caller restores whatever the reply changed (see ``PracticeCall``).
 
 The customer yields whole checked sentences, so on its own a cancelled reply would
 stop only after the sentence being generated, a model's worth of CPU taken from the
-transcription of the learner's next phrase. ``InterruptibleModel`` wraps the
-customer's model so that a speculation's generation ends at the next token instead.
+transcription of the learner's next phrase. The customer's model is an
+``InterruptibleModel`` (``calmline.llm.interruptible``), so a speculation's generation
+ends at the next token instead.
 """
 
 from __future__ import annotations
@@ -23,87 +24,19 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Generic, TypeVar
 
 from calmline.call.inputs import LearnerUtterance
 from calmline.call.speaking import SpokenPiece, synthesise_piece
-from calmline.protocols import ChatMessage, ChatModel, GenerationOptions, Speaker
+from calmline.llm.interruptible import InterruptibleModel, interruptible, stop_streams_when
+from calmline.protocols import Synthesizer
+
+__all__ = ["InterruptibleModel", "Prepared", "Speculation", "SpeculationStats", "interruptible"]
 
 T = TypeVar("T")
 _DONE = object()
-
-
-class _Scope(threading.local):
-    """The speculation running on this thread, if any: its ``stopped`` check."""
-
-    stopped: Callable[[], bool] | None = None
-
-
-_SCOPE = _Scope()
-
-
-class InterruptibleModel:
-    """A ``ChatModel`` whose streams, when started by a speculation, end once it is cancelled.
-
-    Streams started anywhere else (the normal reply, priming) are the inner model's,
-    untouched. Everything else (``events``, ``last_stats``...) is the inner model's.
-    """
-
-    def __init__(self, inner: ChatModel) -> None:
-        self.inner = inner
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        self.inner.name = value
-
-    @property
-    def prompt_style(self) -> Literal["completion", "chat"]:
-        return self.inner.prompt_style
-
-    @prompt_style.setter
-    def prompt_style(self, value: Literal["completion", "chat"]) -> None:
-        self.inner.prompt_style = value
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self.inner, attr)
-
-    def stream_complete(self, prompt: str, options: GenerationOptions) -> Iterator[str]:
-        return self._guard(self.inner.stream_complete(prompt, options))
-
-    def stream_chat(
-        self, messages: Sequence[ChatMessage], options: GenerationOptions
-    ) -> Iterator[str]:
-        return self._guard(self.inner.stream_chat(messages, options))
-
-    @staticmethod
-    def _guard(stream: Iterator[str]) -> Iterator[str]:
-        stopped = _SCOPE.stopped
-        return stream if stopped is None else _until(stream, stopped)
-
-
-def _until(stream: Iterator[str], stopped: Callable[[], bool]) -> Iterator[str]:
-    try:
-        if stopped():
-            return  # not even the prompt is evaluated
-        for piece in stream:
-            yield piece
-            if stopped():
-                return
-    finally:
-        close = getattr(stream, "close", None)
-        if callable(close):
-            close()  # a local model releases its lock here
-
-
-def interruptible(model: ChatModel) -> ChatModel:
-    """``model`` wrapped once in ``InterruptibleModel``."""
-    return model if isinstance(model, InterruptibleModel) else InterruptibleModel(model)
 
 
 @dataclass
@@ -134,7 +67,7 @@ class Speculation(Generic[T]):
         self,
         resolve: Callable[[], LearnerUtterance],
         prepare: Callable[[LearnerUtterance], Prepared[T] | None],
-        speaker: Speaker,
+        speaker: Synthesizer,
         *,
         voice: str = "customer",
         stale: Callable[[], bool] = lambda: False,
@@ -166,7 +99,7 @@ class Speculation(Generic[T]):
         return self._cancel.is_set() or self._stale()
 
     def _run(self) -> None:
-        _SCOPE.stopped = self._stopped  # this thread's model streams end when it is cancelled
+        stop_streams_when(self._stopped)  # this thread's model streams end when it is cancelled
         try:
             utt = self._resolve()
             if self._stopped():

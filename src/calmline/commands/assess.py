@@ -14,15 +14,15 @@ from calmline.cli import app
 from calmline.errors import CalmlineError
 
 if TYPE_CHECKING:
-    from calmline.evaluate.llm_judge import LLMJudge
     from calmline.models import Assessment, Rubric, SessionRecord
+    from calmline.protocols import Judge
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 JUDGES = ("offline", "local", "openai")
 
 
-def _judge(name: str) -> LLMJudge | None:
+def _judge(name: str) -> Judge | None:
     if name not in JUDGES:
         raise CalmlineError(f"unknown judge {name!r}", f"use one of: {', '.join(JUDGES)}")
     if name == "offline":
@@ -40,7 +40,7 @@ def _judge(name: str) -> LLMJudge | None:
 
 
 def _assess(
-    session: SessionRecord, rubrics: list[Rubric], judge: LLMJudge | None, quiet: bool
+    session: SessionRecord, rubrics: list[Rubric], judge: Judge | None, quiet: bool
 ) -> list[Assessment]:
     from calmline.evaluate.evaluator import assess
 
@@ -119,16 +119,13 @@ def assess_command(
 
 def _speak(text: str, out_dir: Path) -> None:
     """Speak the summary with the coach voice; the WAV is kept beside the reports."""
-    from calmline.speech.audio import write_wav
+    from calmline.call.feedback import summary_audio
+    from calmline.speech import devices
     from calmline.speech.tts import EspeakSpeaker
 
-    audio, rate = EspeakSpeaker().synthesize(text, "coach")
-    write_wav(out_dir / "summary.wav", audio, rate)
+    audio, rate = summary_audio(text, EspeakSpeaker(), out_dir / "summary.wav")
     try:
-        import sounddevice as sd
-
-        sd.play(audio, rate)
-        sd.wait()
+        devices.play(audio, rate, block=True)
     except Exception as exc:  # no audio device is not a reason to fail: the WAV is written
         err.print(
             f"calmline: could not play the summary ({exc}); saved {out_dir / 'summary.wav'}",

@@ -156,7 +156,7 @@ def practice(
     ),
 ) -> None:
     """Run one practice call with a difficult customer, then the debrief and feedback."""
-    from calmline.commands._run import CallRequest, run_call
+    from calmline.commands.calling import CallRequest, run_call
 
     if difficulty is not None and difficulty not in ("easy", "standard", "hard"):
         raise CalmlineError(
@@ -227,7 +227,7 @@ def demo(
     the customer answers, then come the debrief questions, the marking and the feedback.
     """
     from calmline.call.demo import synthesise_learner
-    from calmline.commands._run import CallRequest, run_call
+    from calmline.commands.calling import CallRequest, run_call
 
     choice = _backend_options(llm, None, None, None, "tiny.en", "cpu", "espeak", seed)
     with tempfile.TemporaryDirectory(prefix="calmline-demo-") as tmp:

@@ -279,7 +279,8 @@ def users_assign(
     from sqlalchemy import select
 
     from calmline.web import auth
-    from calmline.web.db import Assignment, SessionRow, transaction
+    from calmline.web.db import SessionRow, transaction
+    from calmline.web.review import assign_session
 
     _, factory = _factory(db, None)
     with transaction(factory) as session:
@@ -295,13 +296,5 @@ def users_assign(
                 "check the id on the dashboard, or run `calmline index` if it is new",
             )
         for sid in sessions:
-            if (
-                session.scalar(
-                    select(Assignment).where(
-                        Assignment.session_id == sid, Assignment.assessor == assessor
-                    )
-                )
-                is None
-            ):
-                session.add(Assignment(session_id=sid, assessor=assessor, assigned_by="cli"))
+            assign_session(session, sid, assessor, by="cli")
     print(f"assigned {len(sessions)} session(s) to {assessor}")

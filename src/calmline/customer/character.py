@@ -1,14 +1,11 @@
 """The difficult customer: what it says next, given the scenario, the call so far and its anger.
 
-``Customer`` decides the scripted moments itself (settling when an accepted
-resolution is on the table and anger is low; after persisting at the top, one last
-warning, then demanding a manager or hanging up; revealing a hidden detail only when
-asked) and asks the language model for everything else. Every generated line goes
-through ``line_check.check_line`` (and never asks for what the learner has just given);
-a rejected line gets one retry with a different seed, then an authored line. Authored
-lines (offline, or on fallback) are the pack's candidates ranked by how well they answer
-the turn (``choosing.LineChooser``). The customer also reads what each learner turn
-*does* (``meaning.MeaningReader``) for the anger model and for its reply.
+``Customer`` reads what each learner turn does (``meaning.MeaningReader``) and which
+of the scenario's triggers it hits, for the anger model; then it answers. Which
+source says the line is ``policy``'s: a scripted moment, the pack's answer or reply
+(``authored.AuthoredLines``), or the language model (``generation.LineGenerator``,
+prompted by ``prompt.build_request``), falling back to an authored line when both of
+the model's attempts fail the line check.
 
 Learner speech is untrusted. It reaches the model only as a line of the call, with
 newlines and speaker labels neutralised; hidden details never enter the prompt; and
@@ -18,17 +15,15 @@ anger state, which moves only through ``anger.step``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import Literal, get_args
-
-import jinja2
+from dataclasses import dataclass, replace
 
 from calmline.customer.anger import band
-from calmline.customer.choosing import Candidate, LineChooser
+from calmline.customer.authored import AuthoredLines, AuthoredState, LineContext
+from calmline.customer.choosing import LineChooser
 from calmline.customer.difficulty import Temper, temper_for
+from calmline.customer.generation import GenerationSettings, LineGenerator, clean_generation
+from calmline.customer.line import CustomerLine, LineOutcome, Source
 from calmline.customer.line_check import (
     affirmed_phrase_in,
     asked_about,
@@ -38,12 +33,25 @@ from calmline.customer.line_check import (
     phrase_in,
     resolution_offered,
 )
-from calmline.customer.meaning import MeaningReader, asks_for, clauses, offered_in
+from calmline.customer.meaning import MeaningReader, clauses, offered_in
+from calmline.customer.policy import (
+    LAST_WARNING,
+    LINE_SOURCES,
+    LineSource,
+    ScriptedMoments,
+    SourcePolicy,
+)
+from calmline.customer.prompt import (
+    COMPLETION_STOPS,
+    build_request,
+    sanitize_learner,
+    trend_of,
+)
 from calmline.customer.role_check import RoleCheck
-from calmline.customer.scenario import ALL_BANDS, HiddenDetail, Scenario
+from calmline.customer.scenario import Scenario
 from calmline.embed import FloatMatrix
+from calmline.llm.interruptible import interruptible
 from calmline.models import (
-    MOVES,
     AngerBand,
     AngerReason,
     AngerState,
@@ -52,58 +60,29 @@ from calmline.models import (
     Turn,
     TurnMeaning,
 )
-from calmline.paths import templates_dir
 from calmline.protocols import ChatMessage, ChatModel, GenerationOptions
 
 __all__ = [
+    "COMPLETION_STOPS",
+    "LAST_WARNING",
+    "LINE_SOURCES",
     "Customer",
     "CustomerLine",
     "CustomerOptions",
+    "LineOutcome",
+    "LineSource",
     "LineStream",
+    "Source",
     "asked_about",
     "check_line",
+    "clean_generation",
     "looks_like_injection",
     "resolution_offered",
+    "sanitize_learner",
 ]
 
-Source = Literal["llm", "retry", "authored"]
-LineSource = Literal["generated", "authored-first", "authored"]
-LINE_SOURCES: tuple[LineSource, ...] = get_args(LineSource)
-LineOutcome = Literal["satisfied", "manager", "hung_up"]
-REPLY_MIN_CONFIDENCE = 0.5  # a learner move this sure gets its authored reply on fallback
-MEANING_FIT_BONUS = 0.15  # a reply to what the turn does beats one to how it sounds
-BAND_LINE_FIT = 0.3  # the band's own lines: they fit any turn a little
 # an offer this near in meaning to one of the pack's accepted resolutions offers it
 RESOLUTION_FLOOR = 0.5
-MOMENT_DELTA = 5.0  # an anger move this big is a moment worth a stage direction
-LAST_WARNING = "last warning"  # the note on the customer's last warning
-GENERIC_WARNINGS = {
-    "hang_up": ["One more answer like that and I'm hanging up.", "Last chance, or I'm hanging up."],
-    "manager": [
-        "One more answer like that and I want your manager.",
-        "Last chance, or I'm asking for a manager.",
-    ],
-}
-COMPLETION_STOPS = ["\n", "AGENT:", "CUSTOMER:", "Agent:", "Customer:", "("]
-
-
-@dataclass(frozen=True)
-class CustomerLine:
-    """One customer turn.
-
-    Attributes:
-        text: what the customer says (spoken).
-        stage_direction: face-to-face non-verbal cues, shown not spoken.
-        source: ``llm`` (first try passed the check), ``retry``, or ``authored``.
-        outcome: set when this line ends the call.
-        notes: why generated lines were rejected, which hidden detail was revealed...
-    """
-
-    text: str
-    stage_direction: str | None = None
-    source: Source = "llm"
-    outcome: LineOutcome | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -143,17 +122,6 @@ class CustomerOptions:
     lines: LineSource = "generated"
 
 
-@dataclass(frozen=True)
-class _Context:
-    """What a candidate line is checked against."""
-
-    said: list[str]  # everything said in the call: numbers and dates may be repeated
-    earlier: list[str]  # the customer's own lines: no loops
-    agent: list[str]  # the learner's lines: no echoes
-    band: AngerBand  # the customer's anger now: the role check's mood test
-    given: frozenset[Given] = frozenset()  # what the learner has told: not to be asked for
-
-
 class LineStream:
     """Text pieces (sentences) of a customer line as they pass the check; ``line`` at the end."""
 
@@ -163,63 +131,6 @@ class LineStream:
 
     def __iter__(self) -> Iterator[str]:
         self.line = yield from self._gen
-
-
-@lru_cache(maxsize=4)
-def _environment(folder: str) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-        autoescape=False,
-    )
-
-
-def render(template: str, **values: object) -> str:
-    """Render a prompt template from ``prompts/templates``."""
-    return _environment(str(templates_dir())).get_template(template).render(**values)
-
-
-def sanitize_learner(text: str) -> str:
-    """Learner words as one line of the call: no newlines, speaker labels or stage notes."""
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"(?i)\b(customer|agent|assistant|user|system)\s*:", r"\1 -", text)
-    return text.replace("(", "").replace(")", "").replace("[", "").replace("]", "")
-
-
-def clean_generation(raw: str) -> str:
-    """The spoken part of raw model output: first line, no labels, notes or quotes."""
-    text = raw.replace("\r", "")
-    text = re.split(r"\n", text.lstrip("\n"), maxsplit=1)[0]
-    text = re.sub(r"^\s*(customer|[A-Z][a-z]+)\s*:\s*", "", text, flags=re.IGNORECASE)
-    text = re.split(r"(?i)\b(agent|customer|assistant|user)\s*:", text, maxsplit=1)[0]
-    text = re.split(r"\s/\s|\s-\s(?=[A-Z])", text, maxsplit=1)[0]  # list-style run-ons
-    text = re.sub(r"\([^)]*\)?|\[[^\]]*\]?|\*[^*]*\*?", " ", text)
-    text = text.strip().strip("\"'“”‘’`").strip()
-    return re.sub(r"\s+", " ", text)
-
-
-def _unsaid(lines: Sequence[str], said: Sequence[str]) -> list[str]:
-    """``lines`` not yet said (case and spacing ignored), in order."""
-    spoken = {line.strip().lower() for line in said}
-    return [line for line in lines if line.strip().lower() not in spoken]
-
-
-def _drain(gen: Generator[str, None, list[str]]) -> list[str]:
-    """Run a generator to the end and return its return value."""
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return list(stop.value)
-
-
-def _sentences(text: str) -> tuple[list[str], str]:
-    """Complete sentences in ``text`` and the unfinished rest."""
-    parts = re.split(r"(?<=[.!?])\s+", text)
-    if len(parts) == 1:
-        return [], text
-    return [p for p in parts[:-1] if p], parts[-1]
 
 
 class Customer:
@@ -237,17 +148,41 @@ class Customer:
         temper: Temper | None = None,
     ) -> None:
         self.scenario = scenario
-        self.model = model
-        self.role_check = role_check
         self.meanings = meanings
         self.temper = temper or temper_for(scenario.difficulty)
-        self.chooser = LineChooser(meanings.embedder if meanings is not None else None)
         self.options = options or CustomerOptions()
         if seed is not None:
             self.options = replace(self.options, seed=seed)
-        self._cycle: dict[str, int] = {}
-        self._spoken: list[str] = []  # authored lines this customer chose (speculation undoes)
+        opts = self.options
+        self.policy = SourcePolicy.for_lines(opts.lines)
+        self.moments = ScriptedMoments(scenario, self.temper, opts.limit_turns)
+        self.authored = AuthoredLines(
+            scenario, LineChooser(meanings.embedder if meanings is not None else None)
+        )
+        # A reply started at the learner's pause and then thrown away stops its model at
+        # the next token (calmline.call.speculation); elsewhere the model is untouched.
+        settings = GenerationSettings(
+            opts.max_tokens, opts.temperature, opts.max_words, opts.stream_early
+        )
+        self.generator = LineGenerator(scenario, interruptible(model), settings, role_check)
         self._resolutions: FloatMatrix | None = None  # will_accept descriptions, embedded
+
+    @property
+    def model(self) -> ChatModel:
+        """The model the customer's lines are generated with."""
+        return self.generator.model
+
+    @property
+    def role_check(self) -> RoleCheck | None:
+        return self.generator.role_check
+
+    def snapshot(self) -> AuthoredState:
+        """What a reply may change (for a speculative reply that is then thrown away)."""
+        return self.authored.snapshot()
+
+    def restore(self, saved: AuthoredState) -> None:
+        """Undo a reply: the customer as it was at ``snapshot``."""
+        self.authored.restore(saved)
 
     # ------------------------------------------------------------------ reading the learner
 
@@ -314,7 +249,9 @@ class Customer:
         start = band(self.scenario.persona.start_anger)
         return CustomerLine(
             text=self.scenario.opening_line,
-            stage_direction=self._stage_direction(start, [], self.scenario.opening_line, None),
+            stage_direction=self.authored.stage_direction(
+                start, [], self.scenario.opening_line, None
+            ),
             source="authored",
         )
 
@@ -364,148 +301,18 @@ class Customer:
         learner = next((t for t in reversed(call) if t.speaker == "learner"), None)
         learner_text = learner.text if learner is not None else ""
         current = band(state.anger)
-        scripted = self._scripted(call, state, learner_text, current)
+        scripted = self.moments.line(call, state, learner_text)
         if scripted is not None:
-            direction = self._stage_direction(current, call, scripted.text, learner)
+            direction = self.authored.stage_direction(current, call, scripted.text, learner)
             line = replace(scripted, stage_direction=direction)
             yield line.text
             return line
-        line = yield from self._generated(call, state, reading, learner_text, current)
+        line = yield from self._unscripted(call, state, reading, learner_text, current)
         return replace(
-            line, stage_direction=self._stage_direction(current, call, line.text, learner)
+            line, stage_direction=self.authored.stage_direction(current, call, line.text, learner)
         )
 
-    def _scripted(
-        self, call: list[Turn], state: AngerState, learner_text: str, current: AngerBand
-    ) -> CustomerLine | None:
-        sc = self.scenario
-        streak = self._top_streak(call, state)
-        last = next((t for t in reversed(call) if t.speaker == "learner"), None)
-        abusive = last is not None and last.meaning is not None and last.meaning.has("abusive")
-        patience = self.options.limit_turns or self.temper.patience
-        if streak and (abusive or (streak >= patience and self._warned(call))):
-            if sc.persona.at_limit == "hang_up":
-                return CustomerLine(sc.hangup_line, source="authored", outcome="hung_up")
-            return CustomerLine(sc.manager_line, source="authored", outcome="manager")
-        if streak >= patience:
-            lines = sc.warning_lines or GENERIC_WARNINGS[sc.persona.at_limit]
-            said = [t.text for t in call if t.speaker == "customer"]
-            text = next(iter(_unsaid(lines, said)), lines[-1])
-            return CustomerLine(text, source="authored", notes=[LAST_WARNING])
-        settle_below = sc.settle_below + self.temper.settle_shift
-        if state.resolution_offered and state.anger < settle_below:
-            return CustomerLine(sc.satisfied_line, source="authored", outcome="satisfied")
-        detail = self._asked_detail(call, learner_text)
-        if detail is not None:
-            return CustomerLine(
-                detail.detail, source="authored", notes=[f"revealed hidden detail: {detail.id}"]
-            )
-        return None
-
-    def _top_streak(self, call: list[Turn], state: AngerState) -> int:
-        """Learner turns in a row (the last one included) that left the customer at the top
-        and did not bring the anger down: a turn that lowers it, even at the top, resets it."""
-        if state.anger < self.temper.top:
-            return 0
-        learner = [t for t in call if t.speaker == "learner"]
-        streak = 0
-        for i, turn in enumerate(reversed(learner)):
-            step = turn.anger
-            if step is None:
-                if i == 0:  # the turn being answered, weighed by the caller: ``state``
-                    streak += 1
-                    continue
-                break
-            if step.after < self.temper.top or step.delta < 0:
-                break
-            streak += 1
-        return streak
-
-    def _warned(self, call: list[Turn]) -> bool:
-        """Has the customer already given the last warning in this call? It is given once:
-        back at the top after it, the customer ends the call."""
-        return any(t.speaker == "customer" and LAST_WARNING in t.notes for t in call)
-
-    def _asked_detail(self, call: list[Turn], learner_text: str) -> HiddenDetail | None:
-        said = " ".join(t.text for t in call if t.speaker == "customer")
-        for detail in self.scenario.hidden_details:
-            if detail.detail not in said and asked_about(learner_text, detail.topics):
-                return detail
-        return None
-
-    def _stage_direction(
-        self, current: AngerBand, call: list[Turn], text: str, learner: Turn | None
-    ) -> str | None:
-        """A stage direction for this moment, never one already shown in the call.
-
-        Shown at the opening, when the anger band changes, on a big move (a jump or a
-        real fall) and at least every third line; otherwise the line stands alone, so
-        that the directions keep meaning something. It is the unshown direction of the
-        customer's band (risk indicators first at angry and furious, where the pack has
-        them) that best suits the line being said, else one of the neighbouring band
-        the anger is moving towards; none at all rather than a repeat.
-        """
-        sc = self.scenario
-        if sc.setting != "face_to_face" or sc.stage_directions is None:
-            return None
-        shown: list[str] = []
-        shown_band: AngerBand | None = None
-        since = 0
-        mood: AngerBand | None = None
-        for turn in call:
-            if turn.speaker == "learner" and turn.anger is not None:
-                mood = turn.anger.band
-            elif turn.speaker == "customer":
-                since += 1
-                if turn.stage_direction:
-                    shown.append(turn.stage_direction)
-                    shown_band, since = mood, 0
-        moment = (
-            not shown
-            or shown_band != current
-            or since >= 2
-            or (
-                learner is not None
-                and learner.anger is not None
-                and abs(learner.anger.delta) >= MOMENT_DELTA
-            )
-        )
-        if not moment:
-            return None
-        at = ALL_BANDS.index(current)
-        pools: list[list[str]] = []
-        if sc.risk_indicators and current in ("angry", "furious"):
-            pools.append(list(sc.risk_indicators))
-        pools.append(sc.stage_directions.for_band(current))
-        # borrowed only from the band the customer is heading for: a calmer gesture when
-        # anger has just risen would contradict the line
-        delta = learner.anger.delta if learner is not None and learner.anger is not None else 0.0
-        toward = at + (1 if delta > 0 else -1)
-        if 0 <= toward < len(ALL_BANDS):
-            pools.append(sc.stage_directions.for_band(ALL_BANDS[toward]))
-        for pool in pools:
-            fresh = _unsaid(pool, shown)
-            if fresh:
-                candidates = [Candidate(d, "stage", 0.0) for d in fresh]
-                best = self.chooser.choose(candidates, text, [])
-                return best.candidate.text if best is not None else fresh[0]
-        return None
-
-    def _next(self, key: str, options: list[str], avoid: Sequence[str] = ()) -> str:
-        """The next of ``options`` in turn, skipping any in ``avoid`` while others remain."""
-        start = self._cycle.get(key, 0)
-        fresh = set(_unsaid(options, avoid))
-        for i in range(start, start + len(options)):
-            if options[i % len(options)] in fresh:
-                break
-        else:
-            i = start
-        self._cycle[key] = i + 1
-        return options[i % len(options)]
-
-    # ------------------------------------------------------------------ generation
-
-    def _generated(
+    def _unscripted(
         self,
         call: list[Turn],
         state: AngerState,
@@ -513,293 +320,72 @@ class Customer:
         learner_text: str,
         current: AngerBand,
     ) -> Generator[str, None, CustomerLine]:
+        """The pack's answer or reply, or the model's line, as ``self.policy`` says."""
         opening = self.scenario.opening_line
         learner = next((t for t in reversed(call) if t.speaker == "learner"), None)
         meaning = learner.meaning if learner is not None else None
-        context = _Context(
+        context = LineContext(
             said=[opening, *(t.text for t in call)],
             earlier=[opening, *(t.text for t in call if t.speaker == "customer")],
             agent=[t.text for t in call if t.speaker == "learner"],
             band=current,
-            given=frozenset(self._given(call)),
+            given=frozenset(_given(call)),
         )
-        request = self._request(call, current, self._trend(call, reading), learner_text)
-        if self.options.lines != "generated":
-            answer = self._answer(learner_text, context.earlier, meaning)
+        policy, authored = self.policy, self.authored
+        if policy.pack_answers:
+            answer = authored.answer(learner_text, context.earlier, meaning)
             if answer is not None:
                 yield answer.text
                 return answer
-        candidates = self._candidates(current, reading, meaning)
-        if self.options.lines == "authored-first":
-            moves = [c for c in candidates if c.key.startswith("reply:")]
-            chosen = self._choose(moves, learner_text, context)
+        candidates = authored.candidates(current, reading, meaning)
+        if policy.move_replies_first:
+            chosen = authored.choose(candidates.replies, learner_text, context)
             if chosen is not None:
                 yield chosen.text
                 return chosen
-        if self.options.lines == "authored":
-            line = self._authored(candidates, learner_text, context, current)
+        if not policy.model:
+            line = authored.best_or_again(candidates.all, learner_text, context)
             yield line.text
             return line
         notes: list[str] = []
         if looks_like_injection(learner_text):
             notes.append("learner turn reads as an instruction to the model: treated as odd")
+        request = self._request(call, current, self._trend(call, reading), learner_text)
         base_seed = self.options.seed + 1009 * state.turns
-        sources: tuple[Source, Source] = ("llm", "retry")
-        for attempt, source in enumerate(sources):
-            opts = GenerationOptions(
-                max_tokens=self.options.max_tokens,
-                # the retry runs a little hotter: a small model's usual failure is a loop;
-                # much hotter and its lines turn to nonsense (docs/customer_eval.md)
-                temperature=self.options.temperature + 0.1 * attempt,
-                stop=list(COMPLETION_STOPS) if isinstance(request, str) else [],
-                seed=base_seed + attempt * 7919,
-            )
-            spoken: list[str] = []
-            attempt_stream = self._attempt(request, opts, context, spoken)
-            try:
-                if self.options.stream_early:
-                    problems = yield from attempt_stream
-                else:
-                    problems = _drain(attempt_stream)
-                    if not all(p.startswith("too long") for p in problems):
-                        spoken.clear()  # a failing sentence rejects the line; length only cuts it
-            except Exception as exc:  # a dead endpoint must not end the call: fall back
-                notes.append(f"model error: {type(exc).__name__}: {exc}")
-                if spoken and self.options.stream_early:
-                    return CustomerLine(" ".join(spoken), source=source, notes=notes)
-                break
-            if spoken:
-                if problems:
-                    notes.append(f"{source} line truncated ({'; '.join(problems)})")
-                if not self.options.stream_early:
-                    yield from spoken
-                return CustomerLine(" ".join(spoken), source=source, notes=notes)
-            notes.append(f"{source} line rejected ({'; '.join(problems)})")
-        line = self._authored(
-            self._candidates(current, reading, meaning), learner_text, context, current
-        )
+        generated, notes = yield from self.generator.generate(request, context, base_seed, notes)
+        if generated is not None:
+            return generated
+        fallback = authored.candidates(current, reading, meaning).all
+        line = authored.best_or_again(fallback, learner_text, context)
         yield line.text
         return replace(line, notes=notes)
-
-    # ------------------------------------------------------------------ authored lines
-
-    def snapshot(self) -> tuple[dict[str, int], list[str]]:
-        """What a reply may change (for a speculative reply that is then thrown away)."""
-        return dict(self._cycle), list(self._spoken)
-
-    def restore(self, saved: tuple[dict[str, int], list[str]]) -> None:
-        self._cycle, self._spoken = dict(saved[0]), list(saved[1])
-
-    def _given(self, call: list[Turn]) -> set[Given]:
-        """What the learner has told the customer (a time, an action...) that still stands:
-        a repeat of the failure takes back everything promised before it."""
-        given: set[Given] = set()
-        for turn in call:
-            if turn.speaker != "learner" or turn.meaning is None:
-                continue
-            if turn.meaning.has("repeats_failure"):
-                given.clear()
-            given |= set(turn.meaning.gives)
-        return given
-
-    def _candidates(
-        self, current: AngerBand, reading: ToneReading | None, meaning: TurnMeaning | None
-    ) -> list[Candidate]:
-        """The pack's lines the customer could say now: replies to the turn's moves (what it
-        does, then how it sounds), then the band's lines and the neighbouring bands'."""
-        out: list[Candidate] = []
-        moves: dict[str, float] = {}
-        if meaning is not None:
-            moves |= {m: c + MEANING_FIT_BONUS for m, c in meaning.moves.items()}
-        if reading is not None:
-            for tag, confidence in reading.tags.items():
-                moves[tag] = max(moves.get(tag, 0.0), confidence)
-        for i, reply in enumerate(self.scenario.replies):
-            if current not in reply.bands:
-                continue
-            fit = max((moves.get(w, 0.0) for w in reply.when), default=0.0)
-            threshold = REPLY_MIN_CONFIDENCE + (MEANING_FIT_BONUS if reply.when[0] in MOVES else 0)
-            if fit >= threshold:
-                out += [Candidate(t, f"reply:{i}", fit) for t in reply.lines]
-        at = ALL_BANDS.index(current)
-        for b in ALL_BANDS:
-            steps = abs(ALL_BANDS.index(b) - at)
-            if steps <= 1:
-                lines = self.scenario.lines.for_band(b)
-                out += [Candidate(t, f"line:{b}", BAND_LINE_FIT, steps) for t in lines]
-        return out
-
-    def _choose(
-        self, candidates: list[Candidate], learner_text: str, context: _Context
-    ) -> CustomerLine | None:
-        said = [*context.earlier, *self._spoken]
-        best = self.chooser.choose(candidates, learner_text, said, context.given)
-        if best is None:
-            return None
-        self._spoken.append(best.candidate.text)
-        return CustomerLine(
-            best.candidate.text, source="authored", notes=[f"authored {best.candidate.key}"]
-        )
-
-    def _authored(
-        self, candidates: list[Candidate], learner_text: str, context: _Context, current: AngerBand
-    ) -> CustomerLine:
-        """The best candidate; when every one has been said, the band's lines come round
-        again (an aggrieved customer repeats the grievance), never asking for what was given."""
-        chosen = self._choose(candidates, learner_text, context)
-        if chosen is not None:
-            return chosen
-        lines = self.scenario.lines.for_band(current)
-        fitting = [t for t in lines if not (asks_for(t) & context.given)] or lines
-        text = self._next(f"line:{current}", fitting, context.earlier[-2:])
-        return CustomerLine(text, source="authored", notes=[f"authored line:{current} (again)"])
-
-    def _answer(
-        self, learner_text: str, said: Sequence[str], meaning: TurnMeaning | None = None
-    ) -> CustomerLine | None:
-        """The pack's answer to a question about a known fact or an arrangement.
-
-        Asked again for something the customer already gave (``reasks_given``), the
-        customer says it again the short way (the answer's later lines), once.
-        """
-        reasked = set(meaning.reasked) if meaning is not None else set()
-        for answer in self.scenario.answers:
-            if not asked_about(learner_text, answer.topics) and answer.id not in reasked:
-                continue
-            fresh = _unsaid(answer.lines, [*said, *self._spoken])
-            if answer.id in reasked:
-                fresh = [t for t in fresh if t != answer.lines[0]]
-            if fresh:
-                self._spoken.append(fresh[0])
-                notes = [f"answer: {answer.id}"] + (["asked again"] if answer.id in reasked else [])
-                return CustomerLine(fresh[0], source="authored", notes=notes)
-        return None
-
-    def _attempt(
-        self,
-        request: str | list[ChatMessage],
-        opts: GenerationOptions,
-        context: _Context,
-        spoken: list[str],
-    ) -> Generator[str, None, list[str]]:
-        """Stream one generation; yield sentences that pass; return the last problems."""
-        pieces = (
-            self.model.stream_complete(request, opts)
-            if isinstance(request, str)
-            else self.model.stream_chat(request, opts)
-        )
-        try:
-            return (yield from self._checked_sentences(pieces, context, spoken))
-        finally:
-            # Stop the backend now: a local model holds its lock until its stream is closed.
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                close()
-
-    def _checked_sentences(
-        self,
-        pieces: Iterator[str],
-        context: _Context,
-        spoken: list[str],
-    ) -> Generator[str, None, list[str]]:
-        raw = ""
-        done = False
-        for piece in pieces:
-            raw += piece
-            if "\n" in raw.lstrip("\n"):
-                done = True
-            sentences, _ = _sentences(clean_generation(raw))
-            for sentence in sentences[len(spoken) :]:
-                problems = self._check(spoken, sentence, context)
-                if problems:
-                    return problems
-                spoken.append(sentence)
-                yield sentence
-            if done:
-                break
-        sentences, rest = _sentences(clean_generation(raw))
-        for sentence in [*sentences[len(spoken) :], rest]:
-            if not sentence.strip():
-                continue
-            problems = self._check(spoken, sentence, context)
-            if problems:
-                return problems
-            spoken.append(sentence)
-            yield sentence
-        return [] if spoken else ["empty or garbage"]
-
-    def _check(self, spoken: list[str], sentence: str, context: _Context) -> list[str]:
-        text = " ".join([*spoken, sentence])
-        problems = check_line(
-            text,
-            self.scenario,
-            context.said,
-            earlier=context.earlier,
-            agent_lines=context.agent,
-            max_words=self.options.max_words,
-        )
-        asked = asks_for(text) & context.given
-        if asked:
-            problems.append(f"asks for what the agent has told ({', '.join(sorted(asked))})")
-        if problems or self.role_check is None:
-            return problems
-        # the meaning check costs one embedding (~5 ms); only lines the rules pass get it
-        return self.role_check.problems(text, context.band)
 
     def _trend(self, call: list[Turn], reading: ToneReading | None) -> str:
         last = next((t for t in reversed(call) if t.speaker == "learner"), None)
         if last is not None and last.anger is not None:
-            return self._trend_of(last.anger.delta)
+            return trend_of(last.anger.delta)
         if reading is not None:
             return {"escalating": "rising", "de-escalating": "falling"}.get(
                 reading.direction, "steady"
             )
         return "steady"
 
-    @staticmethod
-    def _trend_of(delta: float) -> str:
-        return "rising" if delta > 1 else "falling" if delta < -1 else "steady"
-
     def _request(
         self, call: list[Turn], current: AngerBand, trend: str, learner_text: str
     ) -> str | list[ChatMessage]:
-        sc = self.scenario
-        odd = looks_like_injection(learner_text)
-        common = {
-            "scenario": sc,
-            "persona": sc.persona,
-            "facts": list(sc.facts.items()),
-            "band": current,
-            "trend": trend,
-            "odd": odd,
-        }
-        if self.model.prompt_style == "chat":
-            messages = [ChatMessage("system", render("customer_chat.j2", **common))]
-            if not call or call[0].speaker != "customer":
-                messages.append(ChatMessage("assistant", sc.opening_line))
-            for turn in call:
-                if turn.speaker == "learner":
-                    messages.append(ChatMessage("user", sanitize_learner(turn.text)))
-                else:
-                    messages.append(ChatMessage("assistant", turn.text))
-            return messages
-        turns: list[dict[str, object]] = []
-        if not call or call[0].speaker != "customer":
-            turns.append({"speaker": "CUSTOMER", "text": sc.opening_line, "band": None})
-        prior: Turn | None = None
-        for turn in call:
-            if turn.speaker == "learner":
-                turns.append({"speaker": "AGENT", "text": sanitize_learner(turn.text)})
-            else:
-                mood = prior.anger if prior is not None else None
-                turns.append(
-                    {
-                        "speaker": "CUSTOMER",
-                        "text": turn.text,
-                        "band": mood.band if mood is not None else None,
-                        "trend": self._trend_of(mood.delta) if mood is not None else "steady",
-                        "odd": prior is not None and looks_like_injection(prior.text),
-                    }
-                )
-            prior = turn
-        return render("customer_completion.j2", turns=turns, **common)
+        return build_request(
+            self.scenario, self.model.prompt_style, call, current, trend, learner_text
+        )
+
+
+def _given(call: list[Turn]) -> set[Given]:
+    """What the learner has told the customer (a time, an action...) that still stands:
+    a repeat of the failure takes back everything promised before it."""
+    given: set[Given] = set()
+    for turn in call:
+        if turn.speaker != "learner" or turn.meaning is None:
+            continue
+        if turn.meaning.has("repeats_failure"):
+            given.clear()
+        given |= set(turn.meaning.gives)
+    return given

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from calmline.customer.scenario import Resolution, Scenario, calendar_words, spoken_numbers, words
+from calmline.text import sentence_parts
 
 MAX_WORDS = 30
 REPEAT_SHARE = 0.6  # of a line's words in runs shared with one earlier customer line
@@ -174,7 +175,7 @@ def asked_about(text: str, topics: Iterable[str]) -> bool:
     ``deliver`` matches "delivered" and "delivery".
     """
     lowered = text.lower().replace("’", "'")
-    questions = [s for s in re.split(r"(?<=[.!?])\s+", lowered) if is_question(s)]
+    questions = [s for s in sentence_parts(lowered) if is_question(s)]
     wanted = [w for w in (words(topic) for topic in topics) if w]
     for question in questions:
         tokens = words(question)

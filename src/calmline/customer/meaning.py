@@ -44,6 +44,7 @@ from calmline.errors import CalmlineError
 from calmline.models import Given, TurnMeaning
 from calmline.paths import prompts_dir
 from calmline.protocols import Embedder
+from calmline.text import sentence_parts
 
 KINDS = (
     "commitment",
@@ -402,10 +403,6 @@ class MeaningReader:
 
     # ------------------------------------------------------------------ parts
 
-    def kind_of(self, clause: str) -> ClauseKind:
-        """The kind one clause reads as (for people and tests)."""
-        return self._kind(clause, self.embedder.embed([clause])[0])
-
     def _kind(self, clause: str, vector: FloatMatrix) -> ClauseKind:
         lowered = clause.lower()
         for kind, kc in self.cues.kinds.items():
@@ -464,7 +461,7 @@ def _monologue(text: str, parts: list[str]) -> bool:
     """A long turn with no offer, no question and no restatement of the customer's words."""
     if len(text.split()) < MONOLOGUE_WORDS or _RESTATES.match(text):
         return False
-    sentences = re.split(r"(?<=[.!?])\s+", text.replace("’", "'"))
+    sentences = sentence_parts(text.replace("’", "'"))
     if any(is_question(s.lower()) for s in sentences):
         return False
     return not any(offered_in(part) for part in parts)
@@ -491,7 +488,7 @@ def reasked_answers(text: str, scenario: Scenario, customer_lines: Sequence[str]
     """Ids of the pack answers the learner asks for although the customer already said them."""
     said_ids = _identifiers(" ".join(customer_lines))
     out: list[str] = []
-    for sentence in re.split(r"(?<=[.!?])\s+", text.replace("’", "'")):
+    for sentence in sentence_parts(text.replace("’", "'")):
         asking = is_question(sentence.lower()) or _REQUEST.match(sentence)
         if not asking or not _IDENTIFYING.search(sentence):
             continue

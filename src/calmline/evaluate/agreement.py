@@ -1,9 +1,10 @@
 """Agreement statistics, one implementation for the marker, the tone reader and the dashboard.
 
 Pure functions over label pairs: Cohen's kappa (linear-weighted over the ordinal verdicts
-``not_met < partly < met``, or unweighted), precision / recall / F1 of a binary tag, and a
-percentile bootstrap confidence interval for any of them. Pairs are always
-``(reference, machine)``: the human (gold) label first.
+``not_met < partly < met``, or unweighted), the confusion matrix, precision / recall / F1
+of a binary tag, and a percentile bootstrap confidence interval for any of them. Pairs
+are always ``(reference, machine)``: the human (gold) label first. The calibration
+report (``evaluate.calibration``) and the dashboard (``web.stats``) both use these.
 """
 
 from __future__ import annotations
@@ -49,6 +50,17 @@ def cohen_kappa(
     if abs(1.0 - expected) < 1e-12:
         return 1.0 if abs(1.0 - observed) < 1e-12 else 0.0
     return (observed - expected) / (1.0 - expected)
+
+
+def confusion(pairs: Sequence[tuple[str, str]], levels: Sequence[str] = LEVELS) -> list[list[int]]:
+    """Counts of (reference, machine) pairs: reference by row, machine by column, in
+    ``levels`` order; pairs with a label outside ``levels`` are left out."""
+    index = {c: i for i, c in enumerate(levels)}
+    table = [[0] * len(levels) for _ in levels]
+    for a, b in pairs:
+        if a in index and b in index:
+            table[index[a]][index[b]] += 1
+    return table
 
 
 @dataclass(frozen=True)

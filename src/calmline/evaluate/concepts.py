@@ -237,7 +237,7 @@ class ConceptScorer:
         self.question_only = np.array([bank.concept(c).form == "question" for c in self.ids])
         self.vocabulary: dict[str, int] = {}
         if saved is None:
-            self._dense, self._sparse, self._bias = self._train()
+            self._dense, self._sparse, self._bias = self.train()
             return
         if [str(c) for c in saved["ids"]] != self.ids:
             raise ValueError("the saved classifiers are for another concept bank")
@@ -276,9 +276,10 @@ class ConceptScorer:
             NGRAM_WEIGHT,
         )
 
-    def _train(
+    def train(
         self,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Fit the classifiers on the bank's examples (when no trained file fits it)."""
         bank = self.bank
         texts: dict[str, int] = {}
 
@@ -358,7 +359,8 @@ class ConceptScorer:
         return clone
 
 
-_SCORERS: dict[tuple[str, str], ConceptScorer] = {}
+# The scorers built in this process, by (embedder, bank): each bank is loaded or trained once.
+SCORERS: dict[tuple[str, str], ConceptScorer] = {}
 
 
 def _digest(folder: Path, names: Sequence[str]) -> str:
@@ -401,7 +403,7 @@ def concept_scorer(embedder: Embedder, folder: Path | None = None) -> ConceptSco
     where = folder or rubrics_dir()
     key = model_key(embedder, where)
     memo = (key, f"{where}:{_digest(where, (THRESHOLDS_FILE,))}")
-    scorer = _SCORERS.get(memo)
+    scorer = SCORERS.get(memo)
     if scorer is not None:
         return scorer
     bank, thresholds = load_concept_bank(where), load_thresholds(where)
@@ -418,7 +420,7 @@ def concept_scorer(embedder: Embedder, folder: Path | None = None) -> ConceptSco
         scorer = ConceptScorer(bank, embedder, thresholds)
         with contextlib.suppress(OSError):
             scorer.save(cached, key)
-    _SCORERS[memo] = scorer
+    SCORERS[memo] = scorer
     return scorer
 
 
@@ -529,7 +531,3 @@ class ConceptReader:
             }
             readings.append(ClauseReading(turn, sentence, clause, shown))
         return readings
-
-    def raw_scores(self, turn: Turn) -> list[tuple[str, npt.NDArray[np.float64]]]:
-        """Every clause's text and its full score vector (for calibration tools)."""
-        return [(turn.text[c.start : c.end], scores) for _, c, scores in self._turn_scores(turn)]

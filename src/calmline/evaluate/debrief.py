@@ -12,7 +12,7 @@ import string
 from collections.abc import Sequence
 
 from calmline.evaluate.match import match_turn
-from calmline.models import MarkingPoint, Rubric, SessionRecord
+from calmline.models import MarkingPoint, NegativeTagParams, Rubric, SessionRecord
 
 MAX_QUOTE_WORDS = 14
 
@@ -37,10 +37,11 @@ def _peak_customer_line(session: SessionRecord) -> str | None:
 def _learner_slip(session: SessionRecord, point: MarkingPoint) -> str | None:
     """The first call turn where this point's common mistakes showed, if any."""
     for check in point.checks:
-        if check.kind != "negative_tag":
+        params = check.params
+        if check.kind != "negative_tag" or not isinstance(params, NegativeTagParams):
             continue
         for turn in session.learner_turns("call"):
-            hit = match_turn(check.params, turn, turn.tone)
+            hit = match_turn(params, turn, turn.tone)
             if hit is not None:
                 return _short(hit.quote)
     return None

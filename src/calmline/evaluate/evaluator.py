@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from calmline.evaluate.evidence import strip_marker_instructions
-from calmline.evaluate.llm_judge import LLMJudge
 from calmline.evaluate.merge import merge_assessments
 from calmline.evaluate.offline import ToneReaderLike, assess_offline, read_tones
 from calmline.models import Assessment, Rubric, SessionRecord
-from calmline.protocols import Embedder
+from calmline.protocols import Embedder, Judge
 
 
 def assess(
     session: SessionRecord,
     rubrics: Sequence[Rubric],
-    judge: LLMJudge | None = None,
+    judge: Judge | None = None,
     *,
     tone_reader: ToneReaderLike | None = None,
     embedder: Embedder | None = None,

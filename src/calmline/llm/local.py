@@ -213,10 +213,9 @@ class LlamaChatModel:
         for _ in self.stream_complete("Hello", GenerationOptions(max_tokens=1, temperature=0)):
             pass
 
-    def reset_cache(self) -> None:
-        """Forget the KV cache (e.g. between sessions with unrelated prompts)."""
-        with self._lock:
-            self._llama.reset()
+    def close(self) -> None:
+        """Free the model's native memory now; the model cannot be used afterwards."""
+        self._llama.close()
 
     # ------------------------------------------------------------------ internals
 
@@ -284,12 +283,3 @@ def get_local_model(
     if prompt_style is not None:
         instance.prompt_style = prompt_style
     return instance
-
-
-def clear_local_models() -> None:
-    """Drop the cached instances (tests; freeing memory)."""
-    with _INSTANCES_LOCK:
-        for instance in _INSTANCES.values():
-            with contextlib.suppress(Exception):
-                instance._llama.close()
-        _INSTANCES.clear()

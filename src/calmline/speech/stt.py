@@ -191,6 +191,11 @@ class WhisperTranscriber:
         )
         self.last_seconds = 0.0  # wall time of the latest call, for latency records
 
+    @property
+    def whisper_model(self) -> Any:
+        """The loaded faster-whisper model: one per model, device and settings per process."""
+        return self._model
+
     def transcribe(self, audio: AudioArray) -> Transcription:
         """Transcribe one utterance; word times are seconds into ``audio``."""
         return self._run(np.asarray(audio, dtype=np.float32), vad_filter=False)
@@ -211,7 +216,7 @@ class WhisperTranscriber:
         parts: list[Transcription] = []
         offsets: list[float] = []
         done = 0  # samples already handed to Whisper
-        for window in _windows(stream_audio(path, block_s=30.0), int(window_s * SAMPLE_RATE)):
+        for window in quiet_windows(stream_audio(path, block_s=30.0), int(window_s * SAMPLE_RATE)):
             offsets.append(done / SAMPLE_RATE)
             parts.append(self.transcribe_long(window))
             done += window.size
@@ -302,7 +307,7 @@ def _speech_spans(audio: AudioArray) -> list[recovery.Span]:
     ]
 
 
-def _windows(blocks: Iterator[AudioArray], size: int) -> Iterator[AudioArray]:
+def quiet_windows(blocks: Iterator[AudioArray], size: int) -> Iterator[AudioArray]:
     """Regroup decoded blocks into windows of about ``size`` samples, each ending at
     the quietest 100 ms of its last ``CUT_SEARCH_S`` seconds."""
     held = np.zeros(0, np.float32)

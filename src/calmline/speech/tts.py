@@ -1,4 +1,4 @@
-"""Text to speech: the ``Speaker`` implementations (espeak-ng binary, pyttsx3) and named voices.
+"""Text to speech: the ``Synthesizer``s (espeak-ng binary, pyttsx3) and named voices.
 
 The only module that imports pyttsx3 (inside its worker process). Speakers return
 samples rather than playing them, so the same audio is saved with the session and
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from calmline.errors import CalmlineError
-from calmline.protocols import AudioArray, Speaker
+from calmline.protocols import AudioArray, Synthesizer
 from calmline.speech.audio import parse_wav_bytes, read_wav
 
 ESPEAK_HINT = "run `make demo`, or install it: apt-get install espeak-ng"
@@ -198,7 +198,7 @@ class Pyttsx3Speaker:
 SPEAKERS = ("espeak", "pyttsx3")
 
 
-def load_speaker(name: str = "espeak") -> Speaker:
+def load_speaker(name: str = "espeak") -> Synthesizer:
     """The text-to-speech engine by name: ``espeak`` (default, espeak-ng binary) or ``pyttsx3``."""
     if name == "espeak":
         return EspeakSpeaker()

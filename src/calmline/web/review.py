@@ -1,5 +1,6 @@
-"""Assessor reviews: agree with or override a marking point, give a final mark; every change
-is appended to the audit trail. The machine's ``assessment.json`` is only ever read."""
+"""Assessor reviews: sessions assigned to an assessor, agreeing with or overriding a marking
+point, a final mark; every review is appended to the audit trail. The machine's
+``assessment.json`` is only ever read."""
 
 from __future__ import annotations
 
@@ -8,11 +9,29 @@ from sqlalchemy.orm import Session
 
 from calmline.errors import CalmlineError
 from calmline.models import Assessment
-from calmline.web.db import AuditEntry, FinalMark, Review, utcnow
+from calmline.web.db import Assignment, AuditEntry, FinalMark, Review, User, utcnow
 
 VERDICTS = ("met", "partly", "not_met")
 MARKS = ("pass", "fail")
 MAX_COMMENT = 4000
+
+
+def is_assessor(db: Session, name: str) -> bool:
+    return db.scalar(select(User).where(User.name == name, User.role == "assessor")) is not None
+
+
+def assign_session(db: Session, session_id: str, assessor: str, by: str) -> bool:
+    """Give a session to an assessor to review (the dashboard and ``calmline users assign``);
+    False if it was theirs already. The caller commits."""
+    exists = db.scalar(
+        select(Assignment).where(
+            Assignment.session_id == session_id, Assignment.assessor == assessor
+        )
+    )
+    if exists is not None:
+        return False
+    db.add(Assignment(session_id=session_id, assessor=assessor, assigned_by=by))
+    return True
 
 
 def machine_verdict(assessments: list[Assessment], rubric_id: str, point_id: str) -> str:

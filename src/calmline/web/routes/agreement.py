@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from calmline.evaluate.agreement import confusion
 from calmline.web.access import visible_condition
 from calmline.web.db import MachineVerdict, Review, SessionRow
 from calmline.web.routes.deps import DB, AgreementViewer, render, state
-from calmline.web.stats import CATEGORIES, agreement, confusion
+from calmline.web.stats import CATEGORIES, agreement
 
 router = APIRouter()
 
@@ -37,7 +38,8 @@ def agreement_page(
     texts: dict[tuple[str, str], str] = {}
     for review, text in rows:
         key = (review.rubric_id, review.point_id)
-        by_point.setdefault(key, []).append((review.machine_verdict, review.verdict))
+        # (reference, machine), as every agreement statistic takes them
+        by_point.setdefault(key, []).append((review.verdict, review.machine_verdict))
         texts[key] = text or ""
     all_pairs = [p for pairs in by_point.values() for p in pairs]
     points = [(key, texts[key], agreement(pairs)) for key, pairs in by_point.items()]

@@ -8,13 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from calmline.errors import CalmlineError
 from calmline.web.access import REVIEWERS, TRAINERS
-from calmline.web.db import Assignment, User
 from calmline.web.indexer import load_assessments
-from calmline.web.review import record_final, record_review
+from calmline.web.review import assign_session, is_assessor, record_final, record_review
 from calmline.web.routes.deps import DB, Posted, Viewer
 from calmline.web.routes.session_page import session_or_404
 
@@ -89,12 +87,8 @@ def assign(
 ) -> Response:
     _role(who, TRAINERS)
     row = session_or_404(request, db, who, session_id)
-    if db.scalar(select(User).where(User.name == assessor, User.role == "assessor")) is None:
+    if not is_assessor(db, assessor):
         raise HTTPException(status_code=400, detail=f"No assessor called {assessor!r}.")
-    exists = db.scalar(
-        select(Assignment).where(Assignment.session_id == row.id, Assignment.assessor == assessor)
-    )
-    if exists is None:
-        db.add(Assignment(session_id=row.id, assessor=assessor, assigned_by=who.name))
+    if assign_session(db, row.id, assessor, by=who.name):
         db.commit()
     return _back(row.id, "#assign")

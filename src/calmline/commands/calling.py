@@ -131,6 +131,7 @@ def _player(speak: bool | None, output_device: str | None) -> Player | None:
 
 
 def run_call(req: CallRequest) -> PracticeResult:
+    from calmline.call.memory import tune_malloc
     from calmline.customer.scenario import load_scenario
 
     view = CallView(exam=req.exam, quiet=req.json_out)
@@ -149,6 +150,7 @@ def run_call(req: CallRequest) -> PracticeResult:
         exam=req.exam,
         learner=req.learner,
     )
+    tune_malloc()  # threads come and go all call long: see calmline.call.memory
     result = PracticeCall(scenario, parts, learner_input, options, view).run()
     _report(result, view, req.json_out)
     return result

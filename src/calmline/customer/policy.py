@@ -1,0 +1,123 @@
+"""Which source says the customer's next line: a scripted moment, the pack, or the model.
+
+First the scripted moments (``ScriptedMoments``): settling when an accepted
+resolution is on the table and anger is low; after persisting at the top, one last
+warning, then demanding a manager or hanging up; revealing a hidden detail only when
+asked. Otherwise ``SourcePolicy`` says, for ``CustomerOptions.lines``, whether the
+pack answers questions and moves itself and whether the model is asked at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from calmline.customer.authored import unsaid
+from calmline.customer.difficulty import Temper
+from calmline.customer.line import CustomerLine
+from calmline.customer.line_check import asked_about
+from calmline.customer.scenario import HiddenDetail, Scenario
+from calmline.models import AngerState, Turn
+
+LineSource = Literal["generated", "authored-first", "authored"]
+LINE_SOURCES: tuple[LineSource, ...] = get_args(LineSource)
+LAST_WARNING = "last warning"  # the note on the customer's last warning
+GENERIC_WARNINGS = {
+    "hang_up": ["One more answer like that and I'm hanging up.", "Last chance, or I'm hanging up."],
+    "manager": [
+        "One more answer like that and I want your manager.",
+        "Last chance, or I'm asking for a manager.",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class SourcePolicy:
+    """Where an unscripted line comes from, for one ``LineSource``.
+
+    Attributes:
+        pack_answers: a question about a known fact or arrangement gets the pack's answer.
+        move_replies_first: a learner move the pack has replies for ("calm down", blame,
+            a question...) gets the pack's reply while it has lines not yet said.
+        model: the model says the line (authored lines only when both attempts fail);
+            without it, the reply to the move, else the band's lines.
+    """
+
+    pack_answers: bool
+    move_replies_first: bool
+    model: bool
+
+    @classmethod
+    def for_lines(cls, lines: LineSource) -> SourcePolicy:
+        if lines == "generated":
+            return cls(pack_answers=False, move_replies_first=False, model=True)
+        if lines == "authored-first":
+            return cls(pack_answers=True, move_replies_first=True, model=True)
+        return cls(pack_answers=True, move_replies_first=False, model=False)
+
+
+class ScriptedMoments:
+    """The moments the customer's line is fixed by the pack, not chosen or generated."""
+
+    def __init__(self, scenario: Scenario, temper: Temper, limit_turns: int | None) -> None:
+        self.scenario = scenario
+        self.temper = temper
+        self.limit_turns = limit_turns
+
+    def line(self, call: list[Turn], state: AngerState, learner_text: str) -> CustomerLine | None:
+        """The scripted line for this moment, if it is one: the call ends (manager, hang-up,
+        satisfied), the last warning, or a hidden detail the learner asked about."""
+        sc = self.scenario
+        streak = self._top_streak(call, state)
+        last = next((t for t in reversed(call) if t.speaker == "learner"), None)
+        abusive = last is not None and last.meaning is not None and last.meaning.has("abusive")
+        patience = self.limit_turns or self.temper.patience
+        if streak and (abusive or (streak >= patience and self._warned(call))):
+            if sc.persona.at_limit == "hang_up":
+                return CustomerLine(sc.hangup_line, source="authored", outcome="hung_up")
+            return CustomerLine(sc.manager_line, source="authored", outcome="manager")
+        if streak >= patience:
+            lines = sc.warning_lines or GENERIC_WARNINGS[sc.persona.at_limit]
+            said = [t.text for t in call if t.speaker == "customer"]
+            text = next(iter(unsaid(lines, said)), lines[-1])
+            return CustomerLine(text, source="authored", notes=[LAST_WARNING])
+        settle_below = sc.settle_below + self.temper.settle_shift
+        if state.resolution_offered and state.anger < settle_below:
+            return CustomerLine(sc.satisfied_line, source="authored", outcome="satisfied")
+        detail = self._asked_detail(call, learner_text)
+        if detail is not None:
+            return CustomerLine(
+                detail.detail, source="authored", notes=[f"revealed hidden detail: {detail.id}"]
+            )
+        return None
+
+    def _top_streak(self, call: list[Turn], state: AngerState) -> int:
+        """Learner turns in a row (the last one included) that left the customer at the top
+        and did not bring the anger down: a turn that lowers it, even at the top, resets it."""
+        if state.anger < self.temper.top:
+            return 0
+        learner = [t for t in call if t.speaker == "learner"]
+        streak = 0
+        for i, turn in enumerate(reversed(learner)):
+            step = turn.anger
+            if step is None:
+                if i == 0:  # the turn being answered, weighed by the caller: ``state``
+                    streak += 1
+                    continue
+                break
+            if step.after < self.temper.top or step.delta < 0:
+                break
+            streak += 1
+        return streak
+
+    def _warned(self, call: list[Turn]) -> bool:
+        """Has the customer already given the last warning in this call? It is given once:
+        back at the top after it, the customer ends the call."""
+        return any(t.speaker == "customer" and LAST_WARNING in t.notes for t in call)
+
+    def _asked_detail(self, call: list[Turn], learner_text: str) -> HiddenDetail | None:
+        said = " ".join(t.text for t in call if t.speaker == "customer")
+        for detail in self.scenario.hidden_details:
+            if detail.detail not in said and asked_about(learner_text, detail.topics):
+                return detail
+        return None
