@@ -32,6 +32,11 @@ LEARNED_TAGS = (
 )  # fmt: skip
 MIN_POSITIVES = 25
 MIN_DEV_F1 = 0.5  # a read-out weaker than this on dev is not trusted over the rules
+# A tag that raises the customer's anger makes a polite learner's customer angrier when it
+# fires wrongly ("Oh I'm so sorry about that" read as defensive), so its read-out must also
+# be right at least this often when it fires on dev.
+ESCALATING = frozenset({"blame", "dismissive", "policy_shield", "defensive"})
+MIN_DEV_PRECISION_ESCALATING = 0.6
 C_GRID = (0.05, 0.1, 0.25, 0.5, 1.0)
 
 
@@ -179,6 +184,13 @@ def main(argv: list[str] | None = None) -> int:
             if best is None or f1 > best[0] + 1e-9:
                 best = (f1, c, t, clf)
         f1, c, t, clf = best
+        fired = clf.predict_proba(x_dev)[:, 1] >= t
+        precision = float((fired & y_dev).sum() / max(int(fired.sum()), 1))
+        if tag in ESCALATING and precision < MIN_DEV_PRECISION_ESCALATING:
+            print(f"{tag:14s} dev F1 {f1:.2f} learned, precision {precision:.2f}: rules kept")
+            report[tag] = {"dev_f1": round(f1, 3), "dev_precision": round(precision, 3),
+                           "kept": "rules"}  # fmt: skip
+            continue
         if f1 <= rules_f1[tag] or f1 < MIN_DEV_F1:
             kept = f"{rules_f1[tag]:.2f} by the rules: rules kept"
             print(f"{tag:14s} dev F1 {f1:.2f} learned, {kept}")

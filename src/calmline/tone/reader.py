@@ -57,6 +57,10 @@ class _Learned:
     moves: dict[str, float]
 
 
+# Learned tags whose narrow rules still count beside the read-out (a short plain offer such
+# as "I can refund you the full 89 pounds now" is rare in the training data). Chosen on dev:
+# solution F1 0.819 learned alone, 0.828 learned or rules (2026-12-06, round-2 model).
+RULES_ALSO = frozenset({"solution"})
 REPORTED_AT = 0.5  # a tag is in the reading from this confidence on
 RULES_REPORTED_AT = 0.05  # ... or, rules alone (no model), from this one
 
@@ -258,7 +262,7 @@ class ToneReader:
         negated: dict[str, set[int]] = {}
         for idx, sentence in enumerate(plan.sentences):
             for tag, tc in self.cues.tags.items():
-                if tag in self.learned:
+                if tag in self.learned and tag not in RULES_ALSO:
                     continue
                 if any(u.search(sentence) for u in tc.unless):
                     continue
