@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from rich.console import Console
 from calmline.bench.sim_mic import SimulatedMic
 from calmline.call.inputs import LearnerUtterance
 from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
-from calmline.call.speaking import speak_streamed
+from calmline.call.speaking import POLL_S, speak_streamed
 from calmline.call.view import CallView
 from calmline.customer.character import Customer, CustomerOptions
 from calmline.customer.scenario import load_scenario
@@ -32,37 +31,52 @@ from calmline.tone.cues import load_cues
 from calmline.tone.reader import ToneReader
 
 
+class _ObservedSink(SimulatedSink):
+    """A simulated sink that also says, by an event, when its first piece was queued."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(clock)
+        self.playing = threading.Event()
+
+    def play(self, audio: AudioArray, rate: int) -> None:
+        super().play(audio, rate)
+        self.playing.set()
+
+
 def test_first_sentence_is_heard_before_the_reply_is_generated() -> None:
-    release = threading.Event()
+    clock = VirtualClock()
+    sink = _ObservedSink(clock)
     generated_second_at: list[float] = []
 
     def pieces() -> Iterator[str]:
         yield "It leaks every time."
-        release.wait(2.0)  # the model is still writing the second sentence
-        generated_second_at.append(time.perf_counter())
+        # The model writes the second sentence only once the first is on the speakers.
+        assert sink.playing.wait(60), "the first sentence was never played"
+        clock.sleep(0.3)  # the model's time for the second sentence
+        generated_second_at.append(clock.now())
         yield "What are you going to do?"
 
-    sink = SimulatedSink()
-    threading.Timer(0.3, release.set).start()
-    reply = speak_streamed(pieces(), FakeSpeaker(), sink)
+    reply = speak_streamed(pieces(), FakeSpeaker(), sink, clock=clock.now)
     assert reply.first_audio_at is not None and generated_second_at
-    assert reply.first_audio_at < generated_second_at[0] - 0.2
+    assert reply.first_audio_at <= generated_second_at[0] - 0.3
     assert reply.full_text() == "It leaks every time. What are you going to do?"
     assert not reply.interrupted
 
 
 def test_barge_in_stops_playback_and_keeps_only_what_was_played() -> None:
-    sink = SimulatedSink()
-    start = time.perf_counter()
+    clock = VirtualClock()
+    sink = SimulatedSink(clock)
     text = "I want my money back today. " + "This is the third kettle that has leaked on me. " * 3
     reply = speak_streamed(
         iter(text.split(". ")),
         FakeSpeaker(),  # 0.05 s a word
         sink,
-        barged_in=lambda: time.perf_counter() - start > 0.5,
+        barged_in=lambda: clock.now() > 0.5,
+        clock=clock.now,
     )
     assert reply.interrupted
-    assert sink.stops and sink.stops[0] - start < 0.5 + 0.1  # stopped within a poll or two
+    # Playback is polled every POLL_S of (virtual) playing time: stopped at the first poll.
+    assert sink.stops and 0.5 < sink.stops[0] <= 0.5 + POLL_S + 1e-9
     played = reply.played_audio()
     assert played.size / reply.rate == pytest.approx(reply.played_s, abs=0.01)
     assert reply.played_s < sum(p.audio.size / p.rate for p in reply.pieces)
@@ -74,15 +88,16 @@ def test_barge_in_stops_playback_and_keeps_only_what_was_played() -> None:
 class _Scripted:
     """A learner input whose next turn talks over the customer's reply."""
 
-    def __init__(self, sink: SimulatedSink) -> None:
+    def __init__(self, sink: SimulatedSink, clock: VirtualClock) -> None:
         self.sink = sink
+        self.clock = clock
         self.turns = ["I'm sorry it leaked.", "Sorry, can I stop you there?"]
         self.started: float | None = None
 
     def speech_started_after(self, t: float) -> float | None:
         if self.sink.first_sample_at is not None and len(self.sink.replies) >= 2:
             at = self.sink.first_sample_at + 0.3
-            return at if time.perf_counter() >= at and at > t else None
+            return at if self.clock.now() >= at and at > t else None
         return None
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
@@ -95,7 +110,8 @@ def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
     long_line = (
         "I have been coming to this shop for years and nobody has ever treated me like this."
     )
-    sink = SimulatedSink()
+    clock = VirtualClock()
+    sink = SimulatedSink(clock)
     scenario = load_scenario("kettle-counter")
     parts = Collaborators(
         customer=Customer(
@@ -106,10 +122,11 @@ def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
         tone=ToneReader(FakeEmbedder(), load_cues()),
         speaker=FakeSpeaker(),
         sink=sink,
+        clock=clock.now,
     )
     view = CallView(console=Console(file=open(tmp_path / "view.txt", "w")))  # noqa: SIM115
     options = PracticeOptions(out=tmp_path, debrief=False, assess=False, max_turns=2)
-    record = PracticeCall(scenario, parts, _Scripted(sink), options, view).run().record
+    record = PracticeCall(scenario, parts, _Scripted(sink, clock), options, view).run().record
     reply = record.turns[2]
     assert reply.speaker == "customer"
     assert any("interrupted" in n for n in reply.notes)

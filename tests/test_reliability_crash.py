@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -41,7 +42,7 @@ def _wait_for(predicate: object, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():  # type: ignore[operator]
         if time.monotonic() > deadline:
-            pytest.fail("timed out waiting for the call to reach the customer's turn")
+            pytest.fail("timed out waiting for the process to reach the point to kill it at")
         time.sleep(0.05)
 
 
@@ -89,15 +90,30 @@ def test_kill_9_of_the_indexer_is_repaired_by_the_next_run(tmp_path: Path) -> No
     rec = tmp_path / "rec"
     for n in range(120):
         sample_session(rec, f"20260301-1000{n // 60:02d}-kettle-counter-{n:04x}", f"l{n % 7}")
-    db = f"sqlite:///{tmp_path / 'index.sqlite3'}"
+    index = tmp_path / "index.sqlite3"
+    db = f"sqlite:///{index}"
+    make_engine(db).dispose()  # the tables, so that a reader can hold the file
+    # A reader's open transaction keeps the indexer from committing: it writes its
+    # rollback journal, then waits for the lock. Killed once that journal is seen, it
+    # is certain to die mid-transaction, however fast or loaded the machine is.
+    reader = sqlite3.connect(index, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM sessions").fetchone()
+    journal = index.with_name(index.name + "-journal")
     proc = subprocess.Popen(
         [CALMLINE, "index", "--db", db, "--recordings", str(rec)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(1.5)  # mid-way through (or done on a fast machine: both must repair)
-    proc.kill()
-    proc.wait()
+    try:
+        _wait_for(journal.exists, 120)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+        reader.execute("ROLLBACK")
+        reader.close()
+    assert journal.exists()  # a hot journal: the kill landed mid-transaction
     # Disk damage a crash can cause outside calmline's atomic writes: a torn file.
     (rec / "20260301-100000-kettle-counter-0000" / "session.json").write_text('{"id": "x", "tu')
     # A folder removed by hand while the dashboard was down.
