@@ -13,8 +13,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,31 +21,11 @@ from sqlalchemy import func, select
 from calmline.call.session import load_session
 from calmline.web.db import SessionRow, make_engine, session_factory
 from calmline.web.sample import sample_session
-from fault_llm import FaultServer
+from support.cli import CALMLINE, calmline, practice_args, wait_until
+from support.openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.server
-CALMLINE = str(Path(sys.executable).with_name("calmline"))
 SCRIPT = "Okay. Let me just have a look at that for you.\nRight, and when did you buy it?\n"
-
-
-def _practice(url: str, out: Path, script: Path) -> list[str]:
-    return [
-        CALMLINE, "practice", "--script", str(script), "--scenario", "kettle-counter",
-        "--no-speak", "--no-debrief", "--no-assess", "--out", str(out), "--json",
-        "--llm", "openai", "--base-url", url, "--api-key", "x", "--model", "m",
-    ]  # fmt: skip
-
-
-def _wait_for(predicate: object, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            pytest.fail("timed out waiting for the process to reach the point to kill it at")
-        time.sleep(0.05)
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CALMLINE, *args], capture_output=True, text=True, timeout=180)
 
 
 @pytest.mark.models  # `calmline assess` loads the bundled MiniLM
@@ -55,16 +33,16 @@ def test_kill_9_of_a_running_call_leaves_a_session_to_assess_and_index(tmp_path:
     script = tmp_path / "turns.txt"
     script.write_text(SCRIPT)
     out = tmp_path / "rec"
-    with FaultServer("hang", hang_s=60) as server:
+    with FakeOpenAIServer.fault("hang", hang_s=60) as server:
         proc = subprocess.Popen(
-            _practice(server.base_url, out, script),
+            practice_args(server.base_url, out, script),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "CALMLINE_LLM_TIMEOUT": "60"},
         )
         try:
             # The learner's first turn is saved; the customer is waiting on the endpoint.
-            _wait_for(lambda: server.requests, 60)
+            wait_until(lambda: server.requests, "the customer's reply to be asked for")
             os.kill(proc.pid, signal.SIGKILL)
         finally:
             proc.kill()
@@ -76,12 +54,12 @@ def test_kill_9_of_a_running_call_leaves_a_session_to_assess_and_index(tmp_path:
     assert record.outcome == "in_progress" and record.ended_at is None  # killed mid-call
     assert not list(folder.glob(".*.tmp"))  # no torn temporary file left behind
 
-    assessed = _run("assess", str(folder))
+    assessed = calmline("assess", str(folder))
     assert assessed.returncode == 0, assessed.stderr
     assert (folder / "assessment.json").is_file() and (folder / "report.html").is_file()
 
     db = f"sqlite:///{tmp_path / 'index.sqlite3'}"
-    indexed = _run("index", "--db", db, "--recordings", str(out))
+    indexed = calmline("index", "--db", db, "--recordings", str(out))
     assert indexed.returncode == 0, indexed.stderr
     assert "1 added" in indexed.stdout, indexed.stdout
 
@@ -106,7 +84,7 @@ def test_kill_9_of_the_indexer_is_repaired_by_the_next_run(tmp_path: Path) -> No
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for(journal.exists, 120)
+        wait_until(journal.exists, "the indexer to start writing", 120)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -121,7 +99,7 @@ def test_kill_9_of_the_indexer_is_repaired_by_the_next_run(tmp_path: Path) -> No
     for f in gone.iterdir():
         f.unlink()
     gone.rmdir()
-    fixed = _run("index", "--db", db, "--recordings", str(rec))
+    fixed = calmline("index", "--db", db, "--recordings", str(rec))
     assert fixed.returncode == 0, fixed.stderr
     assert "Traceback" not in fixed.stderr
     assert "not a readable calmline session" in fixed.stderr  # named and skipped, one line
@@ -133,10 +111,10 @@ def test_concurrent_calls_into_one_folder_never_collide(tmp_path: Path) -> None:
     script = tmp_path / "turns.txt"
     script.write_text(SCRIPT)
     out = tmp_path / "rec"
-    with FaultServer("ok") as server:
+    with FakeOpenAIServer.fault("ok") as server:
         procs = [
             subprocess.Popen(
-                _practice(server.base_url, out, script), stdout=subprocess.PIPE, text=True
+                practice_args(server.base_url, out, script), stdout=subprocess.PIPE, text=True
             )
             for _ in range(3)
         ]

@@ -1,0 +1,54 @@
+"""Running ``calmline`` as a user does: the installed command, in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The console script installed beside the interpreter running the tests (``make test``
+# installs it in .venv/bin); the child inherits PYTHONPATH, so it runs this checkout.
+CALMLINE = str(Path(sys.executable).with_name("calmline"))
+
+
+def calmline(*args: str, timeout: float = 180, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``calmline ARGS``: exit code, stdout and stderr as text; never raises on failure."""
+    return subprocess.run(
+        [CALMLINE, *args], capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+    )
+
+
+def practice_args(base_url: str, out: Path, script: Path, *extra: str) -> list[str]:
+    """``calmline practice`` with a script, no speech and no marking, on an OpenAI endpoint."""
+    return [
+        CALMLINE, "practice", "--script", str(script), "--scenario", "kettle-counter",
+        "--no-speak", "--no-debrief", "--no-assess", "--out", str(out), "--json",
+        "--llm", "openai", "--base-url", base_url, "--api-key", "x", "--model", "m", *extra,
+    ]  # fmt: skip
+
+
+def assert_one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """Exit code 2 and a one-line ``calmline: error:`` naming each of ``needles``."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("calmline: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr.splitlines()[0], proc.stderr
+
+
+def wait_until(predicate: Callable[[], object], what: str, seconds: float = 60) -> None:
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``seconds``.
+
+    Only a hang guard: tests wait for a point they can observe (a request received, a
+    file written), never for a time to pass.
+    """
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
