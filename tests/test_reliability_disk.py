@@ -24,7 +24,7 @@ import pytest
 from calmline.call.inputs import ScriptInput
 from calmline.call.session import load_session
 from calmline.errors import CalmlineError
-from support.cli import calmline, practice_args, wait_until
+from support.cli import assert_one_clear_line, calmline, practice_args, wait_until
 from support.openai_server import FakeOpenAIServer
 from support.practice import scripted_call
 
@@ -43,15 +43,6 @@ def _disk_with_room_for(files: int) -> SimpleNamespace:
         return tempfile.mkstemp(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
 
     return SimpleNamespace(mkstemp=mkstemp)
-
-
-def _one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
-    """Exit 2 and one ``calmline: error:`` line (the call's own view may precede it)."""
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and "bug in calmline" not in proc.stderr
-    [line] = [x for x in proc.stderr.splitlines() if x.startswith("calmline: error:")]
-    for needle in needles:
-        assert needle in line, proc.stderr
 
 
 def test_a_full_disk_mid_call_marks_the_session_incomplete(
@@ -91,9 +82,11 @@ def test_out_naming_a_file_is_one_clear_line(tmp_path: Path) -> None:
     practice = calmline(
         "practice", "--script", str(script), "--no-speak", "--out", str(taken), timeout=60
     )
-    _one_clear_line(practice, f"--out {taken} is a file, not a folder")
+    assert_one_clear_line(practice, f"--out {taken} is a file, not a folder", after_output=True)
     assessed = calmline("assess", str(transcript), "--out", str(taken))
-    _one_clear_line(assessed, f"cannot create the folder {taken}: a file of that name")
+    assert_one_clear_line(
+        assessed, f"cannot create the folder {taken}: a file of that name", after_output=True
+    )
 
 
 @contextmanager
@@ -123,7 +116,9 @@ def test_a_real_full_disk_and_a_read_only_mount(tmp_path: Path) -> None:
             text=True,
             timeout=180,
         )
-        _one_clear_line(full, "no space left on the disk holding", str(small))
+        assert_one_clear_line(
+            full, "no space left on the disk holding", str(small), after_output=True
+        )
         [folder] = list((small / "rec").iterdir())
         saved = json.loads((folder / "session.json").read_text())
         assert saved["outcome"] in {"incomplete", "in_progress"}  # never a finished call
@@ -132,9 +127,11 @@ def test_a_real_full_disk_and_a_read_only_mount(tmp_path: Path) -> None:
         practice = calmline(
             "practice", "--script", str(script), "--no-speak", "--out", str(read_only / "r")
         )
-        _one_clear_line(practice, "the file system is read-only", str(read_only))
+        assert_one_clear_line(
+            practice, "the file system is read-only", str(read_only), after_output=True
+        )
         assessed = calmline("assess", str(transcript), "--out", str(read_only / "reports"))
-        _one_clear_line(assessed, "the file system is read-only")
+        assert_one_clear_line(assessed, "the file system is read-only", after_output=True)
 
 
 @pytest.mark.server

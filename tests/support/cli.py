@@ -32,13 +32,24 @@ def practice_args(base_url: str, out: Path, script: Path, *extra: str) -> list[s
     ]  # fmt: skip
 
 
-def assert_one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
-    """Exit code 2 and a one-line ``calmline: error:`` naming each of ``needles``."""
+def assert_one_clear_line(
+    proc: subprocess.CompletedProcess[str], *needles: str, after_output: bool = False
+) -> None:
+    """Exit code 2 and one ``calmline: error:`` line naming each of ``needles``.
+
+    ``after_output``: the error line may follow what the command showed before it failed
+    (a call's own view); otherwise stderr starts with it.
+    """
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.startswith("calmline: error:"), proc.stderr
-    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    for bug in ("Traceback", "internal error", "bug in calmline"):
+        assert bug not in proc.stderr, proc.stderr
+    if after_output:
+        [line] = [x for x in proc.stderr.splitlines() if x.startswith("calmline: error:")]
+    else:
+        assert proc.stderr.startswith("calmline: error:"), proc.stderr
+        line = proc.stderr.splitlines()[0]
     for needle in needles:
-        assert needle in proc.stderr.splitlines()[0], proc.stderr
+        assert needle in line, proc.stderr
 
 
 def wait_until(predicate: Callable[[], object], what: str, seconds: float = 60) -> None:
