@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from calmline.errors import CalmlineError
+from support.cli import calmline
 
-CALMLINE = Path(sys.executable).with_name("calmline")
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CALMLINE), *args], capture_output=True, text=True, timeout=180, check=False
-    )
+run = calmline
 
 
 @pytest.fixture(scope="module")

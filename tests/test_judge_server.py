@@ -6,15 +6,14 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from calmline.evaluate.transcript import parse_transcript
+from support.cli import CALMLINE
 
-CALMLINE = str(Path(sys.executable).with_name("calmline"))
 TRANSCRIPT = """\
 CUSTOMER: My kettle leaks all over the worktop every time I boil it!
 LEARNER: I'm so sorry, that sounds really frustrating.

@@ -24,11 +24,11 @@ from calmline.protocols import AudioArray
 from calmline.speech.clock import VirtualClock
 from calmline.speech.listener import TurnListener
 from calmline.speech.output import SimulatedSink
-from calmline.speech.tts import load_speaker
 from calmline.testing.fake_llm import FakeChatModel
 from calmline.testing.fakes import FakeSpeaker
 from calmline.tone.cues import load_cues
 from calmline.tone.reader import ToneReader
+from support.speech import say, silence
 
 
 class _ObservedSink(SimulatedSink):
@@ -152,13 +152,7 @@ class _CountingTranscriber:
 
 def _speech(seconds: float) -> AudioArray:
     """espeak-ng speech, so that Silero hears real speech."""
-    speaker = load_speaker("espeak")
-    from calmline.speech.audio import Resampler
-
-    audio, rate = speaker.synthesize("Hello there, I am sorry about the kettle. " * 3, "learner")
-    resampler = Resampler(rate, 16_000)
-    out = np.concatenate([resampler.process(audio), resampler.flush()])
-    return out[: int(seconds * 16_000)]
+    return say("Hello there, I am sorry about the kettle. " * 3)[: int(seconds * 16_000)]
 
 
 def test_phrases_are_transcribed_before_the_turn_ends() -> None:
@@ -203,18 +197,7 @@ def test_simulated_mic_paces_chunks_and_records_speech_end() -> None:
 
 def _said(text: str) -> AudioArray:
     """espeak-ng speech of ``text`` at 16 kHz without its leading and trailing silence."""
-    from calmline.bench.sim_mic import speech_bounds
-    from calmline.speech.audio import Resampler
-
-    audio, rate = load_speaker("espeak").synthesize(text, "learner")
-    resampler = Resampler(rate, 16_000)
-    out = np.concatenate([resampler.process(audio), resampler.flush()])
-    start, end = speech_bounds(out)
-    return out[start:end]
-
-
-def _silence(seconds: float) -> AudioArray:
-    return np.zeros(int(seconds * 16_000), np.float32)
+    return say(text, trim=True)
 
 
 def _listen(stream: AudioArray) -> list[object]:
@@ -242,7 +225,7 @@ def test_a_pause_that_ends_the_turn_was_announced_as_that_very_turn() -> None:
     from calmline.speech.listener import HeardTurn, TentativeTurn
 
     events = _listen(
-        np.concatenate([_silence(0.6), _said("I am sorry about the kettle"), _silence(1.0)])
+        np.concatenate([silence(0.6), _said("I am sorry about the kettle"), silence(1.0)])
     )
     assert [type(e).__name__ for e in events] == ["TentativeTurn", "HeardTurn"]
     tentative = next(e for e in events if isinstance(e, TentativeTurn)).turn
@@ -260,11 +243,11 @@ def test_speech_after_a_pause_voids_it_and_the_turn_goes_on() -> None:
 
     stream = np.concatenate(
         [
-            _silence(0.6),
+            silence(0.6),
             _said("I am sorry about the kettle"),
-            _silence(0.4),  # a breath: a phrase pause, not the end of the turn
+            silence(0.4),  # a breath: a phrase pause, not the end of the turn
             _said("I will replace it today"),
-            _silence(1.0),
+            silence(1.0),
         ]
     )
     events = _listen(stream)
@@ -282,11 +265,11 @@ def test_live_input_hands_out_pauses_in_order_and_next_utterance_skips_them() ->
 
     stream = np.concatenate(
         [
-            _silence(0.6),
+            silence(0.6),
             _said("I am sorry about the kettle"),
-            _silence(0.4),
+            silence(0.4),
             _said("I will replace it today"),
-            _silence(1.0),
+            silence(1.0),
         ]
     )
     chunks = [stream[i : i + 480] for i in range(0, stream.size, 480)]
@@ -350,7 +333,7 @@ def test_phrases_go_through_a_transcribers_phrase_path_when_it_has_one() -> None
 
     stt = _Phrasing()
     listener = TurnListener(stt, min_silence_ms=600, clock=VirtualClock().now)
-    stream = np.concatenate([_silence(0.6), _said("I am sorry about the kettle"), _silence(1.0)])
+    stream = np.concatenate([silence(0.6), _said("I am sorry about the kettle"), silence(1.0)])
     turns = [e for i in range(0, stream.size, 480) for e in listener.feed(stream[i : i + 480])]
     heard = [t for t in turns if hasattr(t, "result")]
     assert len(heard) == 1 and heard[0].result().text == "phrase1"

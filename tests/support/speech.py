@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from calmline.protocols import AudioArray
-from calmline.speech.audio import Resampler
+from calmline.speech.audio import resample
 from calmline.speech.tts import EspeakSpeaker
 
 RATE = 16_000
@@ -28,8 +28,7 @@ def say(text: str, voice: str = "learner", *, trim: bool = False) -> AudioArray:
     ``trim``: without the leading and trailing silence espeak-ng adds.
     """
     audio, rate = EspeakSpeaker(executable=espeak_path()).synthesize(text, voice)
-    resampler = Resampler(rate, RATE)
-    out = np.concatenate([resampler.process(audio), resampler.flush()]).astype(np.float32)
+    out = resample(audio, rate, RATE).astype(np.float32)
     if trim:
         from calmline.bench.sim_mic import speech_bounds
 
