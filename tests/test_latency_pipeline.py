@@ -13,12 +13,8 @@ from rich.console import Console
 
 from calmline.bench.sim_mic import SimulatedMic
 from calmline.call.inputs import LearnerUtterance
-from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
 from calmline.call.speaking import POLL_S, speak_streamed
-from calmline.call.view import CallView
-from calmline.customer.character import Customer, CustomerOptions
-from calmline.customer.scenario import load_scenario
-from calmline.embed import FakeEmbedder
+from calmline.customer.character import CustomerOptions
 from calmline.models import Transcription
 from calmline.protocols import AudioArray
 from calmline.speech.clock import VirtualClock
@@ -26,8 +22,7 @@ from calmline.speech.listener import TurnListener
 from calmline.speech.output import SimulatedSink
 from calmline.testing.fake_llm import FakeChatModel
 from calmline.testing.fakes import FakeSpeaker
-from calmline.tone.cues import load_cues
-from calmline.tone.reader import ToneReader
+from support.practice import fake_parts, practice_call
 from support.speech import say, silence
 
 
@@ -112,21 +107,16 @@ def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
     )
     clock = VirtualClock()
     sink = SimulatedSink(clock)
-    scenario = load_scenario("kettle-counter")
-    parts = Collaborators(
-        customer=Customer(
-            scenario,
-            FakeChatModel(replies=[long_line], cycle=True),
-            CustomerOptions(stream_early=True),
-        ),
-        tone=ToneReader(FakeEmbedder(), load_cues()),
-        speaker=FakeSpeaker(),
+    parts = fake_parts(
+        FakeChatModel(replies=[long_line], cycle=True),
+        customer_options=CustomerOptions(stream_early=True),
+        seed=None,
         sink=sink,
         clock=clock.now,
     )
-    view = CallView(console=Console(file=open(tmp_path / "view.txt", "w")))  # noqa: SIM115
-    options = PracticeOptions(out=tmp_path, debrief=False, assess=False, max_turns=2)
-    record = PracticeCall(scenario, parts, _Scripted(sink, clock), options, view).run().record
+    learner = _Scripted(sink, clock)
+    options = {"out": tmp_path, "debrief": False, "assess": False, "max_turns": 2}
+    record = practice_call(tmp_path / "view.txt", learner, parts, **options).run().record
     reply = record.turns[2]
     assert reply.speaker == "customer"
     assert any("interrupted" in n for n in reply.notes)

@@ -9,21 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rich.console import Console
 
 from calmline.call.inputs import LearnerUtterance, LiveEvent, SpeechResumed, TurnPaused
-from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
-from calmline.call.view import CallView
-from calmline.customer.character import Customer, CustomerOptions
-from calmline.customer.scenario import load_scenario
-from calmline.embed import FakeEmbedder
+from calmline.call.practice import PracticeCall
+from calmline.customer.character import CustomerOptions
 from calmline.models import SessionRecord
 from calmline.speech.clock import VirtualClock
 from calmline.speech.output import SimulatedSink
 from calmline.testing.fake_llm import FakeCall, FakeChatModel
 from calmline.testing.fakes import FakeSpeaker, FakeTranscriber
-from calmline.tone.cues import load_cues
-from calmline.tone.reader import ToneReader
+from support.practice import fake_parts, practice_call
 
 # Times are on a virtual clock shared by the model, the learner, the call and the sink:
 # the figures below are exact whatever the machine's load.
@@ -139,25 +134,26 @@ class _PausingLearner:
 def _run(
     tmp_path: Path, turns: list[list[tuple[str, ...]]], speculative: bool
 ) -> tuple[SessionRecord, PracticeCall, _SlowModel]:
-    scenario = load_scenario("kettle-counter")
     clock = VirtualClock()
     model = _SlowModel(replies=[_reply], cycle=True, clock=clock)
-    parts = Collaborators(
-        customer=Customer(scenario, model, CustomerOptions(stream_early=True), seed=3),
-        tone=ToneReader(FakeEmbedder(), load_cues()),
+    parts = fake_parts(
+        model,
+        customer_options=CustomerOptions(stream_early=True),
+        seed=3,
         speaker=_QuickSpeaker(),
         sink=SimulatedSink(clock),
         clock=clock.now,
     )
-    console = Console(file=open(tmp_path / f"view-{speculative}.txt", "w"))  # noqa: SIM115
-    options = PracticeOptions(
+    learner = _PausingLearner(turns, model, speculative)
+    call = practice_call(
+        tmp_path / f"view-{speculative}.txt",
+        learner,
+        parts,
         out=tmp_path / ("ahead" if speculative else "plain"),
         debrief=False,
         assess=False,
         speculative=speculative,
     )
-    learner = _PausingLearner(turns, model, speculative)
-    call = PracticeCall(scenario, parts, learner, options, CallView(console=console))
     return call.run().record, call, model
 
 
@@ -235,16 +231,12 @@ def test_a_discarded_speculation_leaves_no_trace(
 def test_typed_and_scripted_input_are_not_speculated_on(tmp_path: Path) -> None:
     from calmline.call.inputs import ScriptInput
 
-    scenario = load_scenario("kettle-counter")
-    parts = Collaborators(
-        customer=Customer(scenario, FakeChatModel(replies=[_reply], cycle=True)),
-        tone=ToneReader(FakeEmbedder(), load_cues()),
-        speaker=_QuickSpeaker(),
-        sink=SimulatedSink(),
+    model = FakeChatModel(replies=[_reply], cycle=True)
+    parts = fake_parts(model, seed=None, speaker=_QuickSpeaker(), sink=SimulatedSink())
+    learner = ScriptInput([SORRY])
+    call = practice_call(
+        tmp_path / "view.txt", learner, parts, out=tmp_path, debrief=False, assess=False
     )
-    console = Console(file=open(tmp_path / "view.txt", "w"))  # noqa: SIM115
-    options = PracticeOptions(out=tmp_path, debrief=False, assess=False)
-    call = PracticeCall(scenario, parts, ScriptInput([SORRY]), options, CallView(console=console))
     record = call.run().record
     assert call.speculation.started == 0
     assert [t.speaker for t in record.turns] == ["customer", "learner", "customer"]
