@@ -126,6 +126,12 @@ def test_mic_chunks_arrive_at_16k() -> None:
                 break
     audio = np.concatenate(chunks)
     assert audio.dtype == np.float32 and abs(np.abs(audio[2000:]).max() - 0.3) < 0.02
+    # At 16 kHz the 200 Hz tone is a period every 80 samples (48 kHz passed through
+    # would put it at 600 Hz): its spectrum peaks at 200 Hz read at 16 000 samples a second.
+    steady = audio[2000:]
+    spectrum = np.abs(np.fft.rfft(steady * np.hanning(steady.size)))
+    peak_hz = np.fft.rfftfreq(steady.size, 1 / 16_000)[spectrum.argmax()]
+    assert peak_hz == pytest.approx(200, abs=5)
 
 
 def test_mic_delivering_only_zeros_is_reported() -> None:

@@ -173,7 +173,7 @@ def test_a_directory_is_called_a_directory(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- 6. YAML depth
 
 
-def test_deeply_nested_yaml_isassert_one_clear_line(tmp_path: Path, repo: Path) -> None:
+def test_deeply_nested_yaml_is_one_clear_line(tmp_path: Path, repo: Path) -> None:
     """100 000 levels ended in RecursionError: "this is a bug in calmline"."""
     deep = "a: " + "[" * 100_000 + "]" * 100_000 + "\n"
     pack = tmp_path / "deep.yaml"

@@ -63,7 +63,7 @@ def test_truncated_recordings_keep_what_is_there(speech: Path, tmp_path: Path) -
     ("name", "content"),
     [("random.wav", bytes(range(256)) * 40), ("text.mp3", b"not audio at all\n" * 50)],
 )
-def test_corrupt_files_areassert_one_clear_line(tmp_path: Path, name: str, content: bytes) -> None:
+def test_corrupt_files_are_one_clear_line(tmp_path: Path, name: str, content: bytes) -> None:
     bad = tmp_path / name
     bad.write_bytes(content)
     assert_one_clear_line(calmline("transcribe", str(bad)), name)
@@ -125,6 +125,15 @@ def test_non_english_speech_is_transcribed_without_failing(
     subprocess.run([espeak, "-v", "de", "-w", str(german), text], check=True)
     result = whisper.transcribe_file(german)  # tiny.en writes English-looking words
     assert result.duration > 2 and all(w.end <= result.duration for w in result.words)
+    # What the user sees: a rendering of the whole sentence, about a word for each of its
+    # twelve, timed in order from its start to its end. (Not its wording: on German,
+    # tiny.en's temperature fallback now and then samples a looping English line.)
+    words = [w.word.strip() for w in result.words]
+    assert 6 <= len(words) <= 24, result.text
+    assert "".join(words) == "".join(result.text.split())  # the text is those words
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts) and starts[0] < 1.0
+    assert result.words[-1].end > result.duration - 1.5, result.words
 
 
 LONG_TURN = [
@@ -278,7 +287,7 @@ def test_malformed_rubric_names_file_and_line(tmp_path: Path, repo: Path) -> Non
     assert "line " in caught.value.message and "\n" not in caught.value.message
 
 
-def test_transcript_without_speaker_labels_isassert_one_clear_line(tmp_path: Path) -> None:
+def test_transcript_without_speaker_labels_is_one_clear_line(tmp_path: Path) -> None:
     text = "hello there\nmy kettle leaks\nsorry about that\n"
     with pytest.raises(CalmlineError, match="speaker"):
         parse_transcript(text)
