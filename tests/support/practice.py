@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
+from calmline.call.inputs import LearnerInput
 from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
 from calmline.call.view import CallView
 from calmline.customer.character import Customer, CustomerOptions
@@ -48,7 +49,7 @@ def fake_parts(
 
 def practice_call(
     view_file: Path,
-    learner: object,
+    learner: LearnerInput,
     parts: Collaborators,
     *,
     scenario: str | Scenario = SCENARIO,
@@ -59,11 +60,11 @@ def practice_call(
     pack = load_scenario(scenario) if isinstance(scenario, str) else scenario
     console = Console(file=view_file.open("a", encoding="utf-8"), width=120)
     view = CallView(exam=exam, console=console)
-    return PracticeCall(pack, parts, learner, PracticeOptions(exam=exam, **options), view)  # type: ignore[arg-type]
+    return PracticeCall(pack, parts, learner, PracticeOptions(exam=exam, **options), view)
 
 
 def scripted_call(
-    tmp_path: Path, learner: object, parts: Collaborators | None = None, **options: Any
+    tmp_path: Path, learner: LearnerInput, parts: Collaborators | None = None, **options: Any
 ) -> PracticeCall:
     """A kettle call on ``scripted_model``: saved under ``tmp_path/rec``, shown in
     ``tmp_path/view.txt``."""
