@@ -148,7 +148,9 @@ def test_playback_stops_on_barge_in() -> None:
 
     playback = play(np.full(48_000 * 60, 0.1, np.float32), 48_000)  # a minute of audio
     playback.stop()
-    assert playback.stopped and playback.wait(1.0)
+    # Playback ends without playing the minute out (30 s is only a hang guard: how soon
+    # the stream's thread runs depends on the machine's load, not on calmline).
+    assert playback.stopped and playback.wait(30)
     assert playback.position_s < 60
 
 
