@@ -21,7 +21,13 @@ from sqlalchemy import func, select
 from calmline.call.session import load_session
 from calmline.web.db import SessionRow, make_engine, session_factory
 from calmline.web.sample import sample_session
-from support.cli import CALMLINE, calmline, practice_args, wait_until
+from support.cli import (
+    CALMLINE,
+    call_waiting_for_the_customer,
+    calmline,
+    practice_args,
+    wait_until,
+)
 from support.openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.server
@@ -30,23 +36,9 @@ SCRIPT = "Okay. Let me just have a look at that for you.\nRight, and when did yo
 
 @pytest.mark.models  # `calmline assess` loads the bundled MiniLM
 def test_kill_9_of_a_running_call_leaves_a_session_to_assess_and_index(tmp_path: Path) -> None:
-    script = tmp_path / "turns.txt"
-    script.write_text(SCRIPT)
-    out = tmp_path / "rec"
-    with FakeOpenAIServer.fault("hang", hang_s=60) as server:
-        proc = subprocess.Popen(
-            practice_args(server.base_url, out, script),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "CALMLINE_LLM_TIMEOUT": "60"},
-        )
-        try:
-            # The learner's first turn is saved; the customer is waiting on the endpoint.
-            wait_until(lambda: server.requests, "the customer's reply to be asked for")
-            os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            proc.kill()
-            proc.wait()
+    # The learner's first turn is saved; the customer is waiting on the endpoint.
+    with call_waiting_for_the_customer(tmp_path, SCRIPT, stdout=subprocess.DEVNULL) as (proc, out):
+        os.kill(proc.pid, signal.SIGKILL)
     [folder] = [p for p in out.iterdir() if p.is_dir()]
     record = load_session(folder)
     assert [t.speaker for t in record.turns] == ["customer", "learner"]

@@ -24,7 +24,12 @@ import pytest
 from calmline.call.inputs import ScriptInput
 from calmline.call.session import load_session
 from calmline.errors import CalmlineError
-from support.cli import assert_one_clear_line, calmline, practice_args, wait_until
+from support.cli import (
+    assert_one_clear_line,
+    call_waiting_for_the_customer,
+    calmline,
+    practice_args,
+)
 from support.openai_server import FakeOpenAIServer
 from support.practice import scripted_call
 
@@ -137,26 +142,11 @@ def test_a_real_full_disk_and_a_read_only_mount(tmp_path: Path) -> None:
 @pytest.mark.server
 def test_sigterm_mid_call_saves_it_as_interrupted(tmp_path: Path) -> None:
     """SIGTERM used to end the process on the spot, leaving ``in_progress`` and no note."""
-    script = tmp_path / "turns.txt"
-    script.write_text(SCRIPT)
-    out = tmp_path / "rec"
-    with FakeOpenAIServer.fault("hang", hang_s=60) as server:
-        proc = subprocess.Popen(
-            practice_args(server.base_url, out, script),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "CALMLINE_LLM_TIMEOUT": "60"},
-        )
-        try:
-            wait_until(
-                lambda: server.requests, "the customer's reply to be asked for"
-            )  # waiting on the customer's reply
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-            proc.wait()
+    with call_waiting_for_the_customer(
+        tmp_path, SCRIPT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as (proc, out):
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "stopped (SIGTERM)" in err and "Traceback" not in err
     [folder] = [p for p in out.iterdir() if p.is_dir()]

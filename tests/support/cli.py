@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +65,32 @@ def wait_until(predicate: Callable[[], object], what: str, seconds: float = 60) 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@contextmanager
+def call_waiting_for_the_customer(
+    tmp_path: Path, script: str, **popen: Any
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """``calmline practice`` on ``script``'s lines, stopped where it has saved the learner's
+    first turn and waits on an endpoint that never answers; (the process, its --out).
+
+    The process is killed when the block ends, if it is still running.
+    """
+    from support.openai_server import FakeOpenAIServer
+
+    lines = tmp_path / "turns.txt"
+    lines.write_text(script)
+    out = tmp_path / "rec"
+    with FakeOpenAIServer.fault("hang", hang_s=60) as server:
+        proc = subprocess.Popen(
+            practice_args(server.base_url, out, lines),
+            env={**os.environ, "CALMLINE_LLM_TIMEOUT": "60"},
+            text=True,
+            **popen,
+        )
+        try:
+            wait_until(lambda: server.requests, "the customer's reply to be asked for")
+            yield proc, out
+        finally:
+            proc.kill()
+            proc.wait()
