@@ -1,6 +1,12 @@
 """Shared fixtures. Test tiers are markers (see pyproject): unit tests need nothing,
 ``models`` tests run the bundled models on real audio, ``server`` tests start real
-HTTP servers on loopback, ``browser`` tests drive headless Chromium."""
+HTTP servers on loopback, ``browser`` tests drive headless Chromium.
+
+Helpers live in ``tests/support/`` (the CLI runner, free ports and server processes,
+espeak-ng speech at 16 kHz, the practice-call set-up, the fake OpenAI server, the
+dashboard's sample data); fixtures live here. Test modules never import from one
+another. No test waits for time to pass or asserts a wall-clock duration: they use
+``calmline.speech.clock.VirtualClock``, events, or a point they can observe."""
 
 from __future__ import annotations
 
