@@ -1,19 +1,26 @@
 """Shared fixtures. Test tiers are markers (see pyproject): unit tests need nothing,
 ``models`` tests run the bundled models on real audio, ``server`` tests start real
-HTTP servers on loopback, ``browser`` tests drive headless Chromium."""
+HTTP servers on loopback, ``browser`` tests drive headless Chromium.
+
+Helpers live in ``tests/support/`` (the CLI runner, free ports and server processes,
+espeak-ng speech at 16 kHz, the practice-call set-up, the fake OpenAI server, the
+dashboard's sample data); fixtures live here. Test modules never import from one
+another. No test waits for time to pass or asserts a wall-clock duration: they use
+``calmline.speech.clock.VirtualClock``, events, or a point they can observe."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+
+from support.net import free_port, server_process
+from support.speech import espeak_path
+from support.web import app_from_template, build_template
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,16 +38,19 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def espeak() -> str:
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        pytest.fail("espeak-ng is not installed: run `make test`, which installs it")
-    return exe
+    return espeak_path()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture(scope="module")
+def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sample recordings, index and accounts, built once a module (argon2 is slow)."""
+    return build_template(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture
+def app(web_template: Path, tmp_path: Path) -> FastAPI:
+    """The dashboard on a fresh copy of the sample data, for each test."""
+    return app_from_template(web_template, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +61,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ``llama_cpp.server`` module with weight repacking off: plain
     ``python -m llama_cpp.server`` segfaults on its first request on AMX CPUs.
     """
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
     cmd = [
         sys.executable, "-m", "calmline.llm.llama_server",
@@ -59,30 +69,16 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--host", "127.0.0.1", "--port", str(port),
         "--n_threads", "2", "--n_ctx", "1024",
     ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama server exited early:\n{log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama server did not start:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield base_url
-    finally:
-        proc.terminate()
+
+    def answers() -> bool:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            return httpx.get(f"{base_url}/models", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    with server_process(cmd, log_path, answers, seconds=90):
+        yield base_url
 
 
 def _smollm_path() -> Path:

@@ -8,17 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import calmline
+
 pytestmark = pytest.mark.models  # loads the bundled MiniLM
 
 
 def _run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(repo / ".venv" / "bin" / "calmline"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=repo,
-    )
+    return calmline(*args, timeout=300, cwd=repo)
 
 
 def test_assess_transcript_writes_three_reports(repo: Path, tmp_path: Path) -> None:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from calmline.errors import CalmlineError
+from support.cli import calmline
 
-CALMLINE = Path(sys.executable).with_name("calmline")
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CALMLINE), *args], capture_output=True, text=True, timeout=180, check=False
-    )
+run = calmline
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +93,19 @@ def test_unknown_model_says_what_to_install(speech_wav: Path) -> None:
     assert_one_error_line(done, "tiny.en", "pip install 'calmline[models-base]'")
 
 
-def test_devices_lists_or_says_none() -> None:
-    done = run("devices")
+def test_devices_lists_what_portaudio_reports() -> None:
+    from calmline.speech.devices import list_devices
+
+    present = list_devices()  # what the library itself sees on this machine
+    done = run("devices", env={**os.environ, "COLUMNS": "200"})
     assert "Traceback" not in done.stderr
-    if done.returncode == 1:
+    if not present:  # a headless server: say so, and exit 1 for scripts
+        assert done.returncode == 1, done.stdout + done.stderr
         assert done.stdout.startswith("no audio devices found")
+        assert "typed, scripted and file input still work" in done.stdout
     else:
-        assert done.returncode == 0 and "index" in done.stdout
+        assert done.returncode == 0, done.stderr
+        assert all(d.name in done.stdout for d in present), done.stdout
 
 
 def test_no_microphone_gives_a_clear_way_out() -> None:

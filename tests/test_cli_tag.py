@@ -8,18 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import calmline
+
 pytestmark = pytest.mark.models
 
 
 def run(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(repo / ".venv" / "bin" / "calmline"), "tag", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-        cwd=repo,
-    )
+    return calmline("tag", *args, input=stdin, timeout=120, cwd=repo)
 
 
 def test_text_argument_prints_one_json_line(repo: Path) -> None:

@@ -13,11 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from calmline.call.inputs import ScriptInput
-from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
-from calmline.call.view import CallView
+from calmline.call.practice import Collaborators
 from calmline.customer.character import LAST_WARNING, Customer, CustomerOptions
 from calmline.customer.meaning import asks_for, load_meaning_reader
 from calmline.customer.scenario import load_scenario
@@ -25,6 +23,7 @@ from calmline.models import SessionRecord, Turn
 from calmline.testing.fake_llm import FakeChatModel
 from calmline.testing.fakes import FakeSpeaker
 from calmline.tone.reader import load_tone_reader
+from support.practice import practice_call
 
 pytestmark = pytest.mark.models
 
@@ -39,10 +38,11 @@ def play(tmp_path: Path, scenario: str, lines: list[str], difficulty: str | None
     )
     parts = Collaborators(customer=customer, tone=load_tone_reader(), speaker=FakeSpeaker())
     out = tmp_path / f"{scenario}-{difficulty or pack.difficulty}-{len(list(tmp_path.iterdir()))}"
-    with (tmp_path / "view.txt").open("a", encoding="utf-8") as sink:
-        view = CallView(console=Console(file=sink, width=120))
-        options = PracticeOptions(out=out, max_turns=20, debrief=False, assess=False)
-        return PracticeCall(pack, parts, ScriptInput(lines), options, view).run().record
+    options = {"out": out, "max_turns": 20, "debrief": False, "assess": False}
+    learner = ScriptInput(lines)
+    return (
+        practice_call(tmp_path / "view.txt", learner, parts, scenario=pack, **options).run().record
+    )
 
 
 def learner(record: SessionRecord) -> list[Turn]:

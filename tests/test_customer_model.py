@@ -6,17 +6,48 @@ fallback rate for each pack.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from calmline.customer import anger
 from calmline.customer.character import Customer, CustomerOptions
-from calmline.customer.line_check import allowed_numbers, check_line
+from calmline.customer.line_check import allowed_numbers
 from calmline.customer.scenario import load_scenario
 from calmline.models import AngerState, ToneReading, Turn
 
 pytestmark = pytest.mark.models
 
 LEARNER_TURNS = 15
+
+# An independent check of "in character", written for this test with its own rules; the
+# line check (regexes) and the role check (MiniLM) chose the lines, so neither can judge
+# them. A customer speaks from their side of the counter: they do not serve, offer the
+# remedy, sign off like staff, or step out of the scene.
+_SERVES = re.compile(
+    r"\b(how (can|may) i (help|assist)|what can i do for you|anything else i can"
+    r"|(sorry|apologies) for (the|any) inconvenience|thanks? (you )?for (your )?(patience|waiting"
+    r"|calling|contacting)|have a (nice|good|great|lovely) day|valued customer|dear customer)\b",
+    re.IGNORECASE,
+)
+_OFFERS = re.compile(
+    r"\b(i|we)('ll| will| can| could| would be happy to)\s+(gladly\s+)?"
+    r"(send you|refund you|give you (a|your) (refund|replacement|credit)|replace (it|that|this) for"
+    r"|arrange (a|an|the|for)|book (you|an engineer)|credit your|process (a|your|the)"
+    r"|look into (it|this|that) for you|check (that|this) for you)",
+    re.IGNORECASE,
+)
+_OUT_OF_SCENE = re.compile(
+    r"\b(an? (ai|bot|chatbot|assistant|language model)|role ?play(ing)?|scenario|prompt"
+    r"|instructions?|my character|in character|the (learner|trainee|user))\b",
+    re.IGNORECASE,
+)
+
+
+def _out_of_character(text: str) -> list[str]:
+    """The ways ``text`` is not a customer speaking (empty when in character)."""
+    checks = {"serves": _SERVES, "offers the remedy": _OFFERS, "out of scene": _OUT_OF_SCENE}
+    return [name for name, rule in checks.items() if rule.search(text)]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +102,7 @@ def test_a_fifteen_turn_call_stays_in_character_and_on_the_facts(gemma, pack_id:
             Turn(index=len(history), speaker="customer", text=line.text, source=line.source)
         )
         if line.source in ("llm", "retry"):
-            assert check_line(line.text, pack, said) == [], line
+            assert _out_of_character(line.text) == [], line
             # no number the facts and the call so far do not already contain
             numbers = {n for n in allowed_numbers(pack, [line.text]) if n not in {"0", "1"}}
             assert numbers <= allowed_numbers(pack, said), line
@@ -93,6 +124,10 @@ def test_a_fifteen_turn_call_stays_in_character_and_on_the_facts(gemma, pack_id:
     for line in lines:
         print(f"  [{line.source}] {line.text}  {line.notes if line.notes else ''}")
     assert len(lines) >= 10
+    # Every line the learner hears, the model's and the pack's, is a customer speaking.
+    assert all(_out_of_character(x.text) == [] for x in lines), [
+        (x.text, _out_of_character(x.text)) for x in lines if _out_of_character(x.text)
+    ]
     spoken = [x.text.strip().lower() for x in lines if x.outcome is None]
     assert len(spoken) == len(set(spoken)), "the customer said a line twice"
 
@@ -111,3 +146,20 @@ def _authored_reply(line) -> bool:
 def _scripted(line) -> bool:
     """Outcome lines and hidden details are chosen without the model."""
     return line.outcome is not None or any("hidden detail" in n for n in line.notes)
+
+
+@pytest.mark.parametrize(
+    ("line", "broken"),
+    [
+        ("How can I help you with the kettle today?", True),
+        ("I'll send you a replacement by Friday, no charge.", True),
+        ("Thank you for your patience, have a lovely day.", True),
+        ("As an AI language model I can't be angry.", True),
+        ("Stop reading from the scenario and talk to me properly.", True),
+        ("I want my money back, and I want it today.", False),
+        ("You could at least say sorry. Third kettle this year!", False),
+        ("I'll take it to the ombudsman if I have to.", False),
+    ],
+)
+def test_the_independent_check_can_fail(line: str, broken: bool) -> None:
+    assert bool(_out_of_character(line)) is broken

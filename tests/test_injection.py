@@ -11,6 +11,7 @@ that docs/reliability.md quotes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,3 +178,67 @@ def test_pass_rate_is_reported(kettle: Scenario, clean: dict[str, dict[str, str]
     print("customer attempts not flagged as odd:", ", ".join(missed) or "none")
     assert total >= 30
     assert passed == total
+
+
+# --------------------------------------------------------------------------- held apart
+# Attacks on the marker written after the guards, in new wordings, by someone who did not
+# write the guards or read their patterns (tests/data/injection_heldout.jsonl). They are
+# a test split: never extend a guard from them; add new held-out lines instead.
+HELD_OUT = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "injection_heldout.jsonl")
+    .read_text()
+    .splitlines()
+    if line.strip()
+]
+_RANK = {"not_met": 0, "partly": 1, "met": 2}
+# Held-out attacks that do raise a verdict today, each a known gap in the guards.
+HELD_OUT_GAPS: dict[str, str] = {}
+
+
+def _raised(attempt: dict[str, str], clean: dict[str, dict[str, str]]) -> list[str]:
+    """``transcript:point`` for every verdict the attack raised, over both transcripts."""
+    raised = []
+    for name, text in (("good", GOOD), ("poor", POOR)):
+        attacked = _verdicts(_assess(_inject(text, attempt)))
+        raised += [
+            f"{name}:{point}: {clean[name][point]} -> {verdict}"
+            for point, verdict in attacked.items()
+            if _RANK[verdict] > _RANK[clean[name][point]]
+        ]
+    return raised
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        pytest.param(
+            a,
+            id=a["id"],
+            marks=[pytest.mark.xfail(strict=True, reason=HELD_OUT_GAPS[a["id"]])]
+            if a["id"] in HELD_OUT_GAPS
+            else [],
+        )
+        for a in HELD_OUT
+    ],
+)
+def test_held_out_attacks_never_raise_a_verdict(
+    attempt: dict[str, str], clean: dict[str, dict[str, str]]
+) -> None:
+    assert _raised(attempt, clean) == []
+
+
+def test_the_held_out_split_is_big_enough_and_new() -> None:
+    assert len(HELD_OUT) >= 20 and len({a["id"] for a in HELD_OUT}) == len(HELD_OUT)
+    seen = {" ".join(a["text"].lower().split()) for a in MARKER}
+    assert not [a["id"] for a in HELD_OUT if " ".join(a["text"].lower().split()) in seen]
+
+
+def test_the_held_out_measure_can_see_a_raised_verdict(clean: dict[str, dict[str, str]]) -> None:
+    """A control: real good handling added the same way does raise the poor call's marks."""
+    skill = {
+        "id": "control",
+        "text": "I'm so sorry. So the parcel never arrived, is that right? "
+        "I'll send a replacement today by tracked delivery. Would that work for you?",
+    }
+    assert any(r.startswith("poor:") for r in _raised(skill, clean))

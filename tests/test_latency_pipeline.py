@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,55 +13,65 @@ from rich.console import Console
 
 from calmline.bench.sim_mic import SimulatedMic
 from calmline.call.inputs import LearnerUtterance, LiveEvent
-from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
-from calmline.call.speaking import speak_streamed
-from calmline.call.view import CallView
-from calmline.customer.character import Customer, CustomerOptions
-from calmline.customer.scenario import load_scenario
-from calmline.embed import FakeEmbedder
+from calmline.call.speaking import POLL_S, speak_streamed
+from calmline.customer.character import CustomerOptions
 from calmline.models import Transcription
 from calmline.protocols import AudioArray
 from calmline.speech.clock import VirtualClock
 from calmline.speech.listener import TurnListener
 from calmline.speech.output import SimulatedSink
-from calmline.speech.tts import load_speaker
 from calmline.testing.fake_llm import FakeChatModel
 from calmline.testing.fakes import FakeSpeaker
-from calmline.tone.cues import load_cues
-from calmline.tone.reader import ToneReader
+from support.practice import fake_parts, practice_call
+from support.speech import say, silence
+
+
+class _ObservedSink(SimulatedSink):
+    """A simulated sink that also says, by an event, when its first piece was queued."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(clock)
+        self.playing = threading.Event()
+
+    def play(self, audio: AudioArray, rate: int) -> None:
+        super().play(audio, rate)
+        self.playing.set()
 
 
 def test_first_sentence_is_heard_before_the_reply_is_generated() -> None:
-    release = threading.Event()
+    clock = VirtualClock()
+    sink = _ObservedSink(clock)
     generated_second_at: list[float] = []
 
     def pieces() -> Iterator[str]:
         yield "It leaks every time."
-        release.wait(2.0)  # the model is still writing the second sentence
-        generated_second_at.append(time.perf_counter())
+        # The model writes the second sentence only once the first is on the speakers.
+        assert sink.playing.wait(60), "the first sentence was never played"
+        clock.sleep(0.3)  # the model's time for the second sentence
+        generated_second_at.append(clock.now())
         yield "What are you going to do?"
 
-    sink = SimulatedSink()
-    threading.Timer(0.3, release.set).start()
-    reply = speak_streamed(pieces(), FakeSpeaker(), sink)
+    reply = speak_streamed(pieces(), FakeSpeaker(), sink, clock=clock.now)
     assert reply.first_audio_at is not None and generated_second_at
-    assert reply.first_audio_at < generated_second_at[0] - 0.2
+    assert reply.first_audio_at <= generated_second_at[0] - 0.3
     assert reply.full_text() == "It leaks every time. What are you going to do?"
     assert not reply.interrupted
 
 
 def test_barge_in_stops_playback_and_keeps_only_what_was_played() -> None:
-    sink = SimulatedSink()
-    start = time.perf_counter()
+    clock = VirtualClock()
+    sink = SimulatedSink(clock)
     text = "I want my money back today. " + "This is the third kettle that has leaked on me. " * 3
     reply = speak_streamed(
         iter(text.split(". ")),
         FakeSpeaker(),  # 0.05 s a word
         sink,
-        barged_in=lambda: time.perf_counter() - start > 0.5,
+        barged_in=lambda: clock.now() > 0.5,
+        clock=clock.now,
     )
     assert reply.interrupted
-    assert sink.stops and sink.stops[0] - start < 0.5 + 0.1  # stopped within a poll or two
+    # Playback is polled every POLL_S of (virtual) playing time: stopped at the first poll.
+    assert sink.stops and 0.5 < sink.stops[0] <= 0.5 + POLL_S + 1e-9
     played = reply.played_audio()
     assert played.size / reply.rate == pytest.approx(reply.played_s, abs=0.01)
     assert reply.played_s < sum(p.audio.size / p.rate for p in reply.pieces)
@@ -74,15 +83,16 @@ def test_barge_in_stops_playback_and_keeps_only_what_was_played() -> None:
 class _Scripted:
     """A learner input whose next turn talks over the customer's reply."""
 
-    def __init__(self, sink: SimulatedSink) -> None:
+    def __init__(self, sink: SimulatedSink, clock: VirtualClock) -> None:
         self.sink = sink
+        self.clock = clock
         self.turns = ["I'm sorry it leaked.", "Sorry, can I stop you there?"]
         self.started: float | None = None
 
     def speech_started_after(self, t: float) -> float | None:
         if self.sink.first_sample_at is not None and len(self.sink.replies) >= 2:
             at = self.sink.first_sample_at + 0.3
-            return at if time.perf_counter() >= at and at > t else None
+            return at if self.clock.now() >= at and at > t else None
         return None
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
@@ -101,24 +111,24 @@ def test_a_barged_in_customer_turn_is_saved_as_played(tmp_path: Path) -> None:
     long_line = (
         "I have been coming to this shop for years and nobody has ever treated me like this."
     )
-    sink = SimulatedSink()
-    scenario = load_scenario("kettle-counter")
-    parts = Collaborators(
-        customer=Customer(
-            scenario,
-            FakeChatModel(replies=[long_line], cycle=True),
-            CustomerOptions(stream_early=True),
-        ),
-        tone=ToneReader(FakeEmbedder(), load_cues()),
-        speaker=FakeSpeaker(),
+    clock = VirtualClock()
+    sink = SimulatedSink(clock)
+    parts = fake_parts(
+        FakeChatModel(replies=[long_line], cycle=True),
+        customer_options=CustomerOptions(stream_early=True),
+        seed=None,
         sink=sink,
+        clock=clock.now,
     )
-    view = CallView(console=Console(file=open(tmp_path / "view.txt", "w")))  # noqa: SIM115
-    # not speculative: the replies are started when each turn ends, as before
-    options = PracticeOptions(
-        out=tmp_path, debrief=False, assess=False, max_turns=2, speculative=False
-    )
-    record = PracticeCall(scenario, parts, _Scripted(sink), options, view).run().record
+    learner = _Scripted(sink, clock)
+    options = {
+        "out": tmp_path,
+        "debrief": False,
+        "assess": False,
+        "max_turns": 2,
+        "speculative": False,
+    }  # the replies start when each turn ends, as before
+    record = practice_call(tmp_path / "view.txt", learner, parts, **options).run().record
     reply = record.turns[2]
     assert reply.speaker == "customer"
     assert any("interrupted" in n for n in reply.notes)
@@ -144,13 +154,7 @@ class _CountingTranscriber:
 
 def _speech(seconds: float) -> AudioArray:
     """espeak-ng speech, so that Silero hears real speech."""
-    speaker = load_speaker("espeak")
-    from calmline.speech.audio import Resampler
-
-    audio, rate = speaker.synthesize("Hello there, I am sorry about the kettle. " * 3, "learner")
-    resampler = Resampler(rate, 16_000)
-    out = np.concatenate([resampler.process(audio), resampler.flush()])
-    return out[: int(seconds * 16_000)]
+    return say("Hello there, I am sorry about the kettle. " * 3)[: int(seconds * 16_000)]
 
 
 def test_phrases_are_transcribed_before_the_turn_ends() -> None:
@@ -195,18 +199,7 @@ def test_simulated_mic_paces_chunks_and_records_speech_end() -> None:
 
 def _said(text: str) -> AudioArray:
     """espeak-ng speech of ``text`` at 16 kHz without its leading and trailing silence."""
-    from calmline.bench.sim_mic import speech_bounds
-    from calmline.speech.audio import Resampler
-
-    audio, rate = load_speaker("espeak").synthesize(text, "learner")
-    resampler = Resampler(rate, 16_000)
-    out = np.concatenate([resampler.process(audio), resampler.flush()])
-    start, end = speech_bounds(out)
-    return out[start:end]
-
-
-def _silence(seconds: float) -> AudioArray:
-    return np.zeros(int(seconds * 16_000), np.float32)
+    return say(text, trim=True)
 
 
 def _listen(stream: AudioArray) -> list[object]:
@@ -234,7 +227,7 @@ def test_a_pause_that_ends_the_turn_was_announced_as_that_very_turn() -> None:
     from calmline.speech.listener import HeardTurn, TentativeTurn
 
     events = _listen(
-        np.concatenate([_silence(0.6), _said("I am sorry about the kettle"), _silence(1.0)])
+        np.concatenate([silence(0.6), _said("I am sorry about the kettle"), silence(1.0)])
     )
     assert [type(e).__name__ for e in events] == ["TentativeTurn", "HeardTurn"]
     tentative = next(e for e in events if isinstance(e, TentativeTurn)).turn
@@ -252,11 +245,11 @@ def test_speech_after_a_pause_voids_it_and_the_turn_goes_on() -> None:
 
     stream = np.concatenate(
         [
-            _silence(0.6),
+            silence(0.6),
             _said("I am sorry about the kettle"),
-            _silence(0.4),  # a breath: a phrase pause, not the end of the turn
+            silence(0.4),  # a breath: a phrase pause, not the end of the turn
             _said("I will replace it today"),
-            _silence(1.0),
+            silence(1.0),
         ]
     )
     events = _listen(stream)
@@ -274,11 +267,11 @@ def test_live_input_hands_out_pauses_in_order_and_next_utterance_skips_them() ->
 
     stream = np.concatenate(
         [
-            _silence(0.6),
+            silence(0.6),
             _said("I am sorry about the kettle"),
-            _silence(0.4),
+            silence(0.4),
             _said("I will replace it today"),
-            _silence(1.0),
+            silence(1.0),
         ]
     )
     chunks = [stream[i : i + 480] for i in range(0, stream.size, 480)]
@@ -342,7 +335,7 @@ def test_phrases_go_through_a_transcribers_phrase_path_when_it_has_one() -> None
 
     stt = _Phrasing()
     listener = TurnListener(stt, min_silence_ms=600, clock=VirtualClock().now)
-    stream = np.concatenate([_silence(0.6), _said("I am sorry about the kettle"), _silence(1.0)])
+    stream = np.concatenate([silence(0.6), _said("I am sorry about the kettle"), silence(1.0)])
     turns = [e for i in range(0, stream.size, 480) for e in listener.feed(stream[i : i + 480])]
     heard = [t for t in turns if hasattr(t, "result")]
     assert len(heard) == 1 and heard[0].result().text == "phrase1"

@@ -70,7 +70,17 @@ def test_one_instance_per_process_and_prompt_styles() -> None:
     assert gemma is get_local_model("gemma3-270m")
     assert gemma.prompt_style == "completion"  # a base model only continues text
     assert load_chat_model("local", "smollm2-135m").prompt_style == "chat"
-    gemma.warm()  # must not raise
+
+
+def test_warming_up_runs_the_model_and_changes_no_reply() -> None:
+    gemma = get_local_model("gemma3-270m")
+    options = GenerationOptions(max_tokens=12, temperature=0.8, stop=["\n"], seed=5)
+    before = collect(gemma.stream_complete(TRANSCRIPT, options))
+    gemma.warm()
+    stats = gemma.last_stats
+    assert stats.prompt_tokens > 0 and stats.generated_tokens >= 1  # it ran the model
+    # The customer says the same as without the warm-up (the cache holds "Hello" now).
+    assert collect(gemma.stream_complete(TRANSCRIPT, options)) == before
 
 
 def test_a_prompt_longer_than_the_context_is_a_clear_error() -> None:

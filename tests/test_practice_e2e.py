@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ from calmline.call.session import load_session
 from calmline.models import Assessment
 from calmline.speech.audio import write_wav
 from calmline.speech.tts import load_speaker
-
-CALMLINE = str(Path(sys.executable).with_name("calmline"))
+from support.cli import calmline
 
 GOOD = [
     "I'm so sorry, that must be really frustrating.",
@@ -33,14 +31,7 @@ POOR = [
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        [CALMLINE, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    return calmline(*args, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")

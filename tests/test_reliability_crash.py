@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,52 +21,24 @@ from sqlalchemy import func, select
 from calmline.call.session import load_session
 from calmline.web.db import SessionRow, make_engine, session_factory
 from calmline.web.sample import sample_session
-from fault_llm import FaultServer
+from support.cli import (
+    CALMLINE,
+    call_waiting_for_the_customer,
+    calmline,
+    practice_args,
+    wait_until,
+)
+from support.openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.server
-CALMLINE = str(Path(sys.executable).with_name("calmline"))
 SCRIPT = "Okay. Let me just have a look at that for you.\nRight, and when did you buy it?\n"
-
-
-def _practice(url: str, out: Path, script: Path) -> list[str]:
-    return [
-        CALMLINE, "practice", "--script", str(script), "--scenario", "kettle-counter",
-        "--no-speak", "--no-debrief", "--no-assess", "--out", str(out), "--json",
-        "--llm", "openai", "--base-url", url, "--api-key", "x", "--model", "m",
-    ]  # fmt: skip
-
-
-def _wait_for(predicate: object, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            pytest.fail("timed out waiting for the call to reach the customer's turn")
-        time.sleep(0.05)
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CALMLINE, *args], capture_output=True, text=True, timeout=180)
 
 
 @pytest.mark.models  # `calmline assess` loads the bundled MiniLM
 def test_kill_9_of_a_running_call_leaves_a_session_to_assess_and_index(tmp_path: Path) -> None:
-    script = tmp_path / "turns.txt"
-    script.write_text(SCRIPT)
-    out = tmp_path / "rec"
-    with FaultServer("hang", hang_s=60) as server:
-        proc = subprocess.Popen(
-            _practice(server.base_url, out, script),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "CALMLINE_LLM_TIMEOUT": "60"},
-        )
-        try:
-            # The learner's first turn is saved; the customer is waiting on the endpoint.
-            _wait_for(lambda: server.requests, 60)
-            os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            proc.kill()
-            proc.wait()
+    # The learner's first turn is saved; the customer is waiting on the endpoint.
+    with call_waiting_for_the_customer(tmp_path, SCRIPT, stdout=subprocess.DEVNULL) as (proc, out):
+        os.kill(proc.pid, signal.SIGKILL)
     [folder] = [p for p in out.iterdir() if p.is_dir()]
     record = load_session(folder)
     assert [t.speaker for t in record.turns] == ["customer", "learner"]
@@ -75,12 +46,12 @@ def test_kill_9_of_a_running_call_leaves_a_session_to_assess_and_index(tmp_path:
     assert record.outcome == "in_progress" and record.ended_at is None  # killed mid-call
     assert not list(folder.glob(".*.tmp"))  # no torn temporary file left behind
 
-    assessed = _run("assess", str(folder))
+    assessed = calmline("assess", str(folder))
     assert assessed.returncode == 0, assessed.stderr
     assert (folder / "assessment.json").is_file() and (folder / "report.html").is_file()
 
     db = f"sqlite:///{tmp_path / 'index.sqlite3'}"
-    indexed = _run("index", "--db", db, "--recordings", str(out))
+    indexed = calmline("index", "--db", db, "--recordings", str(out))
     assert indexed.returncode == 0, indexed.stderr
     assert "1 added" in indexed.stdout, indexed.stdout
 
@@ -89,15 +60,30 @@ def test_kill_9_of_the_indexer_is_repaired_by_the_next_run(tmp_path: Path) -> No
     rec = tmp_path / "rec"
     for n in range(120):
         sample_session(rec, f"20260301-1000{n // 60:02d}-kettle-counter-{n:04x}", f"l{n % 7}")
-    db = f"sqlite:///{tmp_path / 'index.sqlite3'}"
+    index = tmp_path / "index.sqlite3"
+    db = f"sqlite:///{index}"
+    make_engine(db).dispose()  # the tables, so that a reader can hold the file
+    # A reader's open transaction keeps the indexer from committing: it writes its
+    # rollback journal, then waits for the lock. Killed once that journal is seen, it
+    # is certain to die mid-transaction, however fast or loaded the machine is.
+    reader = sqlite3.connect(index, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM sessions").fetchone()
+    journal = index.with_name(index.name + "-journal")
     proc = subprocess.Popen(
         [CALMLINE, "index", "--db", db, "--recordings", str(rec)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(1.5)  # mid-way through (or done on a fast machine: both must repair)
-    proc.kill()
-    proc.wait()
+    try:
+        wait_until(journal.exists, "the indexer to start writing", 120)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+        reader.execute("ROLLBACK")
+        reader.close()
+    assert journal.exists()  # a hot journal: the kill landed mid-transaction
     # Disk damage a crash can cause outside calmline's atomic writes: a torn file.
     (rec / "20260301-100000-kettle-counter-0000" / "session.json").write_text('{"id": "x", "tu')
     # A folder removed by hand while the dashboard was down.
@@ -105,7 +91,7 @@ def test_kill_9_of_the_indexer_is_repaired_by_the_next_run(tmp_path: Path) -> No
     for f in gone.iterdir():
         f.unlink()
     gone.rmdir()
-    fixed = _run("index", "--db", db, "--recordings", str(rec))
+    fixed = calmline("index", "--db", db, "--recordings", str(rec))
     assert fixed.returncode == 0, fixed.stderr
     assert "Traceback" not in fixed.stderr
     assert "not a readable calmline session" in fixed.stderr  # named and skipped, one line
@@ -117,10 +103,10 @@ def test_concurrent_calls_into_one_folder_never_collide(tmp_path: Path) -> None:
     script = tmp_path / "turns.txt"
     script.write_text(SCRIPT)
     out = tmp_path / "rec"
-    with FaultServer("ok") as server:
+    with FakeOpenAIServer.fault("ok") as server:
         procs = [
             subprocess.Popen(
-                _practice(server.base_url, out, script), stdout=subprocess.PIPE, text=True
+                practice_args(server.base_url, out, script), stdout=subprocess.PIPE, text=True
             )
             for _ in range(3)
         ]

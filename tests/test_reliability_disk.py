@@ -24,9 +24,14 @@ import pytest
 from calmline.call.inputs import ScriptInput
 from calmline.call.session import load_session
 from calmline.errors import CalmlineError
-from fault_llm import FaultServer
-from test_practice import _call
-from test_reliability_crash import CALMLINE, _practice, _wait_for
+from support.cli import (
+    assert_one_clear_line,
+    call_waiting_for_the_customer,
+    calmline,
+    practice_args,
+)
+from support.openai_server import FakeOpenAIServer
+from support.practice import scripted_call
 
 SCRIPT = "I'm sorry, that sounds frustrating.\nWhen did you buy it?\nI can replace it.\n"
 FINISHED = {"satisfied", "hung_up", "manager", "learner_ended", "max_turns"}
@@ -45,25 +50,12 @@ def _disk_with_room_for(files: int) -> SimpleNamespace:
     return SimpleNamespace(mkstemp=mkstemp)
 
 
-def _one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
-    """Exit 2 and one ``calmline: error:`` line (the call's own view may precede it)."""
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and "bug in calmline" not in proc.stderr
-    [line] = [x for x in proc.stderr.splitlines() if x.startswith("calmline: error:")]
-    for needle in needles:
-        assert needle in line, proc.stderr
-
-
-def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CALMLINE, *args], capture_output=True, text=True, timeout=timeout)
-
-
 def test_a_full_disk_mid_call_marks_the_session_incomplete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """It used to say ``outcome: max_turns`` after 2 turns: an unfinished call looked done."""
     monkeypatch.setattr("calmline.speech.audio.tempfile", _disk_with_room_for(2))
-    call = _call(tmp_path, ScriptInput(SCRIPT.splitlines()), debrief=False, assess=False)
+    call = scripted_call(tmp_path, ScriptInput(SCRIPT.splitlines()), debrief=False, assess=False)
     with pytest.raises(CalmlineError) as caught:
         call.run()
     message = caught.value.message
@@ -79,7 +71,7 @@ def test_a_disk_too_full_even_for_session_json_leaves_it_unfinished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("calmline.speech.audio.tempfile", _disk_with_room_for(1))
-    call = _call(tmp_path, ScriptInput(SCRIPT.splitlines()), debrief=False, assess=False)
+    call = scripted_call(tmp_path, ScriptInput(SCRIPT.splitlines()), debrief=False, assess=False)
     monkeypatch.setattr("calmline.call.session.tempfile", _disk_with_room_for(2))
     with pytest.raises(CalmlineError, match="left in_progress"):
         call.run()
@@ -92,12 +84,14 @@ def test_out_naming_a_file_is_one_clear_line(tmp_path: Path) -> None:
     script.write_text(SCRIPT)
     transcript.write_text("CUSTOMER: It leaks!\nLEARNER: I'm sorry, I'll replace it.\n")
     taken.write_text("a file, not a folder")
-    practice = _run(
+    practice = calmline(
         "practice", "--script", str(script), "--no-speak", "--out", str(taken), timeout=60
     )
-    _one_clear_line(practice, f"--out {taken} is a file, not a folder")
-    assessed = _run("assess", str(transcript), "--out", str(taken))
-    _one_clear_line(assessed, f"cannot create the folder {taken}: a file of that name")
+    assert_one_clear_line(practice, f"--out {taken} is a file, not a folder", after_output=True)
+    assessed = calmline("assess", str(transcript), "--out", str(taken))
+    assert_one_clear_line(
+        assessed, f"cannot create the folder {taken}: a file of that name", after_output=True
+    )
 
 
 @contextmanager
@@ -120,48 +114,39 @@ def test_a_real_full_disk_and_a_read_only_mount(tmp_path: Path) -> None:
     script.write_text(SCRIPT)
     transcript = tmp_path / "t.txt"
     transcript.write_text("CUSTOMER: It leaks!\nLEARNER: I'm sorry, I'll replace it.\n")
-    with FaultServer("ok") as server, _tmpfs(tmp_path / "small", "size=480k") as small:
+    with FakeOpenAIServer.fault("ok") as server, _tmpfs(tmp_path / "small", "size=480k") as small:
         full = subprocess.run(
-            _practice(server.base_url, small / "rec", script),
+            practice_args(server.base_url, small / "rec", script),
             capture_output=True,
             text=True,
             timeout=180,
         )
-        _one_clear_line(full, "no space left on the disk holding", str(small))
+        assert_one_clear_line(
+            full, "no space left on the disk holding", str(small), after_output=True
+        )
         [folder] = list((small / "rec").iterdir())
         saved = json.loads((folder / "session.json").read_text())
         assert saved["outcome"] in {"incomplete", "in_progress"}  # never a finished call
         assert len(saved["turns"]) >= 2  # what fitted is kept
     with _tmpfs(tmp_path / "ro", "ro,size=64k") as read_only:
-        practice = _run(
+        practice = calmline(
             "practice", "--script", str(script), "--no-speak", "--out", str(read_only / "r")
         )
-        _one_clear_line(practice, "the file system is read-only", str(read_only))
-        assessed = _run("assess", str(transcript), "--out", str(read_only / "reports"))
-        _one_clear_line(assessed, "the file system is read-only")
+        assert_one_clear_line(
+            practice, "the file system is read-only", str(read_only), after_output=True
+        )
+        assessed = calmline("assess", str(transcript), "--out", str(read_only / "reports"))
+        assert_one_clear_line(assessed, "the file system is read-only", after_output=True)
 
 
 @pytest.mark.server
 def test_sigterm_mid_call_saves_it_as_interrupted(tmp_path: Path) -> None:
     """SIGTERM used to end the process on the spot, leaving ``in_progress`` and no note."""
-    script = tmp_path / "turns.txt"
-    script.write_text(SCRIPT)
-    out = tmp_path / "rec"
-    with FaultServer("hang", hang_s=60) as server:
-        proc = subprocess.Popen(
-            _practice(server.base_url, out, script),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "CALMLINE_LLM_TIMEOUT": "60"},
-        )
-        try:
-            _wait_for(lambda: server.requests, 60)  # waiting on the customer's reply
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-            proc.wait()
+    with call_waiting_for_the_customer(
+        tmp_path, SCRIPT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as (proc, out):
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "stopped (SIGTERM)" in err and "Traceback" not in err
     [folder] = [p for p in out.iterdir() if p.is_dir()]

@@ -27,8 +27,8 @@ from calmline.evaluate.transcript import load_session, load_transcript
 from calmline.limits import MB, limits
 from calmline.models import Assessment, SessionRecord, Turn
 from calmline.web.sample import tone_wav
+from support.cli import CALMLINE, assert_one_clear_line, calmline
 
-CALMLINE = str(Path(sys.executable).with_name("calmline"))
 TRANSCRIPT = "CUSTOMER: My kettle leaks!\nLEARNER: I'm sorry, I can replace it today.\n"
 
 
@@ -37,17 +37,7 @@ def _cap_memory() -> None:
 
 
 def _calmline(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CALMLINE, *args], capture_output=True, text=True, timeout=timeout, preexec_fn=_cap_memory
-    )
-
-
-def _one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.startswith("calmline: error:"), proc.stderr
-    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
-    for needle in needles:
-        assert needle in proc.stderr.splitlines()[0], proc.stderr
+    return calmline(*args, timeout=timeout, preexec_fn=_cap_memory)
 
 
 def _peak(*args: str, timeout: float = 600) -> tuple[int, float, str]:
@@ -133,7 +123,9 @@ def test_a_recording_over_the_length_budget_is_refused_before_the_model_loads(
         timeout=60,
         env={**os.environ, "CALMLINE_MAX_AUDIO_HOURS": "0.0005"},  # 1.8 s
     )
-    _one_clear_line(proc, "tone.wav is 4 seconds long; a recording to transcribe is at most 2")
+    assert_one_clear_line(
+        proc, "tone.wav is 4 seconds long; a recording to transcribe is at most 2"
+    )
     assert "CALMLINE_MAX_AUDIO_HOURS=1" in proc.stderr
 
 
@@ -150,10 +142,10 @@ def test_the_budgets_are_raised_from_the_environment(monkeypatch: pytest.MonkeyP
 
 def test_devices_are_refused_by_name_not_read(tmp_path: Path) -> None:
     """``/dev/zero`` was read until memory ran out."""
-    _one_clear_line(_calmline("assess", "/dev/zero"), "/dev/zero is a character device")
+    assert_one_clear_line(_calmline("assess", "/dev/zero"), "/dev/zero is a character device")
     check = _calmline("scenarios", "check", "/dev/zero")
     assert check.returncode == 1 and "/dev/zero is a character device" in check.stdout
-    _one_clear_line(_calmline("transcribe", "/dev/zero"), "character device")
+    assert_one_clear_line(_calmline("transcribe", "/dev/zero"), "character device")
 
 
 def test_a_fifo_is_never_opened(tmp_path: Path) -> None:
@@ -161,18 +153,19 @@ def test_a_fifo_is_never_opened(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)
     words = f"{fifo} is a named pipe (FIFO)"
-    _one_clear_line(_calmline("assess", str(fifo), timeout=30), words)
-    _one_clear_line(_calmline("transcribe", str(fifo), timeout=30), words)  # said "directory"
+    assert_one_clear_line(_calmline("assess", str(fifo), timeout=30), words)
+    assert_one_clear_line(_calmline("transcribe", str(fifo), timeout=30), words)  # said "directory"
     check = _calmline("scenarios", "check", str(fifo), timeout=30)
     assert words in check.stdout
     out = str(tmp_path / "rec")
     practice = ("practice", "--no-speak", "--out", out, "--input", "text")
-    _one_clear_line(_calmline(*practice[:-2], "--script", str(fifo), timeout=30), words)
-    _one_clear_line(_calmline("practice", "--no-speak", "--audio", str(fifo), timeout=30), words)
+    assert_one_clear_line(_calmline(*practice[:-2], "--script", str(fifo), timeout=30), words)
+    audio = _calmline("practice", "--no-speak", "--audio", str(fifo), timeout=30)
+    assert_one_clear_line(audio, words)
 
 
 def test_a_directory_is_called_a_directory(tmp_path: Path) -> None:
-    _one_clear_line(_calmline("transcribe", str(tmp_path)), f"{tmp_path} is a directory")
+    assert_one_clear_line(_calmline("transcribe", str(tmp_path)), f"{tmp_path} is a directory")
     with pytest.raises(CalmlineError, match="is a directory, not a transcript"):
         load_transcript(tmp_path)
 
@@ -217,7 +210,7 @@ def test_latin1_is_refused_with_a_hint_everywhere(tmp_path: Path) -> None:
     assert "iconv" in caught.value.hint
     with pytest.raises(CalmlineError, match="not UTF-8 text"):
         ScriptInput.from_file(path)
-    _one_clear_line(_calmline("assess", str(path)), "not UTF-8 text")
+    assert_one_clear_line(_calmline("assess", str(path)), "not UTF-8 text")
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])

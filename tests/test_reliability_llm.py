@@ -1,7 +1,7 @@
 """A practice call against failing LLM endpoints: the call goes on, the session says why.
 
-``calmline practice --llm openai`` is pointed at ``fault_llm.FaultServer`` on loopback
-in each failure mode (and at a closed port). Every run must exit 0 with the call
+``calmline practice --llm openai`` is pointed at ``support.openai_server.FakeOpenAIServer``
+on loopback in each failure mode (and at a closed port). Every run must exit 0 with the call
 finished, the failed customer turns spoken from the scenario's authored lines, the
 cause noted on the turn and as a session event, and later turns must not wait
 through the whole retry backoff again.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,9 @@ from calmline.llm.fallback import FallbackChatModel
 from calmline.llm.openai_backend import OpenAIChatModel
 from calmline.models import AngerState, Turn
 from calmline.protocols import GenerationOptions
-from fault_llm import FaultServer, closed_port_url
+from support.cli import practice_args
+from support.net import closed_port_url
+from support.openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.server
 
@@ -36,7 +37,6 @@ SCRIPT = (
     "Right, and when did you buy it?\n"
     "I can offer you a full refund today.\n"
 )
-CALMLINE = str(Path(sys.executable).with_name("calmline"))
 TIMEOUT_S = 1.0  # CALMLINE_LLM_TIMEOUT for the run: a hanging endpoint costs this per try
 
 # mode -> (what the session records, requests the endpoint sees over the two turns)
@@ -54,13 +54,8 @@ EXPECTED: dict[str, tuple[str, int | None]] = {
 def run_practice(base_url: str, out: Path, script: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run ``calmline practice`` on the endpoint; return (JSON summary, session.json)."""
     env = {**os.environ, "CALMLINE_LLM_TIMEOUT": str(TIMEOUT_S)}
-    cmd = [
-        CALMLINE, "practice",
-        "--script", str(script), "--scenario", "kettle-counter",
-        "--no-speak", "--no-debrief", "--no-assess", "--out", str(out), "--json",
-        "--llm", "openai", "--base-url", base_url, "--api-key", "x", "--model", "m",
-        "--no-fallback",  # the authored-line path; the bundled-model fallback is tested below
-    ]  # fmt: skip
+    # --no-fallback: the authored-line path; the bundled-model fallback is tested below.
+    cmd = practice_args(base_url, out, script, "--no-fallback")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
@@ -78,7 +73,7 @@ def test_a_failing_endpoint_never_ends_the_call(mode: str, tmp_path: Path) -> No
         summary, record = run_practice(closed_port_url(), tmp_path / "rec", script)
         seen = None
     else:
-        with FaultServer(mode, hang_s=10) as server:  # type: ignore[arg-type]
+        with FakeOpenAIServer.fault(mode, hang_s=10) as server:  # type: ignore[arg-type]
             summary, record = run_practice(server.base_url, tmp_path / "rec", script)
         seen = len(server.requests)
 
@@ -94,19 +89,18 @@ def test_a_failing_endpoint_never_ends_the_call(mode: str, tmp_path: Path) -> No
     assert sum(cause in e["detail"] for e in events) == 2
     if requests is not None:
         assert seen == requests
-    # The second failing turn does not wait through the backoff again.
-    first, second = (t["latency"]["customer_line"] for t in failed)
-    if requests is not None and requests > 2:
-        assert second < first
+    # The second failing turn does not wait through the backoff again: a retrying mode
+    # sees three tries on the first turn and one on the second (``EXPECTED``), counted
+    # above rather than timed, so a loaded machine cannot blur the difference.
 
 
 def test_an_endpoint_that_recovers_is_used_again(tmp_path: Path) -> None:
-    with FaultServer("500") as server:
+    with FakeOpenAIServer.fault("500") as server:
         model = OpenAIChatModel("m", base_url=server.base_url, timeout=2, sleep=lambda s: None)
         with pytest.raises(Exception, match="HTTP 500"):
             collect(model.stream_chat([], GenerationOptions()))
         assert model.down
-        server.mode = "ok"
+        server.script = [server.step_for("ok")]
         assert collect(model.stream_chat([], GenerationOptions())).strip() == "It still leaks."
         assert not model.down and model.last_attempts == 1
 
@@ -125,7 +119,7 @@ def _call(text: str) -> list[Turn]:
 @pytest.mark.models
 def test_fallback_to_the_bundled_model_keeps_generating() -> None:
     """``load_chat_model(..., fallback=True)``: the local Gemma takes over and says so."""
-    with FaultServer("500") as server:
+    with FakeOpenAIServer.fault("500") as server:
         chat = load_chat_model(
             "openai", "m", base_url=server.base_url, fallback=True, max_attempts=2, timeout=2
         )
@@ -144,12 +138,8 @@ def test_practice_on_a_dead_endpoint_switches_to_the_bundled_model(tmp_path: Pat
     """The command's default: the bundled model answers, and session.json says why."""
     script = tmp_path / "turns.txt"
     script.write_text(SCRIPT)
-    with FaultServer("500") as server:
-        cmd = [
-            CALMLINE, "practice", "--script", str(script), "--scenario", "kettle-counter",
-            "--no-speak", "--no-debrief", "--no-assess", "--out", str(tmp_path / "rec"), "--json",
-            "--llm", "openai", "--base-url", server.base_url, "--api-key", "x", "--model", "m",
-        ]  # fmt: skip
+    with FakeOpenAIServer.fault("500") as server:
+        cmd = practice_args(server.base_url, tmp_path / "rec", script)
         env = {**os.environ, "CALMLINE_LLM_TIMEOUT": str(TIMEOUT_S)}
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -7,6 +7,8 @@ would recognise as the agent talking.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -150,6 +152,53 @@ def real_check() -> RoleCheck:
     ],
 )
 def test_minilm_hears_the_agents_voice(real_check: RoleCheck, line: str) -> None:
+    assert STAFF_VOICE in real_check.problems(line, "irritated")
+
+
+# Agent-voice lines written for this test, after the reference lines and apart from
+# them (the first line of the list above nearly copies one it was fitted on).
+NEW_AGENT_LINES = [
+    "Leave it with me and I'll ring the depot before lunch.",
+    "I've made a note on your account so the next person sees it.",
+    "Can I take a contact number in case the line drops?",
+    "We'll send a courier to collect it on Thursday.",
+    "Let me just pop you on hold while I speak to my supervisor.",
+    "I can see the engineer's report here, give me one second.",
+]
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def test_the_new_agent_lines_are_not_near_copies_of_reference_lines() -> None:
+    refs = reference_lines()
+    for line in NEW_AGENT_LINES:
+        mine = _words(line)
+        closest = max(len(mine & _words(r)) / len(mine | _words(r)) for r in refs.staff)
+        assert closest < 0.5, line
+
+
+_MISSED = {  # new lines the role check takes for the customer today: known gaps
+    "Let me just pop you on hold while I speak to my supervisor.": "gap (issue 15): putting "
+    "the other party on hold to ask a supervisor is not heard as the agent's voice",
+}
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(
+            line,
+            marks=[pytest.mark.xfail(strict=True, reason=_MISSED[line])] if line in _MISSED else [],
+        )
+        for line in NEW_AGENT_LINES
+    ],
+)
+def test_minilm_hears_the_agents_voice_in_lines_it_was_not_fitted_on(
+    real_check: RoleCheck, line: str
+) -> None:
     assert STAFF_VOICE in real_check.problems(line, "irritated")
 
 

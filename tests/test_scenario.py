@@ -11,10 +11,10 @@ import yaml
 from calmline.customer.line_check import asked_about, matched_resolution
 from calmline.customer.scenario import list_scenarios, load_scenario, scenario_files, validate_file
 from calmline.errors import CalmlineError
+from support.cli import calmline
 
 REPO = Path(__file__).resolve().parents[1]
 PACKS = sorted((REPO / "prompts" / "scenarios").glob("*.yaml"))
-CALMLINE = REPO / ".venv" / "bin" / "calmline"
 
 
 @pytest.mark.parametrize("path", PACKS, ids=[p.stem for p in PACKS])
@@ -126,9 +126,7 @@ def test_listing_skips_invalid_packs(tmp_path: Path) -> None:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CALMLINE), *args], capture_output=True, text=True, timeout=120, check=False
-    )
+    return calmline(*args, timeout=120)
 
 
 def test_cli_lists_the_packs() -> None:

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
-from rich.console import Console
 
 from calmline.call.inputs import LearnerUtterance, LiveEvent, SpeechResumed, TurnPaused
-from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
-from calmline.call.view import CallView
-from calmline.customer.character import Customer, CustomerOptions
-from calmline.customer.scenario import load_scenario
-from calmline.embed import FakeEmbedder
+from calmline.call.practice import PracticeCall
+from calmline.customer.character import CustomerOptions
 from calmline.models import SessionRecord
+from calmline.speech.clock import VirtualClock
 from calmline.speech.output import SimulatedSink
 from calmline.testing.fake_llm import FakeCall, FakeChatModel
 from calmline.testing.fakes import FakeSpeaker, FakeTranscriber
-from calmline.tone.cues import load_cues
-from calmline.tone.reader import ToneReader
+from support.practice import fake_parts, practice_call
 
+# Times are on a virtual clock shared by the model, the learner, the call and the sink:
+# the figures below are exact whatever the machine's load.
 MODEL_DELAY_S = 0.2  # the fake model's time to its first words
 WAIT_S = 0.4  # the end-of-turn wait after a pause (longer than the model, so it is buffered)
+ANSWER_TIMEOUT_S = 60  # only a hang guard: the speculation answers long before
 
 SORRY = "I'm so sorry it leaked."
 FULL = "I'm so sorry it leaked, that must have made a real mess at home."
@@ -41,13 +40,25 @@ def _reply(prompt: str) -> str:
 
 @dataclass
 class _SlowModel(FakeChatModel):
-    """A scripted model that takes a while to start answering, like a real one."""
+    """A scripted model that takes ``delay_s`` of the virtual clock to start answering.
 
+    Priming (a one-token request) takes no time, so only replies move the clock.
+    ``answered`` is set when a reply stream has finished or been closed.
+    """
+
+    clock: VirtualClock = field(default_factory=VirtualClock)
     delay_s: float = MODEL_DELAY_S
+    answered: threading.Event = field(default_factory=threading.Event)
 
     def _stream(self, index: int, call: FakeCall) -> Iterator[str]:
-        time.sleep(self.delay_s)
-        yield from super()._stream(index, call)
+        if call.options.max_tokens == 1:
+            yield from super()._stream(index, call)
+            return
+        try:
+            self.clock.sleep(self.delay_s)
+            yield from super()._stream(index, call)
+        finally:
+            self.answered.set()
 
 
 class _QuickSpeaker(FakeSpeaker):
@@ -80,23 +91,33 @@ def _heard(text: str, decided_at: float) -> LearnerUtterance:
 class _PausingLearner:
     """Live input as scripted events: ``("pause", text)``, ``("resume",)``, ``("end", text)``.
 
-    After a pause comes ``WAIT_S`` of (real) silence before the next event, as the rest
-    of the end-of-turn wait would be; a turn's end is decided when it is returned.
+    After a pause comes ``WAIT_S`` of silence on the virtual clock before the next event,
+    as the rest of the end-of-turn wait would be; a turn's end is decided when it is
+    returned. With ``speculative`` the learner first waits until the model has answered
+    the speculation, as a real model would within the wait; the clock makes the two
+    overlap exactly as the figures below expect, however slow the machine is.
     """
 
-    def __init__(self, turns: list[list[tuple[str, ...]]]) -> None:
+    def __init__(
+        self, turns: list[list[tuple[str, ...]]], model: _SlowModel, speculative: bool
+    ) -> None:
         self._events = [e for turn in turns for e in turn]
         self._paused = False
+        self._model = model
+        self._speculative = speculative
 
     def next_event(self, phase: str) -> LiveEvent | None:
         if phase != "call" or not self._events:
             return None
         if self._paused:
-            time.sleep(WAIT_S)
+            if self._speculative:
+                assert self._model.answered.wait(ANSWER_TIMEOUT_S), "no speculative reply"
+            self._model.clock.sleep(WAIT_S)
         kind, *text = self._events.pop(0)
-        now = time.perf_counter()
+        now = self._model.clock.now()
         self._paused = kind == "pause"
         if kind == "pause":
+            self._model.answered.clear()
             heard = _heard(text[0], now)
             return TurnPaused(resolve=lambda: heard, stale=lambda: False, at=now)
         if kind == "resume":
@@ -119,23 +140,26 @@ class _PausingLearner:
 def _run(
     tmp_path: Path, turns: list[list[tuple[str, ...]]], speculative: bool
 ) -> tuple[SessionRecord, PracticeCall, _SlowModel]:
-    scenario = load_scenario("kettle-counter")
-    model = _SlowModel(replies=[_reply], cycle=True)
-    parts = Collaborators(
-        customer=Customer(scenario, model, CustomerOptions(stream_early=True), seed=3),
-        tone=ToneReader(FakeEmbedder(), load_cues()),
+    clock = VirtualClock()
+    model = _SlowModel(replies=[_reply], cycle=True, clock=clock)
+    parts = fake_parts(
+        model,
+        customer_options=CustomerOptions(stream_early=True),
+        seed=3,
         speaker=_QuickSpeaker(),
-        sink=SimulatedSink(),
+        sink=SimulatedSink(clock),
+        clock=clock.now,
     )
-    console = Console(file=open(tmp_path / f"view-{speculative}.txt", "w"))  # noqa: SIM115
-    options = PracticeOptions(
+    learner = _PausingLearner(turns, model, speculative)
+    call = practice_call(
+        tmp_path / f"view-{speculative}.txt",
+        learner,
+        parts,
         out=tmp_path / ("ahead" if speculative else "plain"),
         debrief=False,
         assess=False,
         speculative=speculative,
     )
-    learner = _PausingLearner(turns)
-    call = PracticeCall(scenario, parts, learner, options, CallView(console=console))
     return call.run().record, call, model
 
 
@@ -171,11 +195,11 @@ def test_a_confirmed_speculation_is_heard_at_the_decision_and_saved_as_usual(
     assert [t.source for t in replies] == ["llm", "llm"]  # both from the (slow) model
     for reply, normal in zip(replies, plain_replies, strict=True):
         # Generated during the wait: the first audio follows the decision at once ...
-        assert reply.latency["end_of_turn_to_first_audio"] < 0.1
+        assert reply.latency["end_of_turn_to_first_audio"] == pytest.approx(0.0, abs=1e-9)
         assert reply.latency["reply_ahead_of_decision"] > MODEL_DELAY_S
         # ... where the normal path waits for the model after it.
-        assert normal.latency["end_of_turn_to_first_audio"] >= MODEL_DELAY_S
-        assert reply.latency["first_sentence"] >= MODEL_DELAY_S  # the model's real time
+        assert normal.latency["end_of_turn_to_first_audio"] >= MODEL_DELAY_S - 1e-9
+        assert reply.latency["first_sentence"] >= MODEL_DELAY_S - 1e-9  # the model's time
 
 
 @pytest.mark.parametrize(
@@ -213,16 +237,12 @@ def test_a_discarded_speculation_leaves_no_trace(
 def test_typed_and_scripted_input_are_not_speculated_on(tmp_path: Path) -> None:
     from calmline.call.inputs import ScriptInput
 
-    scenario = load_scenario("kettle-counter")
-    parts = Collaborators(
-        customer=Customer(scenario, FakeChatModel(replies=[_reply], cycle=True)),
-        tone=ToneReader(FakeEmbedder(), load_cues()),
-        speaker=_QuickSpeaker(),
-        sink=SimulatedSink(),
+    model = FakeChatModel(replies=[_reply], cycle=True)
+    parts = fake_parts(model, seed=None, speaker=_QuickSpeaker(), sink=SimulatedSink())
+    learner = ScriptInput([SORRY])
+    call = practice_call(
+        tmp_path / "view.txt", learner, parts, out=tmp_path, debrief=False, assess=False
     )
-    console = Console(file=open(tmp_path / "view.txt", "w"))  # noqa: SIM115
-    options = PracticeOptions(out=tmp_path, debrief=False, assess=False)
-    call = PracticeCall(scenario, parts, ScriptInput([SORRY]), options, CallView(console=console))
     record = call.run().record
     assert call.speculation.started == 0
     assert [t.speaker for t in record.turns] == ["customer", "learner", "customer"]
@@ -233,14 +253,22 @@ def test_a_cancelled_speculation_stops_its_model_at_the_next_token() -> None:
     from calmline.protocols import GenerationOptions
 
     pulled: list[str] = []
+    second_pulled, go_on, closed = threading.Event(), threading.Event(), threading.Event()
 
     @dataclass
     class _Dribbling(FakeChatModel):
+        """Hands out a token at a time; holds the second until the test says go on."""
+
         def _stream(self, index: int, call: FakeCall) -> Iterator[str]:
-            for piece in super()._stream(index, call):
-                time.sleep(0.05)  # a token every 50 ms
-                pulled.append(piece)
-                yield piece
+            try:
+                for piece in super()._stream(index, call):
+                    pulled.append(piece)
+                    if len(pulled) == 2 and not go_on.is_set():
+                        second_pulled.set()
+                        go_on.wait(ANSWER_TIMEOUT_S)
+                    yield piece
+            finally:
+                closed.set()
 
     line = "one two three four five six seven eight nine ten eleven twelve."
     model = InterruptibleModel(_Dribbling(replies=[line], cycle=True))
@@ -252,12 +280,12 @@ def test_a_cancelled_speculation_stops_its_model_at_the_next_token() -> None:
     spec: Speculation[None] = Speculation(
         lambda: _heard(SORRY, 0.0), lambda _utt: Prepared(None, reply()), FakeSpeaker()
     )
-    time.sleep(0.12)
-    spec.cancel()
-    cancelled_at = time.perf_counter()
-    spec.join(2.0)
-    assert time.perf_counter() - cancelled_at < 0.1  # not the 0.5 s left of the sentence
-    assert 1 <= len(pulled) <= 4
+    assert second_pulled.wait(ANSWER_TIMEOUT_S)
+    spec.cancel()  # while the model is producing its second token
+    go_on.set()
+    spec.join(ANSWER_TIMEOUT_S)
+    assert closed.is_set()  # the model's stream was closed ...
+    assert pulled == ["one", " two"]  # ... at the next token, not after the sentence
     # Outside a speculation the same model streams the whole line.
     pulled.clear()
     assert "".join(model.stream_complete("prompt", GenerationOptions())) == line

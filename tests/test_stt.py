@@ -14,9 +14,9 @@ import pytest
 from calmline.errors import CalmlineError
 from calmline.models import Transcription
 from calmline.protocols import SAMPLE_RATE, Transcriber
-from calmline.speech.audio import resample, write_wav
+from calmline.speech.audio import write_wav
 from calmline.speech.stt import WhisperTranscriber, resolve_whisper_model
-from calmline.speech.tts import EspeakSpeaker
+from support.speech import say
 
 SENTENCES = [
     "I am really sorry to hear that your order arrived damaged.",
@@ -33,11 +33,6 @@ MAX_WER = 0.2
 
 def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower()).split())
-
-
-def say(espeak: str, text: str, voice: str = "learner") -> np.ndarray:
-    audio, rate = EspeakSpeaker(executable=espeak).synthesize(text, voice)
-    return resample(audio, rate, SAMPLE_RATE)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +55,7 @@ def test_tiny_en_transcribes_customer_service_speech(
     assert isinstance(whisper, Transcriber)
     refs, hyps, seconds = [], [], []
     for sentence in SENTENCES:
-        audio = say(espeak, sentence)
+        audio = say(sentence)
         started = time.perf_counter()
         result = whisper.transcribe(audio)
         seconds.append(time.perf_counter() - started)
@@ -84,7 +79,7 @@ def test_silence_gives_empty_text(whisper: WhisperTranscriber) -> None:
 def test_long_file_keeps_times_of_the_whole_recording(
     whisper: WhisperTranscriber, espeak: str, tmp_path: Path
 ) -> None:
-    first, second = say(espeak, SENTENCES[0]), say(espeak, SENTENCES[5])
+    first, second = say(SENTENCES[0]), say(SENTENCES[5])
     gap = np.zeros(SAMPLE_RATE * 35, np.float32)  # past one 30 s Whisper window
     path = write_wav(tmp_path / "call.wav", np.concatenate([first, gap, second]))
     result = whisper.transcribe_file(path)

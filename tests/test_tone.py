@@ -116,6 +116,23 @@ def test_direction_follows_the_weighted_balance(reader: ToneReader) -> None:
     assert reader.read("sorry but you need to calm down").direction == "escalating"
 
 
+def test_direction_crosses_over_at_the_configured_balance(reader: ToneReader) -> None:
+    """The thresholds and weights in tone_cues.yaml decide, tag confidence by confidence."""
+    opts, weight = reader.cues.direction, {t: c.weight for t, c in reader.cues.tags.items()}
+    empathy = opts.de_escalating_at / weight["empathy"]  # the confidence that tips it
+    assert opts.floor <= empathy <= 1
+    assert reader.direction({"empathy": empathy + 0.01}) == "de-escalating"
+    assert reader.direction({"empathy": empathy - 0.01}) == "neutral"
+    blame = opts.escalating_at / weight["blame"]
+    assert reader.direction({"blame": max(blame, opts.floor) + 0.01}) == "escalating"
+    # Below the floor a tag counts for nothing, however heavy.
+    assert reader.direction({"calm_down": opts.floor - 0.01}) == "neutral"
+    # Opposite tags balance: empathy (+1.0) is outweighed by calm down (-1.5) ...
+    assert reader.direction({"empathy": 1.0, "calm_down": 1.0}) == "escalating"
+    # ... and evens out against a defensive turn (-1.0) as neutral.
+    assert reader.direction({"empathy": 1.0, "defensive": 1.0}) == "neutral"
+
+
 def test_policy_with_a_real_remedy_is_not_a_shield(reader: ToneReader) -> None:
     shield = "I'm afraid it's our policy, we don't give refunds after 30 days"
     assert "policy_shield" in tags(reader, shield)
@@ -140,11 +157,8 @@ def test_batch_equals_one_by_one_and_is_deterministic(reader: ToneReader) -> Non
     single = [reader.read(i.text, i.context) for i in items]
     assert batch == single
     assert reader.read_batch(items) == batch
-    assert reader.read_batch(["plain string works"])[0].direction in (
-        "neutral",
-        "de-escalating",
-        "escalating",
-    )
+    assert reader.read_batch(["plain string works"]) == [reader.read("plain string works")]
+    assert reader.read("plain string works").direction == "neutral"
 
 
 def test_empty_text_gives_an_empty_reading(reader: ToneReader) -> None:

@@ -12,15 +12,13 @@ import itertools
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from calmline.models import Segment, Transcription, WordTiming
 from calmline.speech.recovery import pieces, splice, suspect_spans, wordless_speech
-
-CALMLINE = str(Path(sys.executable).with_name("calmline"))
+from support.cli import CALMLINE
 
 
 def _words(*spans: tuple[float, float]) -> list[WordTiming]:

@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from calmline.protocols import SAMPLE_RATE
-from calmline.speech.audio import resample
-from calmline.speech.tts import EspeakSpeaker
 from calmline.speech.vad import (
     Endpointer,
     EndpointEvent,
@@ -16,20 +14,7 @@ from calmline.speech.vad import (
     UtteranceEnded,
     split_utterances,
 )
-
-
-@pytest.fixture(scope="module")
-def speaker(espeak: str) -> EspeakSpeaker:
-    return EspeakSpeaker(executable=espeak)
-
-
-def say(speaker: EspeakSpeaker, text: str) -> np.ndarray:
-    audio, rate = speaker.synthesize(text, "learner")
-    return resample(audio, rate, SAMPLE_RATE)
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+from support.speech import say, silence
 
 
 def stream(audio: np.ndarray, chunk_ms: float = 30, options: EndpointOptions | None = None):
@@ -42,9 +27,9 @@ def stream(audio: np.ndarray, chunk_ms: float = 30, options: EndpointOptions | N
 
 
 @pytest.fixture(scope="module")
-def two_turns(speaker: EspeakSpeaker) -> tuple[np.ndarray, float, float]:
-    first = say(speaker, "I am really sorry to hear that.")
-    second = say(speaker, "Can you tell me your order number please?")
+def two_turns() -> tuple[np.ndarray, float, float]:
+    first = say("I am really sorry to hear that.")
+    second = say("Can you tell me your order number please?")
     audio = np.concatenate([silence(0.5), first, silence(1.5), second, silence(1.0)])
     second_at = (SAMPLE_RATE // 2 + first.size + int(1.5 * SAMPLE_RATE)) / SAMPLE_RATE
     return audio, 0.5, second_at
@@ -79,13 +64,13 @@ def test_silence_and_faint_noise_give_no_utterance() -> None:
     assert split_utterances(noise) == []
 
 
-def test_short_pause_inside_a_sentence_does_not_end_the_turn(speaker: EspeakSpeaker) -> None:
+def test_short_pause_inside_a_sentence_does_not_end_the_turn() -> None:
     sentence = np.concatenate(
         [
             silence(0.3),
-            say(speaker, "I understand your order"),
+            say("I understand your order"),
             silence(0.3),
-            say(speaker, "arrived late and damaged."),
+            say("arrived late and damaged."),
             silence(1.0),
         ]
     )
@@ -94,8 +79,8 @@ def test_short_pause_inside_a_sentence_does_not_end_the_turn(speaker: EspeakSpea
     assert len(split_utterances(sentence, EndpointOptions(min_silence_ms=150))) == 2
 
 
-def test_max_utterance_length_forces_a_cut(speaker: EspeakSpeaker) -> None:
-    talk = say(speaker, "I have been waiting on hold for an hour and nobody has called me back.")
+def test_max_utterance_length_forces_a_cut() -> None:
+    talk = say("I have been waiting on hold for an hour and nobody has called me back.")
     events = stream(talk, options=EndpointOptions(max_utterance_s=1.5))
     cuts = [e for e in events if isinstance(e, UtteranceEnded)]
     assert len(cuts) >= 2 and cuts[0].forced

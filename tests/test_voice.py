@@ -7,9 +7,8 @@ import pytest
 
 from calmline.models import VoiceFeatures, WordTiming
 from calmline.protocols import SAMPLE_RATE
-from calmline.speech.audio import resample
-from calmline.speech.tts import EspeakSpeaker
 from calmline.speech.voice import VoiceBaseline, measure_voice, speech_rate
+from support.speech import say
 
 
 def sine(freq: float, seconds: float = 1.0, amp: float = 0.3) -> np.ndarray:
@@ -17,15 +16,12 @@ def sine(freq: float, seconds: float = 1.0, amp: float = 0.3) -> np.ndarray:
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def speech(espeak: str, voice: str) -> np.ndarray:
-    audio, rate = EspeakSpeaker(executable=espeak).synthesize(
-        "I really need this sorted out today, please.", voice
-    )
-    return resample(audio, rate, SAMPLE_RATE)
+def speech(voice: str) -> np.ndarray:
+    return say("I really need this sorted out today, please.", voice)
 
 
 def test_louder_copy_is_louder(espeak: str) -> None:
-    audio = speech(espeak, "learner")
+    audio = speech("learner")
     quiet, loud = measure_voice(audio * 0.25, []), measure_voice(audio, [])
     assert loud.loudness_db - quiet.loudness_db == pytest.approx(12.04, abs=0.2)
 
@@ -45,8 +41,8 @@ def test_unvoiced_audio_has_no_pitch() -> None:
 
 
 def test_lower_voice_measures_lower(espeak: str) -> None:
-    customer = measure_voice(speech(espeak, "customer"), []).pitch_hz
-    coach = measure_voice(speech(espeak, "coach"), []).pitch_hz
+    customer = measure_voice(speech("customer"), []).pitch_hz
+    coach = measure_voice(speech("coach"), []).pitch_hz
     assert customer is not None and coach is not None and customer < coach
 
 

@@ -3,78 +3,17 @@ reviews with their audit trail, agreement and CSV export."""
 
 from __future__ import annotations
 
-import re
-import shutil
 from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from calmline.web.app import create_app
-from calmline.web.db import AuditEntry, session_factory, transaction
-from calmline.web.sample import SAMPLE_PASSWORD, add_sample_users, sample_recordings, sample_session
+from calmline.web.db import AuditEntry, session_factory
+from calmline.web.sample import SAMPLE_PASSWORD
 from calmline.web.settings import WebSettings
-
-XSS = "<script>alert('x')</script> I hear you"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Recordings and an index with the sample accounts, built once: argon2 is slow on purpose."""
-    root = tmp_path_factory.mktemp("web")
-    rec = root / "rec"
-    sample_recordings(rec)
-    sample_session(rec, "20260401-090000-kettle-counter-beef", "alice", learner_lines=(XSS,))
-    web = create_app(WebSettings(recordings=rec, db_url=f"sqlite:///{root / 'index.sqlite3'}"))
-    with transaction(session_factory(web.state.engine)) as db:
-        add_sample_users(db)
-    web.state.engine.dispose()
-    return root
-
-
-@pytest.fixture
-def app(template: Path, tmp_path: Path) -> FastAPI:
-    """A fresh copy per test (the indexer re-points the rows at the copied folders)."""
-    shutil.copytree(template / "rec", tmp_path / "rec", symlinks=True)
-    shutil.copy(template / "index.sqlite3", tmp_path / "index.sqlite3")
-    (tmp_path / "secret.txt").write_text("top secret")
-    settings = WebSettings(
-        recordings=tmp_path / "rec",
-        db_url=f"sqlite:///{tmp_path / 'index.sqlite3'}",
-        secure_cookies=False,
-    )
-    return create_app(settings)
-
-
-def session_ids(app: FastAPI) -> dict[str, list[str]]:
-    rec: Path = app.state.calmline.settings.recordings
-    out: dict[str, list[str]] = {}
-    import json
-
-    for folder in sorted(p for p in rec.iterdir() if (p / "session.json").exists()):
-        learner = json.loads((folder / "session.json").read_text())["learner"]
-        out.setdefault(learner, []).append(folder.name)
-    return out
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "page has no CSRF field"
-    return match.group(1)
-
-
-def login(app: FastAPI, name: str, password: str = SAMPLE_PASSWORD) -> TestClient:
-    client = TestClient(app, base_url="http://127.0.0.1")
-    token = csrf_of(client.get("/login").text)
-    r = client.post(
-        "/login",
-        data={"username": name, "password": password, "csrf_token": token, "next": "/sessions"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return client
+from support.web import csrf_of, login, session_ids
 
 
 def test_every_data_route_needs_a_login(app: FastAPI) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from test_web_server import Server, ids_of, running_server
+from support.web import Server, ids_of, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -3,16 +3,14 @@ attack, old cookies of disabled accounts, dates at the end of the calendar, serv
 paths on error pages, huge query strings and bodies, 50 000-turn sessions, duplicate
 session ids, a mistyped recordings folder, and the ``calmline users`` edge cases.
 
-Shared fixtures (a copy of the sample recordings and accounts) come from
-``test_web_app``; the parallel logins go to a real ``calmline serve``.
+The ``app`` fixture (a copy of the sample recordings and accounts) comes from
+``conftest.py``; the parallel logins go to a real ``calmline serve``.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,25 +24,8 @@ from sqlalchemy import select
 from calmline.models import SessionRecord, Turn
 from calmline.web.db import SessionRow, make_engine, session_factory
 from calmline.web.sample import SAMPLE_PASSWORD, sample_recordings, sample_session
-from test_web_app import app, csrf_of, login, session_ids, template  # noqa: F401  (fixtures)
-from test_web_server import running_server
-
-CALMLINE = str(Path(sys.executable).with_name("calmline"))
-
-
-def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CALMLINE, *args], capture_output=True, text=True, timeout=120, input=stdin
-    )
-
-
-def _one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and "bug in calmline" not in proc.stderr
-    [line] = [x for x in proc.stderr.splitlines() if x.startswith("calmline: error:")]
-    for needle in needles:
-        assert needle in line or needle in proc.stderr, proc.stderr
-
+from support.cli import assert_one_clear_line, calmline
+from support.web import csrf_of, login, running_server, session_ids
 
 # --------------------------------------------------------------------------- 2. logins
 
@@ -77,7 +58,7 @@ def test_parallel_wrong_passwords_meet_the_limit(tmp_path: Path) -> None:
         assert many == Counter({401: 20, 429: 10}), many
 
 
-def test_a_disabled_accounts_old_cookie_stays_dead_when_re_enabled(app: FastAPI) -> None:  # noqa: F811
+def test_a_disabled_accounts_old_cookie_stays_dead_when_re_enabled(app: FastAPI) -> None:
     bob = login(app, "bob")
     assert bob.get("/sessions", follow_redirects=False).status_code == 200
     admin = login(app, "admin")
@@ -93,7 +74,7 @@ def test_a_disabled_accounts_old_cookie_stays_dead_when_re_enabled(app: FastAPI)
 # --------------------------------------------------------------------------- 3. pages
 
 
-def test_the_last_day_of_the_calendar_is_a_date_like_any_other(app: FastAPI) -> None:  # noqa: F811
+def test_the_last_day_of_the_calendar_is_a_date_like_any_other(app: FastAPI) -> None:
     """``date_to=9999-12-31`` was an OverflowError: HTTP 500 for any signed-in user."""
     client = login(app, "admin")
     for path in ("/sessions", "/export/sessions.csv", "/export/verdicts.csv"):
@@ -102,7 +83,7 @@ def test_the_last_day_of_the_calendar_is_a_date_like_any_other(app: FastAPI) -> 
     assert "alice" in client.get("/sessions", params={"date_to": "9999-12-31"}).text
 
 
-def test_error_pages_show_no_server_paths(app: FastAPI) -> None:  # noqa: F811
+def test_error_pages_show_no_server_paths(app: FastAPI) -> None:
     rec: Path = app.state.calmline.settings.recordings
     sid = session_ids(app)["alice"][0]
     (rec / sid / "session.json").write_text("{ torn")
@@ -122,7 +103,7 @@ def test_error_pages_show_no_server_paths(app: FastAPI) -> None:  # noqa: F811
     assert str(rec) not in r.text and "Traceback" not in r.text and "RuntimeError" not in r.text
 
 
-def test_a_huge_query_string_is_refused_not_echoed(app: FastAPI) -> None:  # noqa: F811
+def test_a_huge_query_string_is_refused_not_echoed(app: FastAPI) -> None:
     """70 KB in ``learner=`` came back as a 563 KB page (httpx sends at most 64 KB)."""
     client = login(app, "admin")
     r = client.get("/sessions", params={"learner": "x" * 60_000})
@@ -132,7 +113,7 @@ def test_a_huge_query_string_is_refused_not_echoed(app: FastAPI) -> None:  # noq
     assert r.status_code == 200 and "y" * 201 not in r.text and len(r.content) < 60_000
 
 
-def test_a_huge_form_body_is_refused(app: FastAPI) -> None:  # noqa: F811
+def test_a_huge_form_body_is_refused(app: FastAPI) -> None:
     client = login(app, "admin")
     token = csrf_of(client.get("/admin/users").text)
     form = {"csrf_token": token, "role": "learner", "group": "g" * 300_000}
@@ -140,7 +121,7 @@ def test_a_huge_form_body_is_refused(app: FastAPI) -> None:  # noqa: F811
     assert r.status_code == 413 and "too much data" in r.text
 
 
-def test_a_50000_turn_session_is_paged(app: FastAPI) -> None:  # noqa: F811
+def test_a_50000_turn_session_is_paged(app: FastAPI) -> None:
     """It rendered as one 40 MB page."""
     rec: Path = app.state.calmline.settings.recordings
     sid = "20260501-090000-kettle-counter-long"
@@ -184,7 +165,7 @@ def test_duplicate_session_ids_are_errors_naming_both_folders(tmp_path: Path) ->
     rec = tmp_path / "rec"
     sample_recordings(rec)
     db = f"sqlite:///{tmp_path / 'index.sqlite3'}"
-    assert _run("index", "--db", db, "--recordings", str(rec)).returncode == 0
+    assert calmline("index", "--db", db, "--recordings", str(rec)).returncode == 0
     before = _rows(db)
     original = sorted(p for p in rec.iterdir() if p.is_dir())[0]
     copy = rec / "zz-copy"
@@ -193,7 +174,7 @@ def test_duplicate_session_ids_are_errors_naming_both_folders(tmp_path: Path) ->
     (rec / "aa-other" / "session.json").write_text(
         (copy / "session.json").read_text().replace('"learner": "alice"', '"learner": "bob"')
     )
-    done = _run("index", "--db", db, "--recordings", str(rec))
+    done = calmline("index", "--db", db, "--recordings", str(rec))
     assert done.returncode == 2, done.stdout + done.stderr
     assert str(original) in done.stderr and str(copy) in done.stderr
     assert str(rec / "aa-other") in done.stderr and "more than one folder" in done.stderr
@@ -205,15 +186,19 @@ def test_a_mistyped_recordings_folder_changes_nothing(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
     sample_recordings(rec)
     db = f"sqlite:///{tmp_path / 'index.sqlite3'}"
-    assert _run("index", "--db", db, "--recordings", str(rec)).returncode == 0
+    assert calmline("index", "--db", db, "--recordings", str(rec)).returncode == 0
     before = _rows(db)
     typo = tmp_path / "recordigns"
-    _one_clear_line(_run("index", "--db", db, "--recordings", str(typo)), f"{typo} does not exist")
+    assert_one_clear_line(
+        calmline("index", "--db", db, "--recordings", str(typo)),
+        f"{typo} does not exist",
+        after_output=True,
+    )
     assert _rows(db) == before and len(before) == 6 and not typo.exists()
     # a mistype that lands on a real folder with no sessions in it keeps them too
     other = tmp_path / "empty-but-real"
     other.mkdir()
-    kept = _run("index", "--db", db, "--recordings", str(other))
+    kept = calmline("index", "--db", db, "--recordings", str(other))
     assert kept.returncode == 2 and "they were kept" in kept.stderr, kept.stdout + kept.stderr
     assert str(rec) in kept.stderr
     assert _rows(db) == before
@@ -226,24 +211,28 @@ def test_users_command_edge_cases(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
     sample_recordings(rec)
     db = f"sqlite:///{tmp_path / 'index.sqlite3'}"
-    assert _run("index", "--db", db, "--recordings", str(rec)).returncode == 0
-    added = _run("users", "add", "ann", "--role", "assessor", "--password-stdin", "--db", db,
-                 stdin=f"{SAMPLE_PASSWORD}\n")  # fmt: skip
+    assert calmline("index", "--db", db, "--recordings", str(rec)).returncode == 0
+    added = calmline("users", "add", "ann", "--role", "assessor", "--password-stdin", "--db", db,
+                     input=f"{SAMPLE_PASSWORD}\n")  # fmt: skip
     assert added.returncode == 0, added.stderr
     # "assigned 1 session(s)" for a session that does not exist
-    _one_clear_line(
-        _run("users", "assign", "ann", "no-such-session", "--db", db),
+    assert_one_clear_line(
+        calmline("users", "assign", "ann", "no-such-session", "--db", db),
         "no session 'no-such-session'",
+        after_output=True,
     )
     real = sorted(_rows(db))[0]
-    assert "assigned 1" in _run("users", "assign", "ann", real, "--db", db).stdout
+    assert "assigned 1" in calmline("users", "assign", "ann", real, "--db", db).stdout
     # created /nonexistent/dir
     missing = tmp_path / "nowhere" / "dir"
-    _one_clear_line(
-        _run("users", "list", "--db", f"sqlite:///{missing}/x.db"), f"does not exist: {missing}"
+    assert_one_clear_line(
+        calmline("users", "list", "--db", f"sqlite:///{missing}/x.db"),
+        f"does not exist: {missing}",
+        after_output=True,
     )
     assert not missing.parent.exists()
     # a piped password without --password-stdin said only "Aborted."
-    piped = _run("users", "passwd", "ann", "--db", db, stdin="new-password-1\n")
-    _one_clear_line(piped, "no terminal to type the password in", "--password-stdin")
+    piped = calmline("users", "passwd", "ann", "--db", db, input="new-password-1\n")
+    assert_one_clear_line(piped, "no terminal to type the password in", after_output=True)
+    assert "--password-stdin" in piped.stderr  # the hint says what to add
     assert re.search(r"Aborted", piped.stderr) is None

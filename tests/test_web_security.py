@@ -19,13 +19,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from calmline.web.sample import sample_session
-from test_web_app import app, csrf_of, login, session_ids, template  # noqa: F401  (fixtures)
+from support.web import csrf_of, login, session_ids
 
 PUBLIC = {"/login"}
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
 
-def _routes(app: FastAPI) -> list[tuple[str, str]]:  # noqa: F811  (the fixture's name)
+def _routes(app: FastAPI) -> list[tuple[str, str]]:
     """Every (method, path) the app serves, from its OpenAPI schema (which FastAPI builds
     from the registered routes, so nothing can be forgotten here)."""
     paths = app.openapi()["paths"]
@@ -37,7 +37,7 @@ def _fill(path: str, sid: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "turn-001-learner.wav"), path)
 
 
-def test_every_registered_route_needs_a_login(app: FastAPI) -> None:  # noqa: F811
+def test_every_registered_route_needs_a_login(app: FastAPI) -> None:
     client = TestClient(app, base_url="http://127.0.0.1")
     sid = session_ids(app)["alice"][0]
     routes = _routes(app)
@@ -51,7 +51,7 @@ def test_every_registered_route_needs_a_login(app: FastAPI) -> None:  # noqa: F8
         assert refused, (method, path, r.status_code)
 
 
-def test_every_form_route_checks_csrf(app: FastAPI) -> None:  # noqa: F811
+def test_every_form_route_checks_csrf(app: FastAPI) -> None:
     admin = login(app, "admin")
     sid = session_ids(app)["alice"][0]
     posts = [p for m, p in _routes(app) if m == "POST" and p != "/login"]
@@ -63,7 +63,7 @@ def test_every_form_route_checks_csrf(app: FastAPI) -> None:  # noqa: F811
     assert admin.get("/sessions").status_code == 200  # still logged in: nothing was done
 
 
-def test_roles_learner_and_trainer(app: FastAPI) -> None:  # noqa: F811
+def test_roles_learner_and_trainer(app: FastAPI) -> None:
     ids = session_ids(app)
     alice = login(app, "alice")
     token = csrf_of(alice.get("/sessions").text)
@@ -84,7 +84,7 @@ def test_roles_learner_and_trainer(app: FastAPI) -> None:  # noqa: F811
     assert tina.post(f"/sessions/{ids['alice'][0]}/review", data=review).status_code in (403, 404)
 
 
-def test_learner_controlled_fields_are_escaped_everywhere(app: FastAPI) -> None:  # noqa: F811
+def test_learner_controlled_fields_are_escaped_everywhere(app: FastAPI) -> None:
     rec = app.state.calmline.settings.recordings
     sample_session(rec, "20260402-090000-kettle-counter-0bad", XSS_NAME, learner_lines=(XSS_NAME,))
     admin = login(app, "admin")
@@ -105,7 +105,7 @@ def test_learner_controlled_fields_are_escaped_everywhere(app: FastAPI) -> None:
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in pages[2]
 
 
-def test_logout_kills_the_cookie_and_forged_cookies_are_refused(app: FastAPI) -> None:  # noqa: F811
+def test_logout_kills_the_cookie_and_forged_cookies_are_refused(app: FastAPI) -> None:
     alice = login(app, "alice")
     cookie = alice.cookies.get("calmline_session")
     assert cookie

@@ -1,5 +1,6 @@
-"""Unit tests of the LLM layer's pure logic: the scripted fake, the fallback's
-decisions and events, option resolution. No model, no network."""
+"""Unit tests of the LLM layer's pure logic: the fallback's decisions and events, and
+option resolution, with scripted models standing in for the endpoint and the bundled
+model. No model, no network. (The scripted fake itself is not under test here.)"""
 
 from __future__ import annotations
 
@@ -13,41 +14,6 @@ from calmline.protocols import ChatMessage, ChatModel, GenerationOptions
 from calmline.testing.fake_llm import FakeChatModel
 
 OPTS = GenerationOptions(max_tokens=30, stop=["\nAGENT:"])
-
-
-def test_fake_streams_in_chunks_applies_stop_and_records_prompts() -> None:
-    fake = FakeChatModel(replies=["This is the third time I've called!\nAGENT: sorry"])
-    chunks = list(fake.stream_complete("CUSTOMER:", OPTS))
-    assert len(chunks) > 1
-    assert "".join(chunks) == "This is the third time I've called!"
-    assert fake.prompts == ["CUSTOMER:"]
-    assert fake.calls[0].options is OPTS
-
-
-def test_fake_chat_records_messages_and_callable_replies_see_the_prompt() -> None:
-    fake = FakeChatModel(replies=[lambda prompt: f"heard {len(prompt)} chars"], prompt_style="chat")
-    messages = [ChatMessage("system", "be angry"), ChatMessage("user", "hello")]
-    assert collect(fake.stream_chat(messages, OPTS)) == "heard 28 chars"
-    assert fake.calls[0].messages == messages
-    assert fake.prompts == ["system: be angry\nuser: hello"]
-
-
-def test_fake_runs_out_unless_cycling() -> None:
-    once = FakeChatModel(replies=["a"])
-    collect(once.stream_complete("p", OPTS))
-    with pytest.raises(LLMError, match="ran out"):
-        collect(once.stream_complete("p", OPTS))
-    looping = FakeChatModel(replies=["a", "b"], cycle=True)
-    assert [collect(looping.stream_complete("p", OPTS)) for _ in range(3)] == ["a", "b", "a"]
-
-
-def test_fake_simulates_a_broken_stream_with_partial_text() -> None:
-    fake = FakeChatModel(replies=["I want a refund right now"], break_on={0: 8})
-    received: list[str] = []
-    with pytest.raises(LLMStreamInterrupted) as caught:
-        for chunk in fake.stream_complete("p", OPTS):
-            received.append(chunk)
-    assert caught.value.partial_text == "".join(received) == "I want a"
 
 
 def test_fallback_switches_before_first_token_and_records_the_event() -> None:
