@@ -19,6 +19,7 @@ import httpx
 import pytest
 import yaml
 
+from calmline.evaluate.concepts import BANK_FILE, MODEL_FILE, THRESHOLDS_FILE
 from calmline.evaluate.llm_judge import UNUSABLE
 from calmline.evaluate.transcript import parse_transcript
 from support.cli import calmline
@@ -116,6 +117,8 @@ def _home_with_points(repo: Path, home: Path) -> Path:
         f"Examiner Marking Points\n{bullets}"
     )
     (home / "rubrics" / "difficult_customers.yaml").write_text(yaml.safe_dump(rubric))
+    for name in (BANK_FILE, THRESHOLDS_FILE, MODEL_FILE):  # the concept bank the checks use
+        (home / "rubrics" / name).symlink_to(repo / "rubrics" / name)
     return home
 
 
