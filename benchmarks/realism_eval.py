@@ -34,6 +34,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT = REPO / "data" / "realism"
+sys.path.insert(0, str(REPO / "benchmarks"))  # customer_eval beside this script
 HOLD = 1.0  # an anger step within +-1 point is "held"
 PUSHING = ("brush_off", "policy_wall", "transfer", "repeat_failure", "calm_down", "blame")
 DIFFICULTIES = ("easy", "standard", "hard")
@@ -49,8 +50,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _play(call: dict[str, Any], difficulty: str, work: Path) -> dict[str, Any]:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from customer_eval import run_call_authored
+    from customer_eval import run_call_authored  # the same offline call as the pairs
 
     result = run_call_authored(
         call["scenario"], call["turns"], work / f"{call['id']}-{difficulty}", difficulty=difficulty
