@@ -4,6 +4,10 @@ customer line and every learner move labelled blind by a third person.
     .venv/bin/python benchmarks/realism_eval.py run      # play the calls, write blind batches
     .venv/bin/python benchmarks/realism_eval.py score    # figures from the labels
     .venv/bin/python benchmarks/realism_eval.py score --json docs/realism_eval.json
+    .venv/bin/python benchmarks/realism_eval.py --set data/realism/round2 run   # another set
+
+Each set is played once, after the models it measures were last changed: its labels are
+of the lines as played, so a set is never played again into its own folder.
 
 Files under ``data/realism/`` (its README says who wrote and labelled what):
 - ``calls.yaml``: the learner scripts (scenario, difficulty, 5-8 learner turns each), written
@@ -69,10 +73,10 @@ def _play(call: dict[str, Any], difficulty: str, work: Path) -> dict[str, Any]:
     return {"outcome": result.outcome, "final_anger": result.final_anger, "turns": turns}
 
 
-def run() -> int:
+def run(root: Path) -> int:
     from calmline.customer.scenario import load_scenario
 
-    calls = yaml.safe_load((ROOT / "calls.yaml").read_text())["calls"]
+    calls = yaml.safe_load((root / "calls.yaml").read_text())["calls"]
     runs, lines, moves = [], [], []
     with tempfile.TemporaryDirectory(prefix="calmline-realism-") as tmp:
         for call in calls:
@@ -117,9 +121,9 @@ def run() -> int:
                     })  # fmt: skip
                     so_far.append(f"LEARNER: {turn['text']}")
                     last_learner = turn["text"]
-    write_jsonl(ROOT / "runs.jsonl", runs)
-    write_jsonl(ROOT / "labelling" / "lines.jsonl", lines)
-    write_jsonl(ROOT / "labelling" / "moves.jsonl", moves)
+    write_jsonl(root / "runs.jsonl", runs)
+    write_jsonl(root / "labelling" / "lines.jsonl", lines)
+    write_jsonl(root / "labelling" / "moves.jsonl", moves)
     print(f"{len(runs)} calls, {len(lines)} customer lines, {len(moves)} learner moves")
     return 0
 
@@ -140,10 +144,10 @@ def _direction(delta: float) -> str:
     return "rise" if delta > HOLD else "fall" if delta < -HOLD else "hold"
 
 
-def score(json_out: Path | None) -> int:
-    runs = read_jsonl(ROOT / "runs.jsonl")
-    line_labels = {r["id"]: r for r in read_jsonl(ROOT / "labels" / "lines.jsonl")}
-    move_labels = {r["id"]: r for r in read_jsonl(ROOT / "labels" / "moves.jsonl")}
+def score(root: Path, json_out: Path | None) -> int:
+    runs = read_jsonl(root / "runs.jsonl")
+    line_labels = {r["id"]: r for r in read_jsonl(root / "labels" / "lines.jsonl")}
+    move_labels = {r["id"]: r for r in read_jsonl(root / "labels" / "moves.jsonl")}
     n_lines = len(line_labels)
     in_char = sum(bool(r["in_character"]) for r in line_labels.values())
     answers = sum(bool(r["answers"]) for r in line_labels.values())
@@ -220,8 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("step", choices=("run", "score"))
     ap.add_argument("--json", type=Path, help="with score: write the figures here")
+    ap.add_argument(
+        "--set", type=Path, default=ROOT, metavar="DIR",
+        help="the folder of calls.yaml, runs.jsonl, labelling/ and labels/ (default data/realism)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
-    return run() if args.step == "run" else score(args.json)
+    if args.step == "run":
+        if (args.set / "labels").exists():
+            print(f"{args.set} is labelled already: its labels are of the lines as played, so "
+                  "it is not played again (copy it elsewhere to replay it)")  # fmt: skip
+            return 2
+        return run(args.set)
+    return score(args.set, args.json)
 
 
 if __name__ == "__main__":

@@ -40,20 +40,33 @@ ASSIGNMENT = {
     "writer_c": "labeller_3",
     "writer_d": "labeller_5",
     "writer_e": "labeller_6",
+    "writer_f": "labeller_7",
+    "writer_g": "labeller_8",
 }
 SECOND = "labeller_4"  # a second, independent opinion on a sample of round 1, for agreement
 SECOND_SAMPLE = 240
 # Round 2 (writers d and e, with a primary move): each labeller also labels a sample of
 # the other writer's items, for agreement.
-CROSS = {"labeller_5": "writer_e", "labeller_6": "writer_d"}
+CROSS = {
+    "labeller_5": "writer_e",
+    "labeller_6": "writer_d",
+    "labeller_7": "writer_g",  # round 3: writer_g's labeller started first, alone
+}
 CROSS_SAMPLE = 60
 # Each round's test split is frozen (hashed) on its own, before anything is fitted on it.
 ROUNDS = {
     "test_sha256": ("writer_a", "writer_b", "writer_c"),
     "test_sha256_round2": ("writer_d", "writer_e"),
+    "test_sha256_round3": ("writer_f", "writer_g"),
 }
-WRITER_ITEMS = {"writer_a": 500, "writer_b": 500, "writer_c": 500, "writer_d": 400, "writer_e": 400}
-PRIMARY_FROM = ("writer_d", "writer_e")  # batches that ask for the primary move
+WRITER_ITEMS = {
+    "writer_a": 500, "writer_b": 500, "writer_c": 500, "writer_d": 400, "writer_e": 400,
+    "writer_f": 400, "writer_g": 400,
+}  # fmt: skip
+PRIMARY_FROM = ("writer_d", "writer_e", "writer_f", "writer_g")  # batches asking the primary move
+# Round 3 (customer-service turns): also what the turn does for the problem and which way
+# an upset customer's anger would go (LABELLING_GUIDE.md, last section).
+DOES_FROM = ("writer_f", "writer_g")
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -122,11 +135,10 @@ def check() -> int:
     return status
 
 
-def _blind(rows: list[dict], primary: bool) -> list[dict]:
+def _blind(rows: list[dict], primary: bool, does: bool = False) -> list[dict]:
     keys = ("id", "context", "text")
-    return [
-        {**{k: r[k] for k in keys}, **({"ask": "tags+primary"} if primary else {})} for r in rows
-    ]
+    ask = "tags+primary+does+direction" if does else "tags+primary" if primary else None
+    return [{**{k: r[k] for k in keys}, **({"ask": ask} if ask else {})} for r in rows]
 
 
 def batches() -> int:
@@ -146,7 +158,7 @@ def batches() -> int:
                 continue
             mine = mine + random.Random(f"cross-{labeller}").sample(other, CROSS_SAMPLE)
         random.Random(f"{writer}-{labeller}").shuffle(mine)
-        write_jsonl(path, _blind(mine, writer in PRIMARY_FROM))
+        write_jsonl(path, _blind(mine, writer in PRIMARY_FROM, writer in DOES_FROM))
         print(labeller, len(mine))
     second = ROOT / "labelling" / f"batch_{SECOND}.jsonl"
     round1 = [r for r in rows if r["writer"] in ROUNDS["test_sha256"]]
@@ -160,7 +172,7 @@ def batches() -> int:
 
 def build() -> int:
     splits = json.loads(SPLITS.read_text())["splits"]
-    labels: dict[str, tuple[str, list[str], str | None]] = {}
+    labels: dict[str, tuple[str, dict]] = {}
     owner = {labeller: writer for writer, labeller in ASSIGNMENT.items()}
     raw = raw_items()
     writer_of = {r["id"]: r["writer"] for r in raw}
@@ -170,20 +182,23 @@ def build() -> int:
             for row in read_jsonl(path):
                 if writer_of.get(row["id"]) != owner[labeller]:
                     continue  # a cross-check of another writer's item: agreement only
-                labels[row["id"]] = (labeller, sorted(set(row["tags"])), row.get("primary"))
+                labels[row["id"]] = (labeller, row)
     out = []
     for r in raw:
         if r["id"] not in labels:
             continue
-        labeller, tags, primary = labels[r["id"]]
+        labeller, row = labels[r["id"]]
         assert labeller != r["writer"]
+        extra = {k: row[k] for k in ("primary", "direction") if row.get(k)}
+        if "does" in row:
+            extra["does"] = sorted(set(row["does"]))
         out.append(
             {
                 "id": r["id"],
                 "context": r["context"],
                 "text": r["text"],
-                "tags": tags,
-                **({"primary": primary} if primary else {}),
+                "tags": sorted(set(row["tags"])),
+                **extra,
                 "intended": r.get("intended", []),
                 "writer": r["writer"],
                 "labeller": labeller,

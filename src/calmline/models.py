@@ -130,6 +130,7 @@ Move = Literal[
     "refusal",
     "repeats_failure",
     "reasks_given",
+    "blames",
     "monologue",
     "abusive",
 ]
@@ -154,13 +155,18 @@ class TurnMeaning(BaseModel):
             (suggests what the customer already did or reported), ``reasks_given``
             (asks for something the customer already said), ``monologue`` (a long turn
             that neither offers, asks nor restates: explaining at the customer),
-            ``abusive`` (insults).
+            ``abusive`` (insults), ``blames`` (puts the fault on the customer or a
+            third party).
+        direction: which way an upset customer's anger would most likely go on hearing
+            the turn (``rise``, ``hold``, ``fall``: probabilities from the learned reader,
+            ``customer.moves``); empty without it.
         gives: what the turn tells the customer, so that the reply does not ask for it.
         reasked: ids of the pack answers asked for again.
         cues: the clause and exemplar behind each move, for people.
     """
 
     moves: dict[str, float] = Field(default_factory=dict)
+    direction: dict[str, float] = Field(default_factory=dict)
     gives: list[Given] = Field(default_factory=list)
     reasked: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list)

@@ -9,7 +9,9 @@ The shape of it, and why:
 - Anger is 0..100 in four bands: calm < 25 <= irritated < 50 <= angry < 75 <= furious.
 - Rises are stronger than falls (``RISE_GAIN`` > ``FALL_GAIN``): one dismissive remark
   undoes more than one kind one, as with real customers.
-- Between cues anger drifts a fraction of the way back to the persona's baseline.
+- Anger drifts a fraction of the way back to the persona's baseline, downwards only
+  with a turn that itself calms: a turn that does nothing leaves an aggrieved customer
+  where they were.
 - It cannot drop into calm until a concrete resolution has been offered: empathy
   alone lowers anger but does not fix the problem (seed 000: listen, apologise,
   *resolve*).
@@ -31,7 +33,8 @@ it sounds, so that anger follows meaning rather than politeness:
   ends at least ``MIN_RISE`` up.
 - Feelings with nothing done (an apology, empathy, a vague promise) calm once; the
   second such turn in a row and after never lowers anger, and soon grates.
-- Drift to the baseline happens only when nothing in the turn pushes the other way.
+- Drift to the baseline happens only when nothing in the turn pushes the other way,
+  and downwards only with a turn that calms.
 - A recovery move (a paraphrase together with ownership or a concrete action) is
   credited in full at any anger, so a furious customer can be brought back.
 - ``Temper`` (the difficulty) scales rises, falls and the customer's patience.
@@ -97,6 +100,7 @@ SIGNAL_WEIGHTS: dict[
     "policy_wall": 7.0,
     "refusal": 7.0,
     "reasks_given": 6.0,
+    "blames": 7.0,
     "monologue": 4.0,  # only at angry and above (see MONOLOGUE_FROM), as the live cut-in
     "abusive": 16.0,
 }
@@ -108,6 +112,7 @@ SIGNAL_TAGS: dict[
     "refusal": ("policy_shield", "dismissive"),
     "transfer": ("policy_shield", "dismissive"),
     "reasks_given": (),
+    "blames": ("blame",),
     "monologue": ("interrupting",),
     "abusive": ("sarcasm", "blame", "raised_voice"),
 }
@@ -118,6 +123,12 @@ MIN_RISE = 2.0  # the least a brush-off (etc.) adds when nothing in the turn act
 EMPTY_AGAIN = 1.5  # feelings with nothing done, the second time in a row and after
 RECOVERY = -6.0  # paraphrase plus ownership or a concrete action
 SIGNAL_AT = 0.5  # meaning and tag confidence that counts as the move
+# The learned reader's view of which way an upset customer's anger goes (TurnMeaning
+# .direction): "rise" as the likeliest, at this probability or more, pushes like a
+# brush-off unless the turn acts; "hold" as the likeliest caps what a turn that does
+# nothing for the problem can take off.
+DIRECTION_AT = 0.5
+HOLD_CAP = 1.0
 # An angry customer on a live line cuts a monologue off (call/practice.py CUT_IN_AFTER_S);
 # typed or scripted, the long explanation itself is what grates, from the same band.
 MONOLOGUE_FROM = 50.0
@@ -214,6 +225,7 @@ def _meaning_reasons(
             "policy_wall": "policy as the answer",
             "refusal": "a flat no",
             "reasks_given": "asked again for what was already said",
+            "blames": "the fault put elsewhere",
             "monologue": "a long explanation, nothing done",
             "abusive": "abuse",
         }[move]
@@ -239,6 +251,13 @@ def _pushes_up(reading: ToneReading, meaning: TurnMeaning | None, repeated_failu
     return meaning is not None and any(
         meaning.moves.get(m, 0.0) >= SIGNAL_AT for m in SIGNAL_WEIGHTS if m != "monologue"
     )
+
+
+def _likely(meaning: TurnMeaning | None) -> tuple[str, float]:
+    if meaning is None or not meaning.direction:
+        return ("", 0.0)
+    best = max(meaning.direction, key=lambda d: meaning.direction[d])
+    return best, meaning.direction[best]
 
 
 def _empty(reading: ToneReading, meaning: TurnMeaning | None, acted: bool) -> bool:
@@ -322,7 +341,11 @@ def step(
     # Meaning floors: a brush-off (etc.) that does nothing else never lowers anger, nor
     # does feelings-only talk after the first time.
     moved = sum(r.delta for r in reasons)
-    pushes = _pushes_up(reading, meaning, repeated_failure) and not (concrete or resolution_offered)
+    likely, p_likely = _likely(meaning)
+    heard_rise = likely == "rise" and p_likely >= DIRECTION_AT
+    pushes = (_pushes_up(reading, meaning, repeated_failure) or heard_rise) and not (
+        concrete or resolution_offered
+    )
     empty = _empty(reading, meaning, acted)
     if pushes and moved < MIN_RISE * persona.sensitivity * temper.sensitivity:
         floor = MIN_RISE * persona.sensitivity * temper.sensitivity
@@ -331,10 +354,24 @@ def step(
         floor = EMPTY_AGAIN * min(state.empty_turns, 2) * temper.sensitivity
         if moved < floor:
             reasons.append(AngerReason(cause="nothing done, again", delta=floor - moved))
+    elif (
+        likely == "hold"
+        and not (concrete or resolution_offered)
+        and moved < -HOLD_CAP * temper.recovery
+    ):
+        cap = -HOLD_CAP * temper.recovery
+        reasons.append(AngerReason(cause="nothing done for the problem", delta=cap - moved))
 
     anger = before + sum(r.delta for r in reasons)
     decay = (persona.baseline_anger - anger) * DECAY
     pushing_other_way = any(r.delta * decay < 0 for r in reasons)
+    # An aggrieved customer does not cool off because a turn went by: drift down comes
+    # only with a turn that itself calms (an action, a fair question, being heard) or once
+    # a resolution is on the table; a turn that does nothing holds. Below the baseline the
+    # customer drifts back up.
+    calming = any(r.delta < 0 for r in reasons)
+    if decay < 0 and not (calming or resolution_offered or state.resolution_offered):
+        decay = 0.0
     if abs(decay) >= 0.05 and not pushing_other_way:
         reasons.append(AngerReason(cause="drift to baseline", delta=decay))
         anger += decay

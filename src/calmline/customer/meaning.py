@@ -20,6 +20,11 @@ question unless the customer opened with it. ``MeaningReader`` reads those moves
 - a re-ask is a question about one of the pack's ``answers`` whose identifying details
   (numbers, references, dates) the customer has already said.
 
+Beside the patterns, a learned reader (``customer.moves``, trained on customer-service
+turns labelled by people who did not write them) reads brush-offs, policy walls, flat
+refusals, transfers, re-asks and blame in any wording, and which way an upset customer's
+anger would go; a move counts when either half finds it.
+
 It also says what the turn *gives* (a time, an action, a way to get in touch, a
 confirmation), so that the customer's reply does not ask for what it was just told
 (``asks_for``). Pure apart from the embedder: the same turn in the same call reads the
@@ -39,12 +44,14 @@ import numpy.typing as npt
 import yaml
 
 from calmline.customer.line_check import asked_about, is_question, phrase_in
+from calmline.customer.moves import MovesModel, load_moves_model
 from calmline.customer.scenario import Answer, Scenario, calendar_words, spoken_numbers
 from calmline.errors import CalmlineError
-from calmline.models import Given, TurnMeaning
+from calmline.models import Given, Move, TurnMeaning
 from calmline.paths import prompts_dir
 from calmline.protocols import Embedder
 from calmline.text import sentence_parts
+from calmline.tone.model import TurnText
 
 KINDS = (
     "commitment",
@@ -68,6 +75,16 @@ PATTERN_CONFIDENCE = 0.9
 MONOLOGUE_WORDS = 30  # a turn this long that neither offers, asks nor restates explains at them
 REPEAT_FLOOR = 0.72  # a suggestion or offer this near a repeat_failure phrase repeats it
 TOP_K = 2
+# The learned reader's moves (customer.moves) and the moves they are here.
+LEARNED_MOVES: dict[str, Move] = {
+    "brush_off": "brush_off",
+    "policy_wall": "policy_wall",
+    "refusal": "refusal",
+    "transfer": "transfer",
+    "reasks": "reasks_given",
+    "blames": "blames",
+}
+SIGNAL_AT = 0.5  # a learned move at its dev threshold or above counts
 FloatMatrix = npt.NDArray[np.float32]
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -320,9 +337,15 @@ class ClauseKind:
 class MeaningReader:
     """Reads ``TurnMeaning``s; exemplars are embedded once, here."""
 
-    def __init__(self, embedder: Embedder, cues: MeaningCues | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        cues: MeaningCues | None = None,
+        learned: MovesModel | None = None,
+    ) -> None:
         self.embedder = embedder
         self.cues = cues or load_cues()
+        self.learned = learned
         self._texts: list[str] = []
         labels: list[str] = []
         for kind, kc in self.cues.kinds.items():
@@ -397,9 +420,20 @@ class MeaningReader:
         reasked = reasked_answers(text, scenario, customer_lines)
         if reasked:
             found("reasks_given", 0.9, "asks again for " + ", ".join(reasked))
+        direction: dict[str, float] = {}
+        if self.learned is not None:
+            context = customer_lines[-1] if customer_lines else ""
+            reading = self.learned.read(self.embedder, [TurnText(text, context)])[0]
+            for label, move in LEARNED_MOVES.items():
+                conf = reading.does.get(label, 0.0)
+                if conf >= SIGNAL_AT and not (move == "refusal" and "concrete_action" in moves):
+                    found(move, conf, f"learned: the turn reads as {label} ({conf:.2f})")
+            direction = reading.direction
         if "concrete_action" in moves:
             moves.pop("vague_action", None)  # a hedge beside a concrete action takes nothing away
-        return TurnMeaning(moves=moves, gives=sorted(gives), reasked=reasked, cues=cues)
+        return TurnMeaning(
+            moves=moves, direction=direction, gives=sorted(gives), reasked=reasked, cues=cues
+        )
 
     # ------------------------------------------------------------------ parts
 
@@ -513,4 +547,8 @@ def load_meaning_reader() -> MeaningReader:
     """The reader on the bundled MiniLM and ``prompts/customer_meanings.yaml``, once per process."""
     from calmline.embed import load_embedder
 
-    return MeaningReader(load_embedder())
+    embedder = load_embedder()
+    learned = load_moves_model()
+    if learned is not None and learned.embedder_name != embedder.name:
+        learned = None
+    return MeaningReader(embedder, learned=learned)
