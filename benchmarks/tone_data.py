@@ -265,6 +265,21 @@ def cross_agreement(items: dict[str, dict], kappa) -> None:
         levels=tuple(moves),
     )
     print(f"primary move: {same}/{len(pairs)} the same, kappa {kp or 0.0:.2f}")
+    round3 = [(a, b) for a, b in pairs if a.get("direction") and b.get("direction")]
+    if not round3:
+        return
+    print(f"\nround 3 cross-labelled: {len(round3)} items (does, direction)")
+    for move in ("acts", "promises", "brush_off", "policy_wall", "refusal", "transfer",
+                 "reasks", "blames"):  # fmt: skip
+        k = kappa([(move in a.get("does", []), move in b.get("does", [])) for a, b in round3])
+        print(f"{move:14s} {k:18.2f}")
+    kd = cohen_kappa(
+        [(a["direction"], b["direction"]) for a, b in round3],
+        weighted=False,
+        levels=("fall", "hold", "rise"),
+    )
+    same = sum(a["direction"] == b["direction"] for a, b in round3)
+    print(f"direction: {same}/{len(round3)} the same, kappa {kd or 0.0:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -330,6 +330,8 @@ class Customer:
             agent=[t.text for t in call if t.speaker == "learner"],
             band=current,
             given=frozenset(_given(call)),
+            offered=meaning is not None
+            and (meaning.has("concrete_action") or meaning.has("vague_action")),
         )
         policy, authored = self.policy, self.authored
         if policy.pack_answers:

@@ -7,8 +7,9 @@ you by two" with "And when will that be?". Here each candidate is
 
 - *filtered*: never a line already said, never one that asks for something the
   learner has just given or already gave (a time, an action, a contact, a
-  confirmation: ``meaning.asks_for``), never one near-identical in meaning to a line
-  the customer has said;
+  confirmation: ``meaning.asks_for``), never one that takes up an offer ("Will that be
+  today?") after a turn that offered nothing (``meaning.follows_up``), never one
+  near-identical in meaning to a line the customer has said;
 - *scored*: how directly it answers the turn's move (``fit``: a reply to a meaning
   move such as a concrete action or a brush-off, then a reply to a tone tag, then the
   band's own lines), minus the distance of its band from the customer's anger, plus
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calmline.customer.meaning import asks_for
+from calmline.customer.meaning import asks_for, follows_up
 from calmline.embed import FloatMatrix
 from calmline.models import Given
 from calmline.protocols import Embedder
@@ -89,13 +90,17 @@ class LineChooser:
         learner_text: str,
         customer_said: Sequence[str],
         given: Iterable[Given] = (),
+        offered: bool = True,
     ) -> list[Scored]:
-        """The candidates that may be said, best first."""
+        """The candidates that may be said, best first; ``offered``: the learner's turn
+        offered or promised something a line may take up."""
         given_set = set(given)
         allowed = [
             c
             for c in candidates
-            if not _said(c.text, customer_said) and not (asks_for(c.text) & given_set)
+            if not _said(c.text, customer_said)
+            and not (asks_for(c.text) & given_set)
+            and (offered or not follows_up(c.text))
         ]
         if not allowed:
             return []
@@ -128,6 +133,7 @@ class LineChooser:
         learner_text: str,
         customer_said: Sequence[str],
         given: Iterable[Given] = (),
+        offered: bool = True,
     ) -> Scored | None:
-        ranked = self.rank(candidates, learner_text, customer_said, given)
+        ranked = self.rank(candidates, learner_text, customer_said, given, offered)
         return ranked[0] if ranked else None

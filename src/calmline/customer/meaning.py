@@ -236,6 +236,26 @@ ASKS: dict[Given, re.Pattern[str]] = {
 }
 
 
+# A customer line that follows up on something the learner has just offered or promised
+# ("Will that be today?", "How do I know it'll happen?", "Put that in writing"): said
+# after a turn that offered nothing, it answers something nobody said.
+FOLLOWS_UP = re.compile(
+    r"\b(when|will|would|and) (will |would )?(that|it)('ll)? (actually |definitely |really )?"
+    r"(be|happen)\b"
+    r"|\bthat will (definitely |actually |really )?happen\b"
+    r"|\bhow do i know (it|that)('ll| will)\b"
+    r"|\b(make sure|as long as) (it|that) (actually |really )?happens\b"
+    r"|\bconfirm (that|it|all of that) in writing\b|\bput (that|it) in writing\b"
+    r"|\bthat's a (plan|start)\b",
+    re.IGNORECASE,
+)
+
+
+def follows_up(line: str) -> bool:
+    """Does this customer line take up an offer or promise the learner has just made?"""
+    return bool(FOLLOWS_UP.search(line))
+
+
 def asks_for(line: str) -> set[Given]:
     """What a customer line asks the agent for: a time, an action, a contact, a confirmation."""
     return {kind for kind, pattern in ASKS.items() if pattern.search(line.replace("’", "'"))}
