@@ -50,13 +50,13 @@ class _SlowModel(FakeChatModel):
     delay_s: float = MODEL_DELAY_S
     answered: threading.Event = field(default_factory=threading.Event)
 
-    def _stream(self, index: int, call: FakeCall) -> Iterator[str]:
+    def reply_stream(self, index: int, call: FakeCall) -> Iterator[str]:
         if call.options.max_tokens == 1:
-            yield from super()._stream(index, call)
+            yield from super().reply_stream(index, call)
             return
         try:
             self.clock.sleep(self.delay_s)
-            yield from super()._stream(index, call)
+            yield from super().reply_stream(index, call)
         finally:
             self.answered.set()
 
@@ -259,9 +259,9 @@ def test_a_cancelled_speculation_stops_its_model_at_the_next_token() -> None:
     class _Dribbling(FakeChatModel):
         """Hands out a token at a time; holds the second until the test says go on."""
 
-        def _stream(self, index: int, call: FakeCall) -> Iterator[str]:
+        def reply_stream(self, index: int, call: FakeCall) -> Iterator[str]:
             try:
-                for piece in super()._stream(index, call):
+                for piece in super().reply_stream(index, call):
                     pulled.append(piece)
                     if len(pulled) == 2 and not go_on.is_set():
                         second_pulled.set()
