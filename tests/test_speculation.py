@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calmline.call.inputs import LearnerUtterance, LiveEvent, SpeechResumed, TurnPaused
+from calmline.call.inputs import (
+    LearnerUtterance,
+    LiveEvent,
+    SpeechResumed,
+    TurnPaused,
+    next_turn,
+)
 from calmline.call.practice import PracticeCall
 from calmline.customer.character import CustomerOptions
 from calmline.models import SessionRecord
@@ -125,10 +131,7 @@ class _PausingLearner:
         return _heard(text[0], now)
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
-        while True:
-            event = self.next_event(phase)
-            if event is None or isinstance(event, LearnerUtterance):
-                return event
+        return next_turn(self, phase)
 
     def set_cut_in(self, seconds: float | None) -> None:
         pass  # the scripted learner is never cut off
