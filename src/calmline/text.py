@@ -60,8 +60,9 @@ def _fold_ascii(text: str) -> str:
 def words(text: str, *, apostrophes: str = "", amounts: bool = False) -> list[str]:
     """Lower-case word tokens: runs of ASCII letters and digits.
 
-    Anything else separates words: "well-known" is two words, and so is "don't" unless
-    ``apostrophes`` says otherwise.
+    Anything else separates words: "well-known" is two words, so is "don't" unless
+    ``apostrophes`` says otherwise, and so is "café" ("caf", "s") unless the text was
+    folded first (``normalise(text, fold=True)``).
 
     ``apostrophes``: the apostrophe characters that stay inside a word, each returned
     as a straight ``'``: ``"'"`` keeps "don't" whole (word counts, the fake embedder);
