@@ -61,7 +61,7 @@ def words(text: str, *, apostrophes: str = "", amounts: bool = False) -> list[st
     """Lower-case word tokens: runs of ASCII letters and digits.
 
     Anything else separates words: "well-known" is two words, so is "don't" unless
-    ``apostrophes`` says otherwise, and so is "café" ("caf", "s") unless the text was
+    ``apostrophes`` says otherwise, and "résumé" is "r", "sum" unless the text was
     folded first (``normalise(text, fold=True)``).
 
     ``apostrophes``: the apostrophe characters that stay inside a word, each returned
