@@ -41,13 +41,13 @@ from calmline.evaluate.concepts import (
     concept_scorer,
     load_thresholds,
 )
-from calmline.evaluate.evidence import normalise
 from calmline.evaluate.labelled import Key, Prepared, mark, prepare, read_labels
 from calmline.evaluate.rubric import concept_ids, load_rubrics
 from calmline.evaluate.threshold_fit import FitOptions, fit_thresholds
 from calmline.evaluate.transcript import load_transcript
 from calmline.models import Rubric
 from calmline.paths import rubrics_dir
+from calmline.text import normalise
 from calmline.tone.reader import load_tone_reader
 
 REPO = Path(__file__).resolve().parents[1]
@@ -162,7 +162,7 @@ def copied_exemplars(transcripts: Path, files: Sequence[str], n: int = 5) -> lis
     for name in files:
         for turn in load_transcript(transcripts / name).turns:
             if turn.speaker == "learner":
-                words = normalise(turn.text).split()
+                words = normalise(turn.text, fold=True).split()
                 grams.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
     bank = yaml.safe_load((rubrics_dir() / "concepts.yaml").read_text(encoding="utf-8"))
     texts = list(bank.get("background", []))
@@ -172,7 +172,7 @@ def copied_exemplars(transcripts: Path, files: Sequence[str], n: int = 5) -> lis
             texts += concept.get("examples", []) + concept.get("negatives", [])
     out = []
     for text in texts:
-        words = normalise(text).split()
+        words = normalise(text, fold=True).split()
         if any(" ".join(words[i : i + n]) in grams for i in range(len(words) - n + 1)):
             out.append(text)
     return out

@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from calmline.customer.character import Customer  # noqa: E402
 from calmline.customer.generation import clean_generation  # noqa: E402
-from calmline.customer.line_check import check_line, words  # noqa: E402
+from calmline.customer.line_check import check_line  # noqa: E402
 from calmline.customer.prompt import COMPLETION_STOPS, build_request  # noqa: E402
-from calmline.customer.scenario import Scenario, list_scenarios  # noqa: E402
+from calmline.customer.scenario import Scenario, line_words, list_scenarios  # noqa: E402
 from calmline.models import Turn  # noqa: E402
 from calmline.protocols import GenerationOptions  # noqa: E402
 from calmline.text import sentences_and_rest  # noqa: E402
@@ -82,7 +82,7 @@ def _cut(text: str, max_words: int) -> str:
     sentences, rest = sentences_and_rest(text)
     kept: list[str] = []
     for sentence in [*sentences, rest]:
-        if sentence.strip() and len(words(" ".join([*kept, sentence]))) > max_words:
+        if sentence.strip() and len(line_words(" ".join([*kept, sentence]))) > max_words:
             break
         if sentence.strip():
             kept.append(sentence)

@@ -20,6 +20,7 @@ from calmline.call.session import load_session
 from calmline.customer.line import Source
 from calmline.customer.scenario import load_scenario
 from support.cli import calmline
+from support.words import letter_words
 
 PLAIN = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
 # Every command `calmline --help` lists; a new one must get a test through the CLI.
@@ -28,10 +29,6 @@ COMMANDS = {
     "serve", "index", "models", "scenarios", "users",
 }  # fmt: skip
 BUNDLED = ("gemma3-270m", "smollm2-135m", "tiny.en", "minilm-l6-int8")
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z']+", text.lower()))
 
 
 def test_help_lists_every_command_and_version_prints_it() -> None:
@@ -132,7 +129,8 @@ def test_demo_runs_a_whole_spoken_call_and_writes_the_session(tmp_path: Path) ->
     assert len(heard) == summary["learner_turns"]
     for turn, line in zip(heard, script[: len(heard)], strict=True):
         # Whisper heard what espeak-ng said: most of the script's words come back.
-        assert len(_words(turn.text) & _words(line)) >= 0.6 * len(_words(line)), (turn.text, line)
+        wanted = letter_words(line)
+        assert len(letter_words(turn.text) & wanted) >= 0.6 * len(wanted), (turn.text, line)
         assert turn.audio and (folder / turn.audio).stat().st_size > 0
     assert record.turns[-1].phase == "debrief"
     assert (folder / "feedback-summary.txt").read_text().strip()

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from calmline.embed import FakeEmbedder, MiniLMEmbedder, load_embedder
-from calmline.evaluate.agreement import cohen_kappa
-from calmline.evaluate.calibration import agreement
+from calmline.evaluate.agreement import agreement, cohen_kappa
 from calmline.evaluate.checks import CheckContext, run_check
 from calmline.evaluate.debrief import build_debrief_questions
 from calmline.evaluate.evaluator import assess

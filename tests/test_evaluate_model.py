@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from calmline.evaluate.calibration import agreement
+from calmline.evaluate.agreement import agreement
 from calmline.evaluate.evaluator import assess
 from calmline.evaluate.rubric import load_rubrics
 from calmline.evaluate.transcript import load_transcript

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import yaml
 from calmline.evaluate.concepts import BANK_FILE, MODEL_FILE, THRESHOLDS_FILE
 from calmline.evaluate.llm_judge import UNUSABLE
 from calmline.evaluate.transcript import parse_transcript
+from calmline.text import words
 from support.cli import calmline
 from support.openai_server import FakeOpenAIServer, reply
 
@@ -43,7 +43,7 @@ POINTS = ("dc4_service_recovery",)
 
 
 def _norm(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+    return " ".join(words(text, apostrophes="'"))
 
 
 def _assess(tmp_path: Path, base_url: str, model: str, judge: str = "openai", **env: str) -> Any:

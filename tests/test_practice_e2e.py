@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from calmline.models import Assessment
 from calmline.speech.audio import write_wav
 from calmline.speech.tts import load_speaker
 from support.cli import calmline
+from support.words import letter_words
 
 GOOD = [
     "I'm so sorry, that must be really frustrating.",
@@ -46,10 +46,6 @@ def learner_wavs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return paths
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z']+", text.lower()))
-
-
 @pytest.mark.models
 def test_unattended_audio_call_produces_a_complete_session_folder(
     learner_wavs: list[Path], tmp_path: Path
@@ -79,7 +75,7 @@ def test_unattended_audio_call_produces_a_complete_session_folder(
     heard = record.learner_turns("call")
     assert len(heard) == len(GOOD)
     for said, turn in zip(GOOD, heard, strict=True):
-        overlap = len(_words(said) & _words(turn.text)) / len(_words(said))
+        overlap = len(letter_words(said) & letter_words(turn.text)) / len(letter_words(said))
         assert overlap >= 0.7, (said, turn.text)
         assert turn.words and turn.tone is not None and turn.anger is not None
     # the call was marked, with all three written reports and the spoken summary

@@ -7,8 +7,6 @@ would recognise as the agent talking.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
@@ -28,6 +26,7 @@ from calmline.customer.scenario import Scenario, load_scenario
 from calmline.embed import FakeEmbedder
 from calmline.models import AngerState, AngerStep, Turn
 from calmline.testing.fake_llm import FakeChatModel
+from support.words import letter_words
 
 TOY = ReferenceLines(
     customer=["my kettle leaks", "i want my money back", "my parcel never came"],
@@ -167,15 +166,11 @@ NEW_AGENT_LINES = [
 ]
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z']+", text.lower()))
-
-
 def test_the_new_agent_lines_are_not_near_copies_of_reference_lines() -> None:
     refs = reference_lines()
     for line in NEW_AGENT_LINES:
-        mine = _words(line)
-        closest = max(len(mine & _words(r)) / len(mine | _words(r)) for r in refs.staff)
+        mine = letter_words(line)
+        closest = max(len(mine & letter_words(r)) / len(mine | letter_words(r)) for r in refs.staff)
         assert closest < 0.5, line
 
 

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calmline.call.inputs import LearnerUtterance, LiveEvent, SpeechResumed, TurnPaused
+from calmline.call.inputs import (
+    LearnerUtterance,
+    LiveEvent,
+    SpeechResumed,
+    TurnPaused,
+    next_turn,
+)
 from calmline.call.practice import PracticeCall
 from calmline.customer.character import CustomerOptions
 from calmline.models import SessionRecord
@@ -50,13 +56,13 @@ class _SlowModel(FakeChatModel):
     delay_s: float = MODEL_DELAY_S
     answered: threading.Event = field(default_factory=threading.Event)
 
-    def _stream(self, index: int, call: FakeCall) -> Iterator[str]:
+    def reply_stream(self, index: int, call: FakeCall) -> Iterator[str]:
         if call.options.max_tokens == 1:
-            yield from super()._stream(index, call)
+            yield from super().reply_stream(index, call)
             return
         try:
             self.clock.sleep(self.delay_s)
-            yield from super()._stream(index, call)
+            yield from super().reply_stream(index, call)
         finally:
             self.answered.set()
 
@@ -125,10 +131,7 @@ class _PausingLearner:
         return _heard(text[0], now)
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
-        while True:
-            event = self.next_event(phase)
-            if event is None or isinstance(event, LearnerUtterance):
-                return event
+        return next_turn(self, phase)
 
     def set_cut_in(self, seconds: float | None) -> None:
         pass  # the scripted learner is never cut off
@@ -259,9 +262,9 @@ def test_a_cancelled_speculation_stops_its_model_at_the_next_token() -> None:
     class _Dribbling(FakeChatModel):
         """Hands out a token at a time; holds the second until the test says go on."""
 
-        def _stream(self, index: int, call: FakeCall) -> Iterator[str]:
+        def reply_stream(self, index: int, call: FakeCall) -> Iterator[str]:
             try:
-                for piece in super()._stream(index, call):
+                for piece in super().reply_stream(index, call):
                     pulled.append(piece)
                     if len(pulled) == 2 and not go_on.is_set():
                         second_pulled.set()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from calmline.call.session import load_session
 from calmline.errors import CalmlineError
-from calmline.evaluate.agreement import cohen_kappa
+from calmline.evaluate.agreement import agreement, cohen_kappa
 from calmline.models import SessionRecord
 from calmline.web import auth, login_limit
 from calmline.web.access import visible_condition
@@ -35,7 +35,6 @@ from calmline.web.indexer import load_assessments, sync
 from calmline.web.login_limit import LoginLimits
 from calmline.web.review import record_review
 from calmline.web.sample import add_sample_users, sample_recordings, sample_session
-from calmline.web.stats import agreement
 
 
 @pytest.fixture
@@ -71,7 +70,7 @@ def test_kappa_known_values() -> None:
     assert cohen_kappa(pairs, weighted=True) == pytest.approx((0.85 - 0.56) / 0.44)
     assert cohen_kappa(pairs, weighted=True) == pytest.approx(1 - 0.3 / 0.88)
     result = agreement(pairs)
-    assert result.n == 10 and result.rate == pytest.approx(0.7)
+    assert result.n == 10 and result.accuracy == pytest.approx(0.7)
 
 
 def test_kappa_weighting_counts_near_misses() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from calmline.errors import CalmlineError
+from calmline.text import words
 
 MAX_LENGTH = 128  # tokens; learner turns are short, and attention cost grows with the square
 CHUNK = 32  # texts per model run: memory is one chunk's activations, whatever the input
@@ -125,9 +125,6 @@ def load_embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
-_WORD = re.compile(r"[a-z0-9']+")
-
-
 class FakeEmbedder:
     """Deterministic hashing bag-of-words embedder for unit tests of pure logic.
 
@@ -145,9 +142,14 @@ class FakeEmbedder:
         digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
         return int.from_bytes(digest, "little") % self.dim
 
+    @staticmethod
+    def tokens(text: str) -> list[str]:
+        """The bag of words a text is hashed from ("don't" one word)."""
+        return words(text, apostrophes="'")
+
     def embed(self, texts: Sequence[str]) -> FloatMatrix:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            for token in _WORD.findall(text.lower()):
+            for token in self.tokens(text):
                 out[row, self._bucket(token)] += 1.0
         return _l2_normalise(out)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from calmline.bench.sim_mic import SimulatedMic, speech_bounds
-from calmline.call.inputs import LearnerUtterance, LiveEvent, LiveInput
+from calmline.call.inputs import LearnerUtterance, LiveEvent, LiveInput, next_turn
 from calmline.config import environment
 from calmline.models import SessionRecord
 from calmline.protocols import SAMPLE_RATE, AudioArray, ChatMessage, ChatModel, GenerationOptions
@@ -153,10 +153,7 @@ class SimulatedLearner:
         self.live.set_cut_in(seconds)
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
-        while True:
-            event = self.next_event(phase)
-            if event is None or isinstance(event, LearnerUtterance):
-                return event
+        return next_turn(self, phase)
 
     def next_event(self, phase: str) -> LiveEvent | None:
         if phase != "call":

@@ -198,6 +198,15 @@ class _Pause:
     epoch: int  # LiveInput's epoch when the pause was heard
 
 
+def next_turn(source: LiveLearnerInput, phase: str) -> LearnerUtterance | None:
+    """The next finished turn of a live input, its phrase pauses and resumptions passed
+    over: what ``next_utterance`` means for an input that also has ``next_event``."""
+    while True:
+        event = source.next_event(phase)
+        if event is None or isinstance(event, LearnerUtterance):
+            return event
+
+
 class LiveInput:
     """Turns from a live 16 kHz stream that stays open for the whole call.
 
@@ -286,10 +295,7 @@ class LiveInput:
         self.listener.cut_in_after_s = seconds
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
-        while True:
-            event = self.next_event(phase)
-            if event is None or isinstance(event, LearnerUtterance):
-                return event
+        return next_turn(self, phase)
 
     def next_event(self, phase: str) -> LiveEvent | None:
         """The next finished turn, phrase pause or resumption, in the order they happened."""

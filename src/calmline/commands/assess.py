@@ -164,7 +164,7 @@ def _read_labels(path: Path) -> list[dict[str, Any]]:
 
 def calibration_report(labels_path: Path, judge: str = "offline") -> dict[str, Any]:
     """Run the evaluator on every labelled transcript and compare with the human verdicts."""
-    from calmline.evaluate.calibration import LEVELS, agreement
+    from calmline.evaluate.agreement import LEVELS, agreement
     from calmline.evaluate.evaluator import assess
     from calmline.evaluate.rubric import load_rubrics
     from calmline.evaluate.transcript import load_transcript

@@ -13,7 +13,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from calmline.customer.scenario import Resolution, Scenario, calendar_words, spoken_numbers, words
+from calmline.customer.scenario import (
+    Resolution,
+    Scenario,
+    calendar_words,
+    line_words,
+    spoken_numbers,
+)
 from calmline.text import sentence_parts
 
 MAX_WORDS = 30
@@ -99,7 +105,7 @@ def _forms(token: str) -> set[str]:
 
 def _phrase_hits(phrase: str, tokens: list[str]) -> int | None:
     """Index of the first token of ``phrase`` in ``tokens`` if all its words occur."""
-    wanted = words(phrase)
+    wanted = line_words(phrase)
     if not wanted:
         return None
     forms = [_forms(tok) for tok in tokens]
@@ -114,7 +120,7 @@ def _phrase_hits(phrase: str, tokens: list[str]) -> int | None:
 
 def phrase_in(text: str, phrase: str) -> bool:
     """Do all the words of ``phrase`` occur in ``text`` (any order, plural-tolerant)?"""
-    return _phrase_hits(phrase, words(text)) is not None
+    return _phrase_hits(phrase, line_words(text)) is not None
 
 
 def matched_resolution(text: str, scenario: Scenario) -> Resolution | None:
@@ -136,11 +142,11 @@ def affirmed_phrase_in(text: str, phrase: str) -> bool:
     """``phrase_in`` within one clause, and not negated just before it: "I can't give you a
     refund" does not offer a refund, "you don't need to send it away" does not ask for it."""
     for clause in re.split(r"[.!?;]|\bbut\b", text.lower().replace("’", "'")):
-        tokens = words(clause)
+        tokens = line_words(clause)
         at = _phrase_hits(phrase, tokens)
         if at is None:
             continue
-        before = " ".join(tokens[max(0, at - 5) : at + len(words(phrase))])
+        before = " ".join(tokens[max(0, at - 5) : at + len(line_words(phrase))])
         if not _NEGATION.search(before):
             return True
     return False
@@ -176,9 +182,9 @@ def asked_about(text: str, topics: Iterable[str]) -> bool:
     """
     lowered = text.lower().replace("’", "'")
     questions = [s for s in sentence_parts(lowered) if is_question(s)]
-    wanted = [w for w in (words(topic) for topic in topics) if w]
+    wanted = [w for w in (line_words(topic) for topic in topics) if w]
     for question in questions:
-        tokens = words(question)
+        tokens = line_words(question)
         if any(all(any(t.startswith(w) for t in tokens) for w in topic) for topic in wanted):
             return True
     return False
@@ -219,7 +225,7 @@ def check_line(
     said = list(said)
     problems = []
     letters = sum(ch.isalpha() for ch in text)
-    tokens = words(text)
+    tokens = line_words(text)
     if letters < 2 or not tokens or letters < 0.6 * len(text.replace(" ", "")):
         return ["empty or garbage"]
     if (
@@ -250,9 +256,11 @@ def check_line(
     odd_days = calendar_words(text) - known_days
     if odd_days:
         problems.append("date not in the facts: " + ", ".join(sorted(odd_days)))
-    if any(_same(text, line) or _covered(tokens, words(line)) >= REPEAT_SHARE for line in earlier):
+    if any(
+        _same(text, line) or _covered(tokens, line_words(line)) >= REPEAT_SHARE for line in earlier
+    ):
         problems.append("repeats an earlier line")
-    if any(_covered(tokens, words(line)) >= ECHO_SHARE for line in agent_lines):
+    if any(_covered(tokens, line_words(line)) >= ECHO_SHARE for line in agent_lines):
         problems.append("echoes the agent")
     return problems
 
@@ -274,7 +282,7 @@ def _covered(tokens: list[str], other: list[str], n: int = 4) -> float:
 
 
 def _same(a: str, b: str) -> bool:
-    return words(a) == words(b)
+    return line_words(a) == line_words(b)
 
 
 def _ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:

@@ -23,6 +23,7 @@ from calmline.errors import CalmlineError
 from calmline.files import read_text
 from calmline.models import AngerBand, Move, ToneTag
 from calmline.paths import project_root, scenarios_dir
+from calmline.text import words
 from calmline.yaml_input import YamlProblem, load_yaml
 
 Setting = Literal["phone", "face_to_face"]
@@ -33,9 +34,10 @@ Aggression = Literal["reactive", "proactive"]
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 
 
-def words(text: str) -> list[str]:
-    """Lower-case word tokens; numbers keep their decimal point, pounds their sign."""
-    return re.findall(r"[a-z0-9£']+(?:[.,:][0-9]+)*", text.lower().replace("’", "'"))
+def line_words(text: str) -> list[str]:
+    """The words of a customer line or a learner turn as the line checks read them:
+    apostrophes kept (a model's typographic ones too), "£12.50" and "09:15" whole."""
+    return words(text, apostrophes="'\u2019", amounts=True)
 
 
 class _Strict(BaseModel):
@@ -272,7 +274,7 @@ def spoken_numbers(text: str) -> set[str]:
     """Numbers in ``text``, figures and words alike (\"five\" -> ``5``, \"third\" -> ``3``)."""
     lowered = text.lower()
     found = numbers_in(lowered)
-    for word in words(lowered):
+    for word in line_words(lowered):
         if word in _NUMBER_WORDS:
             found.add(_NUMBER_WORDS[word])
     return found
@@ -280,7 +282,7 @@ def spoken_numbers(text: str) -> set[str]:
 
 def calendar_words(text: str) -> set[str]:
     """Weekdays and months named in ``text`` (\"may\" is left out: it is mostly a verb)."""
-    tokens = set(words(text))
+    tokens = set(line_words(text))
     out = {m for m in _MONTHS if m in tokens and m != "may"}
     return out | {d for d in _WEEKDAYS if d in tokens}
 

@@ -1,17 +1,19 @@
 """Agreement statistics, one implementation for the marker, the tone reader and the dashboard.
 
 Pure functions over label pairs: Cohen's kappa (linear-weighted over the ordinal verdicts
-``not_met < partly < met``, or unweighted), the confusion matrix, precision / recall / F1
-of a binary tag, and a percentile bootstrap confidence interval for any of them. Pairs
-are always ``(reference, machine)``: the human (gold) label first. The calibration
-report (``evaluate.calibration``) and the dashboard (``web.stats``) both use these.
+``not_met < partly < met``, or unweighted), the confusion matrix, the ``Agreement``
+summary (exact agreement, both kappas, leniency, precision of "met") that the
+calibration report (``calmline calibrate``) and the dashboard's agreement page both
+show, precision / recall / F1 of a binary tag, and a percentile bootstrap confidence
+interval for any of them. Pairs are always ``(reference, machine)``: the human (gold)
+label first.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 LEVELS: tuple[str, ...] = ("not_met", "partly", "met")
@@ -61,6 +63,49 @@ def confusion(pairs: Sequence[tuple[str, str]], levels: Sequence[str] = LEVELS) 
         if a in index and b in index:
             table[index[a]][index[b]] += 1
     return table
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Machine against reference over ``n`` pairs (labels outside ``LEVELS`` left out).
+
+    Each share is ``None`` with no pairs. ``confusion[reference][machine]`` counts pairs.
+    """
+
+    n: int
+    accuracy: float | None  # share of exact agreement
+    kappa: float | None  # linear-weighted (the headline figure)
+    kappa_unweighted: float | None
+    leniency: float | None  # share where the machine is kinder (machine > reference)
+    severity: float | None  # share where the machine is harsher
+    met_precision: float | None  # of the machine's "met", the share the reference also met
+    met_predicted: int
+    confusion: list[list[int]] = field(default_factory=list)
+
+
+def agreement(pairs: Sequence[tuple[str, str]]) -> Agreement:
+    """The ``Agreement`` of (reference, machine) verdict pairs."""
+    index = {c: i for i, c in enumerate(LEVELS)}
+    clean = [(a, b) for a, b in pairs if a in index and b in index]
+    n = len(clean)
+
+    def share(count: int) -> float | None:
+        return count / n if n else None
+
+    predicted_met = [a for a, b in clean if b == "met"]
+    return Agreement(
+        n=n,
+        accuracy=share(sum(a == b for a, b in clean)),
+        kappa=cohen_kappa(clean, weighted=True),
+        kappa_unweighted=cohen_kappa(clean, weighted=False),
+        leniency=share(sum(index[b] > index[a] for a, b in clean)),
+        severity=share(sum(index[b] < index[a] for a, b in clean)),
+        met_precision=(sum(a == "met" for a in predicted_met) / len(predicted_met))
+        if predicted_met
+        else None,
+        met_predicted=len(predicted_met),
+        confusion=confusion(clean),
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from calmline.evaluate.evidence import sentence_spans
+from calmline.text import words
 
 MIN_WORDS = 3  # a side shorter than this stays with its neighbour ("sorry and thanks")
 MIN_SENTENCE_WORDS = 4  # a shorter sentence is read with its neighbour ("Oh no, okay.")
@@ -25,7 +26,6 @@ _BOUNDARY = re.compile(
     + r")\b)",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[A-Za-z0-9']+")
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,9 @@ class Span:
     end: int
 
 
-def _words(text: str) -> int:
-    return len(_WORD.findall(text))
+def word_count(text: str) -> int:
+    """Words in ``text``, "don't" one word."""
+    return len(words(text, apostrophes="'"))
 
 
 def _trim(text: str, start: int, end: int) -> Span | None:
@@ -57,7 +58,7 @@ def clause_spans_in(text: str, start: int, end: int) -> list[Span]:
     for cut in cuts:
         left = text[seg_start:cut]
         right = text[ends.get(cut, cut) : end]
-        if _words(left) >= MIN_WORDS and _words(right) >= MIN_WORDS:
+        if word_count(left) >= MIN_WORDS and word_count(right) >= MIN_WORDS:
             span = _trim(text, seg_start, cut)
             if span is not None:
                 spans.append(span)
@@ -86,7 +87,7 @@ def _merged_sentences(text: str) -> list[tuple[int, int]]:
     for start, end in spans:
         if pending is not None:
             start, pending = pending, None
-        if _words(text[start:end]) < MIN_SENTENCE_WORDS:
+        if word_count(text[start:end]) < MIN_SENTENCE_WORDS:
             pending = start
             continue
         out.append((start, end))

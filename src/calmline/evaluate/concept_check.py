@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from calmline.evaluate.concepts import ClauseReading
-from calmline.evaluate.evidence import evidence_for, normalise
+from calmline.evaluate.evidence import evidence_for
 from calmline.evaluate.match import CheckContext, phrase_pattern
 from calmline.models import Check, CheckResult, ConceptsParams, Evidence, Turn
+from calmline.text import normalise
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def answers_to(ctx: CheckContext, keywords: list[str]) -> list[Turn]:
     asked = current = False
     for turn in ctx.session.turns:
         if turn.speaker == "examiner":
-            current = bool(pattern.search(normalise(turn.text)))
+            current = bool(pattern.search(normalise(turn.text, fold=True)))
             asked |= current
         elif turn.speaker == "learner" and current:
             answering.add(turn.index)
@@ -50,7 +51,9 @@ def turns_to_read(ctx: CheckContext, params: ConceptsParams) -> list[Turn]:
     if params.phase in ("call", "both"):
         gate = phrase_pattern(tuple(params.call_turns_with))
         turns += [
-            t for t in ctx.learner_turns("call") if gate is None or gate.search(normalise(t.text))
+            t
+            for t in ctx.learner_turns("call")
+            if gate is None or gate.search(normalise(t.text, fold=True))
         ]
     if params.phase in ("debrief", "both"):
         turns += answers_to(ctx, params.after_question)
@@ -62,7 +65,7 @@ def _generic(sentence: str, labels: list[str]) -> bool:
     pattern = phrase_pattern(tuple(labels))
     if pattern is None:
         return False
-    return len({m.group(0) for m in pattern.finditer(normalise(sentence))}) >= 2
+    return len({m.group(0) for m in pattern.finditer(normalise(sentence, fold=True))}) >= 2
 
 
 def found_concepts(ctx: CheckContext, params: ConceptsParams) -> dict[str, Found]:

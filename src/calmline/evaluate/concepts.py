@@ -40,11 +40,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from calmline.errors import CalmlineError
 from calmline.evaluate.clauses import Span, split_turn
-from calmline.evaluate.evidence import normalise
 from calmline.evaluate.logistic import SparseBlock, fit_logistic_many
 from calmline.models import Turn
 from calmline.paths import cache_dir, rubrics_dir
 from calmline.protocols import Embedder
+from calmline.text import normalise
 
 BANK_FILE = "concepts.yaml"
 THRESHOLDS_FILE = "concept_thresholds.yaml"
@@ -196,7 +196,9 @@ def load_thresholds(folder: Path | None = None) -> dict[str, float]:
 
 
 def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str] | None:
-    cleaned = sorted({normalise(c) for c in cues if normalise(c)}, key=len, reverse=True)
+    cleaned = sorted(
+        {normalise(c, fold=True) for c in cues if normalise(c, fold=True)}, key=len, reverse=True
+    )
     if not cleaned:
         return None
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, cleaned)) + r")(?![a-z0-9])")
@@ -204,7 +206,7 @@ def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str] | None:
 
 def ngrams(text: str) -> list[str]:
     """The word unigrams and bigrams of a clause, normalised, without a leading connective."""
-    words = normalise(embed_text(text)).split()
+    words = normalise(embed_text(text), fold=True).split()
     return [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]
 
 
@@ -337,7 +339,7 @@ class ConceptScorer:
         """(texts, concepts): a cue of the concept is in the text."""
         out = np.zeros((len(texts), len(self.ids)), dtype=bool)
         for row, text in enumerate(texts):
-            norm = normalise(text)
+            norm = normalise(text, fold=True)
             for k, pattern in enumerate(self._cues):
                 if pattern is not None and pattern.search(norm):
                     out[row, k] = True
@@ -449,7 +451,7 @@ def is_question(clause: str) -> bool:
     """Worded as a question: a question mark, or (unpunctuated speech) a question word or
     an auxiliary first."""
     text = clause.strip()
-    return text.endswith("?") or bool(_QUESTION_START.match(normalise(text)))
+    return text.endswith("?") or bool(_QUESTION_START.match(normalise(text, fold=True)))
 
 
 def embed_text(clause: str) -> str:

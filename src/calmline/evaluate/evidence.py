@@ -1,4 +1,4 @@
-"""Evidence: normalising text, verifying quotes against learner turns, and finding
+"""Evidence: verifying quotes against learner turns, and finding
 instructions addressed to the marker (which are ignored and listed, never obeyed).
 
 A quote counts only if it appears verbatim (after normalisation) in a LEARNER turn of
@@ -9,13 +9,11 @@ not evidence of what they did in the call.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 from calmline.models import Evidence, Phase, SessionRecord, Turn
+from calmline.text import normalise, straight_apostrophes
 
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
-_NON_WORD = re.compile(r"[^a-z0-9]+")
 # A full stop between digits ("£7.99", "room 3.14") does not end a sentence.
 _SENTENCE = re.compile(r"(?:[^.!?…]|(?<=\d)\.(?=\d))+[.!?…]*")
 MAX_QUOTE = 220
@@ -40,16 +38,6 @@ _MARKER_PATTERNS = [
 _MARKER = re.compile("|".join(f"(?:{p})" for p in _MARKER_PATTERNS), re.IGNORECASE)
 
 
-def normalise(text: str) -> str:
-    """Lower case, ASCII-folded, no apostrophes, punctuation as single spaces."""
-    folded = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
-    folded = "".join(
-        ch if ch.isalnum() or ch == "'" or unicodedata.combining(ch) else " " for ch in folded
-    )
-    folded = folded.encode("ascii", "ignore").decode("ascii").lower().replace("'", "")
-    return " ".join(_NON_WORD.sub(" ", folded).split())
-
-
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence in ``text``, whitespace trimmed."""
     spans = []
@@ -66,11 +54,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def locate(quote: str, text: str) -> tuple[int, int] | None:
     """Where ``quote`` sits in ``text`` ignoring case, punctuation and apostrophes."""
-    words = normalise(quote).split()
+    words = normalise(quote, fold=True).split()
     if not words:
         return None
     parts = ["'?".join(re.escape(c) for c in word) for word in words]
-    folded = text.translate(_APOSTROPHES)
+    folded = straight_apostrophes(text)
     match = re.search(
         r"(?<![a-z0-9])" + r"[^a-z0-9]+".join(parts) + r"(?![a-z0-9])", folded, re.IGNORECASE
     )
@@ -108,7 +96,7 @@ def verify_quote(
 
     Quotes shorter than ``min_words`` words do not count: "yes" is in every call.
     """
-    wanted = normalise(quote)
+    wanted = normalise(quote, fold=True)
     if len(wanted.split()) < min_words:
         return None
     for turn in session.turns:

@@ -15,9 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from calmline.evaluate.concepts import ConceptReader, ConceptScorer, concept_scorer
-from calmline.evaluate.evidence import evidence_for, normalise, sentence_spans, window
+from calmline.evaluate.evidence import evidence_for, sentence_spans, window
 from calmline.models import Evidence, MatchSpec, Phase, SessionRecord, ToneReading, Turn
 from calmline.protocols import Embedder
+from calmline.text import normalise
 from calmline.tone.text import content_words
 
 
@@ -52,7 +53,9 @@ class CheckContext:
 
 @lru_cache(maxsize=512)
 def phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-    cleaned = sorted({normalise(p) for p in phrases if normalise(p)}, key=len, reverse=True)
+    cleaned = sorted(
+        {normalise(p, fold=True) for p in phrases if normalise(p, fold=True)}, key=len, reverse=True
+    )
     if not cleaned:
         return None
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, cleaned)) + r")(?![a-z0-9])")
@@ -98,7 +101,7 @@ def _concept_hit(
         together = by_sentence[(r.sentence.start, r.sentence.end)]
         if any(c not in together for c in spec.with_concepts):
             continue
-        if unless is not None and unless.search(normalise(r.sentence_text)):
+        if unless is not None and unless.search(normalise(r.sentence_text, fold=True)):
             continue
         if not _echoes(r.sentence_text, said_before, spec.echoes_customer):
             continue
@@ -131,8 +134,8 @@ def match_turn(
     if pattern is not None:
         for start, end in sentence_spans(turn.text):
             sentence = turn.text[start:end]
-            found = pattern.search(normalise(sentence))
-            if found and unless is not None and unless.search(normalise(sentence)):
+            found = pattern.search(normalise(sentence, fold=True))
+            if found and unless is not None and unless.search(normalise(sentence, fold=True)):
                 continue
             if found:
                 return Hit(turn, start, _quote(turn.text, start, end), f"phrase '{found.group(0)}'")
@@ -140,7 +143,7 @@ def match_turn(
         hit = _concept_hit(spec, turn, reader, said_before)
         if hit is not None:
             return hit
-    if unless is not None and unless.search(normalise(turn.text)):
+    if unless is not None and unless.search(normalise(turn.text, fold=True)):
         tone = None  # the tone tag may have fired on the very phrase ``unless`` rules out
     if tone is not None and (spec.with_concepts or spec.unless_concepts):
         shown = _turn_concepts(turn, [*spec.with_concepts, *spec.unless_concepts], reader)

@@ -72,9 +72,14 @@ class FakeChatModel:
         # the caller never consumes the stream.
         index = len(self.calls)
         self.calls.append(call)
-        return self._stream(index, call)
+        return self.reply_stream(index, call)
 
-    def _stream(self, index: int, call: FakeCall) -> Iterator[str]:
+    def reply_stream(self, index: int, call: FakeCall) -> Iterator[str]:
+        """The chunks answering ``call``, the ``index``-th request (0-based).
+
+        A subclass may override it to change how the answer arrives (delay it, hold a
+        chunk back), calling ``super().reply_stream`` for the scripted text.
+        """
         if index in self.fail_on:
             raise LLMUnavailable(
                 "fake model: scripted failure", "this is a test double", retryable=True

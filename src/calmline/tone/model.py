@@ -30,7 +30,8 @@ import numpy.typing as npt
 
 from calmline.errors import CalmlineError
 from calmline.protocols import Embedder
-from calmline.tone.text import SECOND_PERSON, content_words, normalise, sentences, words
+from calmline.text import normalise, words
+from calmline.tone.text import SECOND_PERSON, content_words, sentences
 
 MODEL_FILE = Path(__file__).parent / "tone_model.npz"
 FEATURE_VERSION = 2

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from calmline.models import TONE_TAGS, Direction, ToneReading, VoiceFeatures
 from calmline.protocols import Embedder
+from calmline.text import normalise, words
 from calmline.tone.cues import TagCues, ToneCues, load_cues
 from calmline.tone.model import ToneModel, TurnText, features, load_tone_model
 from calmline.tone.text import (
@@ -38,11 +39,9 @@ from calmline.tone.text import (
     caps_words,
     content_words,
     is_negated,
-    normalise,
     segments,
     sentences,
     share,
-    words,
 )
 
 POLICY_SOFTENED_BY_SOLUTION = 0.6  # "policy as a wall, no help offered": help lowers it

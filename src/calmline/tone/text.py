@@ -1,8 +1,9 @@
-"""Text handling for tone reading: normalising, sentence windows, negation scope, content words.
+"""Text handling for tone reading: sentence windows, negation scope, content words.
 
 Learner text often comes from speech recognition: lower case, no punctuation,
 apostrophes dropped ("dont", "im"). Everything here is written to give the same
-answer for typed and transcribed forms of a sentence.
+answer for typed and transcribed forms of a sentence. Normalising and word tokens
+are `calmline.text`'s, shared with the other stages.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
+from calmline.text import normalise, words
+
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s+[-\u2013\u2014]+\s+")
-_WORD = re.compile(r"[a-z0-9]+")
 WINDOW_WORDS = 10  # unpunctuated speech is also read in overlapping windows of this size
 LONG_SEGMENT = 14
 
@@ -29,17 +30,6 @@ _STOPWORD_TEXT = """
     want one two"""
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 SECOND_PERSON = frozenset({"you", "your", "youre", "youve", "youd", "youll", "yours"})
-
-
-def normalise(text: str) -> str:
-    """Lower case, straight quotes, apostrophes removed, whitespace collapsed."""
-    text = text.translate(_APOSTROPHES).lower().replace("'", "")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def words(text: str) -> list[str]:
-    """The word tokens of normalised text."""
-    return _WORD.findall(text)
 
 
 def sentences(text: str) -> list[str]:

@@ -6,11 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from calmline.evaluate.agreement import confusion
+from calmline.evaluate.agreement import LEVELS, agreement, confusion
 from calmline.web.access import visible_condition
 from calmline.web.db import MachineVerdict, Review, SessionRow
 from calmline.web.routes.deps import DB, AgreementViewer, render, state
-from calmline.web.stats import CATEGORIES, agreement
 
 router = APIRouter()
 
@@ -51,6 +50,6 @@ def agreement_page(
         points=points,
         overall=agreement(all_pairs),
         matrix=confusion(all_pairs),
-        categories=CATEGORIES,
+        categories=LEVELS,
         sessions=sessions,
     )
