@@ -1,0 +1,54 @@
+// calmline live view: follows one call in progress through server-sent events.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const angers = [];
+
+  function addTurn(turn) {
+    if (document.getElementById("turn-" + turn.index)) return;
+    const li = document.createElement("li");
+    li.className = turn.speaker;
+    li.id = "turn-" + turn.index;
+    const who = { learner: "Learner", customer: "Customer", examiner: "Examiner" }[turn.speaker];
+    const label = document.createElement("strong");
+    label.textContent = who + ": ";
+    li.appendChild(label);
+    if (turn.stage_direction) {
+      const stage = document.createElement("span");
+      stage.className = "stage";
+      stage.textContent = "[" + turn.stage_direction + "] ";
+      li.appendChild(stage);
+    }
+    li.appendChild(document.createTextNode(turn.text));
+    $("transcript").appendChild(li);
+    document.body.dataset.turns = String($("transcript").children.length);
+  }
+
+  function addAnger(a) {
+    angers.push(a.anger);
+    $("meter-fill").style.width = Math.max(0, Math.min(100, a.anger)) + "%";
+    $("meter-text").textContent = "anger " + Math.round(a.anger) + " " + a.band;
+    const step = angers.length > 1 ? 580 / (angers.length - 1) : 0;
+    const points = angers.map((v, i) => (10 + i * step).toFixed(1) + "," + (150 - v * 1.4).toFixed(1));
+    $("anger-timeline").querySelector("polyline").setAttribute("points", points.join(" "));
+    document.body.dataset.angerPoints = String(angers.length);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const events = new EventSource($("live").dataset.events);
+    events.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      if (m.type === "turn") addTurn(m);
+      else if (m.type === "anger") addAnger(m);
+      else if (m.type === "status") $("whose").textContent = m.text;
+      else if (m.type === "ended") {
+        events.close();
+        $("whose").textContent = "The call is over (" + m.outcome.replace("_", " ") + ").";
+        $("session-link").href = m.session_url;
+        $("ended").hidden = false;
+        document.body.dataset.ended = "1";
+      }
+    };
+  });
+})();
