@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from calmline.call.inputs import LearnerUtterance, LiveEvent, LiveInput
+from calmline.call.inputs import LearnerUtterance, LiveEvent, LiveInput, whole_turn
 from calmline.protocols import SAMPLE_RATE, AudioArray, Transcriber
 from calmline.speech.clock import RealClock
 from calmline.speech.output import SimulatedSink
@@ -116,10 +116,7 @@ class BrowserInput:
         return item  # type: ignore[return-value]
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
-        while True:
-            event = self.next_event(phase)
-            if event is None or isinstance(event, LearnerUtterance):
-                return event
+        return whole_turn(self.next_event, phase)
 
     def set_cut_in(self, seconds: float | None) -> None:
         self.live.set_cut_in(seconds)

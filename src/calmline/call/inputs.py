@@ -87,6 +87,16 @@ class TurnPaused:
 LiveEvent = LearnerUtterance | TurnPaused | SpeechResumed
 
 
+def whole_turn(
+    next_event: Callable[[str], LiveEvent | None], phase: str
+) -> LearnerUtterance | None:
+    """The next whole turn from a live input's events, skipping its pauses and resumptions."""
+    while True:
+        event = next_event(phase)
+        if event is None or isinstance(event, LearnerUtterance):
+            return event
+
+
 def _transcribe(transcriber: Transcriber, audio: AudioArray, origin: str) -> LearnerUtterance:
     t0 = time.perf_counter()
     result = transcriber.transcribe(audio)
@@ -286,10 +296,7 @@ class LiveInput:
         self.listener.cut_in_after_s = seconds
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
-        while True:
-            event = self.next_event(phase)
-            if event is None or isinstance(event, LearnerUtterance):
-                return event
+        return whole_turn(self.next_event, phase)
 
     def next_event(self, phase: str) -> LiveEvent | None:
         """The next finished turn, phrase pause or resumption, in the order they happened."""
@@ -421,4 +428,5 @@ __all__ = [
     "TurnPaused",
     "TypedInput",
     "is_goodbye",
+    "whole_turn",
 ]

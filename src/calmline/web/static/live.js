@@ -5,23 +5,10 @@
   const $ = (id) => document.getElementById(id);
   const angers = [];
 
+  const LABELS = { learner: "Learner", customer: "Customer", examiner: "Examiner" };
+
   function addTurn(turn) {
-    if (document.getElementById("turn-" + turn.index)) return;
-    const li = document.createElement("li");
-    li.className = turn.speaker;
-    li.id = "turn-" + turn.index;
-    const who = { learner: "Learner", customer: "Customer", examiner: "Examiner" }[turn.speaker];
-    const label = document.createElement("strong");
-    label.textContent = who + ": ";
-    li.appendChild(label);
-    if (turn.stage_direction) {
-      const stage = document.createElement("span");
-      stage.className = "stage";
-      stage.textContent = "[" + turn.stage_direction + "] ";
-      li.appendChild(stage);
-    }
-    li.appendChild(document.createTextNode(turn.text));
-    $("transcript").appendChild(li);
+    window.calmlineTranscript.addTurn($("transcript"), turn, LABELS);
     document.body.dataset.turns = String($("transcript").children.length);
   }
 

@@ -25,23 +25,11 @@
 
   function setWhose(text) { $("whose").textContent = text; }
 
+  const LABELS = { learner: "You", customer: "Customer", examiner: "Examiner" };
+
   function addTurn(turn) {
-    const li = document.createElement("li");
-    li.className = turn.speaker;
-    li.id = "turn-" + turn.index;
-    const who = { learner: "You", customer: "Customer", examiner: "Examiner" }[turn.speaker];
-    const label = document.createElement("strong");
-    label.textContent = who + ": ";
-    li.appendChild(label);
-    if (turn.stage_direction) {
-      const stage = document.createElement("span");
-      stage.className = "stage";
-      stage.textContent = "[" + turn.stage_direction + "] ";
-      li.appendChild(stage);
-    }
-    li.appendChild(document.createTextNode(turn.text));
-    $("transcript").appendChild(li);
-    li.scrollIntoView({ block: "nearest" });
+    const li = window.calmlineTranscript.addTurn($("transcript"), turn, LABELS);
+    if (li) li.scrollIntoView({ block: "nearest" });
   }
 
   function showAnger(a) {

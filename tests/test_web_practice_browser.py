@@ -1,0 +1,186 @@
+"""A practice call in a real headless Chromium: a learner talks to the customer through the
+page (a fake microphone playing espeak-ng speech), answers the debrief, is marked, and the
+session reaches the trainer's dashboard; a trainer's browser can follow the call live.
+
+Everything runs on the embedded defaults: the bundled Whisper tiny.en, the packs' authored
+customer lines, espeak-ng; no LLM server. Waits are on what the pages show, never on time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calmline.speech.audio import write_wav
+from calmline.web.sample import SAMPLE_PASSWORD
+from support.browser import fake_microphone_flags, start_chromium
+from support.speech import RATE, say, silence
+from support.web import Server, ids_of, running_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.models, pytest.mark.slow]
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="pip install -e '.[test]'")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+LEARNER_TURN = "I am so sorry the kettle leaks. I will replace it for you today."
+# Model loading, the opening line played in real time, Whisper and the marking on a
+# shared 2-core machine: generous, as each wait ends as soon as the page shows the state.
+LONG = 240
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("practice")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def learner_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One learner turn after a second of quiet, then long silence: Chromium loops the
+    file, and the rest of the call is typed."""
+    audio = np.concatenate([silence(1.0), say(LEARNER_TURN), silence(600.0)])
+    path = tmp_path_factory.mktemp("mic") / "learner.wav"
+    write_wav(path, audio, RATE)
+    return path
+
+
+@pytest.fixture
+def learner_browser(tmp_path: Path, learner_wav: Path) -> Iterator[object]:
+    driver = start_chromium(tmp_path / "learner-profile", *fake_microphone_flags(learner_wav))
+    try:
+        yield driver
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def trainer_browser(tmp_path: Path) -> Iterator[object]:
+    driver = start_chromium(tmp_path / "trainer-profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
+
+
+def log_in(driver, server: Server, name: str) -> None:  # type: ignore[no-untyped-def]
+    driver.get(server.url + "/login")
+    driver.find_element(By.NAME, "username").send_keys(name)
+    driver.find_element(By.NAME, "password").send_keys(SAMPLE_PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(driver, 20).until(lambda d: "/sessions" in d.current_url)
+
+
+def data(driver, key: str) -> str | None:  # type: ignore[no-untyped-def]
+    return driver.execute_script(f"return document.body.dataset.{key} || null;")
+
+
+def start_call(driver, server: Server) -> str:  # type: ignore[no-untyped-def]
+    """Open the practice page, start the kettle call; returns the session id."""
+    driver.get(server.url + "/practice")
+    Select(driver.find_element(By.ID, "scenario")).select_by_value("kettle-counter")
+    driver.find_element(By.ID, "start").click()
+    WebDriverWait(driver, LONG).until(lambda d: data(d, "sessionId"))
+    return str(data(driver, "sessionId"))
+
+
+def spoken_turn_heard(driver) -> str:  # type: ignore[no-untyped-def]
+    """Waits until the fake microphone's turn is in the transcript; returns its text."""
+    WebDriverWait(driver, LONG).until(lambda d: d.find_elements(By.CSS_SELECTOR, "li.learner"))
+    return str(driver.find_elements(By.CSS_SELECTOR, "li.learner")[0].text)
+
+
+def type_turn(driver, text: str) -> None:  # type: ignore[no-untyped-def]
+    box = driver.find_element(By.ID, "typed-text")
+    box.send_keys(text)
+    driver.find_element(By.CSS_SELECTOR, "#typed button[type=submit]").click()
+
+
+def finish_call(driver) -> None:  # type: ignore[no-untyped-def]
+    """Say goodbye if the call is still on, answer the first debrief question by typing,
+    skip the rest with "End call", and wait for the marking."""
+    answered: set[int] = set()
+    debrief_answered = False
+
+    def step(d) -> bool:  # type: ignore[no-untyped-def]
+        nonlocal debrief_answered
+        if data(d, "state") in {"marked", "closed"}:
+            return True
+        turns = d.find_elements(By.CSS_SELECTOR, "#transcript li")
+        if data(d, "whose") != "learner" or len(turns) in answered:
+            return False
+        answered.add(len(turns))
+        if "examiner" not in (turns[-1].get_attribute("class") or ""):
+            type_turn(d, "Thank you for bearing with me, goodbye.")
+        elif not debrief_answered:
+            type_turn(d, "She raised her voice and repeated that it leaked every time.")
+            debrief_answered = True
+        else:
+            d.find_element(By.ID, "end").click()
+        return False
+
+    WebDriverWait(driver, LONG * 2, poll_frequency=0.5).until(step)
+    assert data(driver, "state") == "marked", driver.find_element(By.ID, "problem").text
+    assert driver.find_elements(By.CSS_SELECTOR, "#marks tbody tr")
+
+
+def check_dashboard(driver, server: Server, sid: str) -> None:  # type: ignore[no-untyped-def]
+    """The trainer's dashboard lists the session, plays its audio, shows anger and marking."""
+    driver.get(server.url + "/sessions")
+    assert sid in driver.page_source
+    driver.get(f"{server.url}/sessions/{sid}")
+    learner = driver.find_element(By.CSS_SELECTOR, "article.turn.learner audio")
+    ready = WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "const a = arguments[0]; return a.readyState >= 1 ? a.duration : false;", learner
+        )
+    )
+    assert ready > 1.0  # the learner's own recorded turn, from the browser's microphone
+    assert driver.find_elements(By.CSS_SELECTOR, "svg.chart circle")  # anger timeline
+    assert driver.find_elements(By.CSS_SELECTOR, "tr[id^='point-difficult_customers-']")
+
+
+def test_learner_practises_in_chromium_and_the_trainer_sees_the_session(
+    learner_browser, trainer_browser, server: Server
+) -> None:  # type: ignore[no-untyped-def]
+    log_in(learner_browser, server, "alice")
+    sid = start_call(learner_browser, server)
+    heard = spoken_turn_heard(learner_browser).lower()
+    assert learner_browser.find_elements(By.CSS_SELECTOR, "li.customer .stage")  # face to face
+    assert "kettle" in heard or "replace" in heard, heard
+    assert data(learner_browser, "mic") == "on"
+    finish_call(learner_browser)
+    assert int(data(learner_browser, "audioChunks") or 0) >= 1  # the customer was heard
+    assert sid in ids_of(server, "alice")
+
+    log_in(trainer_browser, server, "tina")
+    check_dashboard(trainer_browser, server, sid)
+
+
+def test_trainer_watches_a_call_live(learner_browser, trainer_browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    log_in(learner_browser, server, "alice")
+    log_in(trainer_browser, server, "tina")
+    sid = start_call(learner_browser, server)
+
+    trainer_browser.get(server.url + "/room")
+    assert sid in trainer_browser.page_source  # the room lists the call in progress
+    trainer_browser.find_element(By.CSS_SELECTOR, f"#call-{sid} a").click()
+    WebDriverWait(trainer_browser, 20).until(lambda d: f"/room/{sid}" in d.current_url)
+    # the opening line, then the learner's spoken turn and the anger it caused
+    WebDriverWait(trainer_browser, LONG).until(
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "#transcript li.learner")
+            and int(data(d, "angerPoints") or 0) >= 1
+        )
+    )
+    spoken_turn_heard(learner_browser)
+    finish_call(learner_browser)
+    # what the learner typed after the trainer started watching arrived live
+    WebDriverWait(trainer_browser, LONG).until(lambda d: data(d, "ended") == "1")
+    shown = trainer_browser.find_element(By.ID, "transcript").text
+    assert "She raised her voice" in shown
+    trainer_browser.find_element(By.ID, "session-link").click()
+    check_dashboard(trainer_browser, server, sid)
