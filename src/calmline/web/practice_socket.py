@@ -172,8 +172,15 @@ class PracticeSocket:
         self.out: asyncio.Queue[Outgoing] = asyncio.Queue()
         self.sink = BrowserSink(self._post, lambda: self.send(AudioStop()))
 
+    def _on_loop(self, func: Callable[..., object], *args: object) -> None:
+        """Run ``func`` on the server's event loop (from the call thread)."""
+        try:
+            self.loop.call_soon_threadsafe(func, *args)
+        except RuntimeError:  # the server is shutting down: the page cannot be told any more
+            self.sink.gone.set()
+
     def _post(self, item: Outgoing) -> None:
-        self.loop.call_soon_threadsafe(self.out.put_nowait, item)
+        self._on_loop(self.out.put_nowait, item)
 
     def send(self, message: ServerMessage) -> None:
         """Queue ``message`` for the page (safe from any thread)."""
@@ -202,7 +209,7 @@ class PracticeSocket:
         done: asyncio.Future[None] = self.loop.create_future()
         threading.Thread(
             target=self._run_call,
-            args=(call, live, lambda: self.loop.call_soon_threadsafe(_settle, done)),
+            args=(call, live, lambda: self._on_loop(_settle, done)),
             name="calmline-browser-call",
             daemon=True,
         ).start()
@@ -212,15 +219,20 @@ class PracticeSocket:
         sender = asyncio.create_task(self._send_all())
         try:
             await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver.done():  # the page went away before the call was over
-                learner_input.stop("the browser disconnected before the call was over")
-            self.sink.gone.set()
+            self._page_gone(learner_input)
             await done
         finally:
+            # Also when this handler is cancelled (the server stopping): the call thread
+            # saves the turn in progress, ends the call and marks it on its own.
+            self._page_gone(learner_input)
             timer.cancel()
             for task in (receiver, sender):
                 task.cancel()
-            learner_input.close()
+
+    def _page_gone(self, learner_input: BrowserInput) -> None:
+        """Stop the call if it is still on (the listener flushes the turn in progress)."""
+        learner_input.stop("the browser disconnected before the call was over")
+        self.sink.gone.set()
 
     def _build(self, start: StartCall) -> tuple[PracticeCall, BrowserInput, LiveCall]:
         """Load the models (cached after the first call) and put the call together."""
