@@ -30,6 +30,7 @@ from calmline.call.browser_io import (
 from calmline.testing.fakes import FakeTranscriber
 from calmline.web.live_calls import LiveCall, LiveCalls
 from calmline.web.practice_messages import (
+    AngerShown,
     CallEnded,
     EndCall,
     Problem,
@@ -180,6 +181,21 @@ def test_the_live_stream_replays_the_call_and_ends_with_it(app: FastAPI) -> None
     events = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
     assert [e["type"] for e in events] == ["turn", "ended"]
     assert events[0]["text"] == "It leaks <b>again</b>."  # data, shown as text by the page
+
+
+def test_an_exam_call_shows_the_learner_no_anger_but_the_trainer_does(app: FastAPI) -> None:
+    call = live_call("alice", "g1")
+    call.exam = True
+    app.state.live_calls.add(call)
+    call.publish(AngerShown(turn=1, anger=62.0, band="angry"))
+    call.publish(CallEnded(outcome="hung_up", session_url=f"/sessions/{call.id}"))
+
+    def types(name: str) -> list[str]:
+        body = login(app, name).get(f"/room/{call.id}/events").text
+        return [json.loads(x[6:])["type"] for x in body.splitlines() if x.startswith("data: ")]
+
+    assert types("tina") == ["anger", "ended"]
+    assert types("alice") == ["ended"]
 
 
 def test_live_calls_count_connections_per_user() -> None:

@@ -27,6 +27,7 @@ class LiveCall:
     group: str
     scenario: str
     title: str
+    exam: bool = False  # the learner's own view shows no anger, as in the call itself
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     history: list[WatchMessage] = field(default_factory=list)
     anger: float | None = None
@@ -104,6 +105,11 @@ class LiveCalls:
                 self._connections[user] = left
             else:
                 self._connections.pop(user, None)
+
+
+def shows_anger(call: LiveCall, role: str) -> bool:
+    """Trainers always see the anger; a learner following their own exam call does not."""
+    return not (call.exam and role == "learner")
 
 
 def may_watch(call: LiveCall, role: str, name: str, groups: list[str]) -> bool:

@@ -257,6 +257,7 @@ class PracticeSocket:
             group=self.caller.group,
             scenario=scenario.id,
             title=scenario.title,
+            exam=start.exam,
         )
         view = PageView(self.send, live, exam=start.exam)
         options = PracticeOptions(

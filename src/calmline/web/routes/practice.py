@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
 from calmline.web import auth
-from calmline.web.live_calls import LiveCall, LiveCalls, may_watch
-from calmline.web.practice_messages import CallEnded, WatchMessage
+from calmline.web.live_calls import LiveCall, LiveCalls, may_watch, shows_anger
+from calmline.web.practice_messages import AngerShown, CallEnded, WatchMessage
 from calmline.web.routes.deps import DB, LoggedIn, Viewer, render
 
 router = APIRouter()
@@ -40,7 +40,7 @@ def _groups(db: DB, who: Viewer) -> list[str]:
 @router.get("/room")
 def room_page(request: Request, who: LoggedIn, db: DB) -> Response:
     calls = live_calls(request).visible(who.role, who.name, _groups(db, who))
-    return render(request, "room.html", who, calls=calls)
+    return render(request, "room.html", who, calls=calls, shows_anger=shows_anger)
 
 
 def _watchable(request: Request, who: Viewer, db: DB, call_id: str) -> LiveCall:
@@ -56,15 +56,17 @@ def _watchable(request: Request, who: Viewer, db: DB, call_id: str) -> LiveCall:
 @router.get("/room/{call_id}")
 def live_page(request: Request, call_id: str, who: LoggedIn, db: DB) -> Response:
     call = _watchable(request, who, db, call_id)
-    return render(request, "live.html", who, call=call)
+    return render(request, "live.html", who, call=call, anger=shows_anger(call, who.role))
 
 
 @router.get("/room/{call_id}/events")
 async def live_events(request: Request, call_id: str, who: LoggedIn, db: DB) -> Response:
     call = _watchable(request, who, db, call_id)
     history, queue = call.watch()
+    if not shows_anger(call, who.role):
+        history = [m for m in history if not isinstance(m, AngerShown)]
     return StreamingResponse(
-        _stream(request, call, history, queue),
+        _stream(request, call, history, queue, shows_anger(call, who.role)),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
@@ -75,6 +77,7 @@ async def _stream(
     call: LiveCall,
     history: list[WatchMessage],
     queue: asyncio.Queue[WatchMessage],
+    anger: bool,
 ) -> AsyncIterator[str]:
     """What happened so far, then each new message, until the call ends or the viewer leaves."""
     try:
@@ -87,6 +90,8 @@ async def _stream(
                 message = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
             except TimeoutError:
                 yield ": keepalive\n\n"
+                continue
+            if isinstance(message, AngerShown) and not anger:
                 continue
             yield f"data: {message.model_dump_json()}\n\n"
             if isinstance(message, CallEnded):
