@@ -135,8 +135,13 @@ def test_connections_per_user_are_limited(app: FastAPI) -> None:
         assert first.receive_json()["code"] == "bad_message"
     # the first connection closed: alice may open a new one
     with alice.websocket_connect(WS, headers=SAME_ORIGIN) as again:
-        again.send_text('{"type": "start", "scenario": "no-such-pack"}')
-        assert again.receive_json()["code"] == "unknown_scenario"
+        # a pack is named by id only: a path to a file on the server is not a scenario
+        again.send_text('{"type": "start", "scenario": "/etc/passwd"}')
+        problem = again.receive_json()
+        assert (
+            problem["code"] == "unknown_scenario"
+            and "Choose one from the list" in problem["message"]
+        )
 
 
 # --------------------------------------------------------------------------- the room

@@ -191,7 +191,7 @@ class PracticeSocket:
             built = await run_in_threadpool(self._build, start)
         except CalmlineError as exc:
             await self.ws.send_text(
-                Problem(code="unknown_scenario", message=str(exc)).model_dump_json()
+                Problem(code="unknown_scenario", message=exc.message).model_dump_json()
             )
             await self.ws.close(code=POLICY, reason="unknown scenario")
             return
@@ -242,9 +242,17 @@ class PracticeSocket:
             load_transcriber,
             warm_models,
         )
-        from calmline.customer.scenario import load_scenario
+        from calmline.customer.scenario import list_scenarios
 
-        scenario = load_scenario(start.scenario)
+        # Only the server's own packs by id: load_scenario also takes a file path, which
+        # must never come from a page.
+        packs = {pack.id: pack for pack in list_scenarios()}
+        scenario = packs.get(start.scenario)
+        if scenario is None:
+            raise CalmlineError(
+                f"There is no scenario called {start.scenario!r} on this server. "
+                "Choose one from the list."
+            )
         choice = BackendChoice()
         parts = build_collaborators(scenario, choice, player=None)
         parts.sink = self.sink
