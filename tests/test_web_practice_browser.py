@@ -34,7 +34,8 @@ LONG = 240
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("practice")) as running:
+    extra = ("--practice-minutes", "30", "--practice-origin", "https://proxy.example")
+    with running_server(tmp_path_factory.mktemp("practice"), *extra) as running:
         yield running
 
 
@@ -184,3 +185,31 @@ def test_trainer_watches_a_call_live(learner_browser, trainer_browser, server: S
     assert "She raised her voice" in shown
     trainer_browser.find_element(By.ID, "session-link").click()
     check_dashboard(trainer_browser, server, sid)
+
+
+@pytest.fixture
+def browser_without_microphone(tmp_path: Path) -> Iterator[object]:
+    driver = start_chromium(tmp_path / "no-mic-profile")  # no fake device: nothing to capture
+    try:
+        yield driver
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
+
+
+def test_without_a_microphone_the_page_says_so_and_typed_turns_work(
+    browser_without_microphone, server: Server
+) -> None:  # type: ignore[no-untyped-def]
+    driver = browser_without_microphone
+    log_in(driver, server, "bob")
+    start_call(driver, server)
+    WebDriverWait(driver, LONG).until(lambda d: data(d, "mic") == "none")
+    message = driver.find_element(By.ID, "mic-state").text
+    assert "type your turns" in message, message
+    finish_call(driver)  # every turn typed: goodbye, one debrief answer, End call
+    learner = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#transcript li.learner")]
+    assert any("goodbye" in text for text in learner), learner
+    assert (
+        driver.find_element(By.ID, "session-link")
+        .get_attribute("href")
+        .endswith(data(driver, "sessionId") or "?")
+    )
