@@ -8,6 +8,7 @@ customer lines, espeak-ng; no LLM server. Waits are on what the pages show, neve
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,10 +80,12 @@ def data(driver, key: str) -> str | None:  # type: ignore[no-untyped-def]
     return driver.execute_script(f"return document.body.dataset.{key} || null;")
 
 
-def start_call(driver, server: Server) -> str:  # type: ignore[no-untyped-def]
+def start_call(driver, server: Server, *, exam: bool = False) -> str:  # type: ignore[no-untyped-def]
     """Open the practice page, start the kettle call; returns the session id."""
     driver.get(server.url + "/practice")
     Select(driver.find_element(By.ID, "scenario")).select_by_value("kettle-counter")
+    if exam:
+        driver.find_element(By.ID, "exam").click()
     driver.find_element(By.ID, "start").click()
     WebDriverWait(driver, LONG).until(lambda d: data(d, "sessionId"))
     return str(data(driver, "sessionId"))
@@ -164,7 +167,7 @@ def test_learner_practises_in_chromium_and_the_trainer_sees_the_session(
 def test_trainer_watches_a_call_live(learner_browser, trainer_browser, server: Server) -> None:  # type: ignore[no-untyped-def]
     log_in(learner_browser, server, "alice")
     log_in(trainer_browser, server, "tina")
-    sid = start_call(learner_browser, server)
+    sid = start_call(learner_browser, server, exam=True)
 
     trainer_browser.get(server.url + "/room")
     assert sid in trainer_browser.page_source  # the room lists the call in progress
@@ -174,10 +177,18 @@ def test_trainer_watches_a_call_live(learner_browser, trainer_browser, server: S
     WebDriverWait(trainer_browser, LONG).until(
         lambda d: (
             d.find_elements(By.CSS_SELECTOR, "#transcript li.learner")
-            and int(data(d, "angerPoints") or 0) >= 1
+            and int(data(d, "angerPoints") or 0) >= 2  # the start, and after the learner's turn
         )
     )
     spoken_turn_heard(learner_browser)
+    # an exam: the learner sees no anger meter, the trainer follows the anger all the same
+    assert not learner_browser.find_element(By.ID, "meter").is_displayed()
+    assert trainer_browser.find_element(By.ID, "meter").is_displayed()
+    shots = os.environ.get("CALMLINE_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        learner_browser.save_screenshot(str(Path(shots) / "practice.png"))
+        trainer_browser.save_screenshot(str(Path(shots) / "live.png"))
     finish_call(learner_browser)
     # what the learner typed after the trainer started watching arrived live
     WebDriverWait(trainer_browser, LONG).until(lambda d: data(d, "ended") == "1")

@@ -267,7 +267,7 @@ class PracticeSocket:
             title=scenario.title,
             exam=start.exam,
         )
-        view = PageView(self.send, live, exam=start.exam)
+        view = PageView(self.send, live, exam=start.exam, start_anger=scenario.persona.start_anger)
         options = PracticeOptions(
             out=self.app.settings.recordings, exam=start.exam, learner=self.caller.name
         )

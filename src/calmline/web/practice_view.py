@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from rich.console import Console
 
 from calmline.call.view import CallView
+from calmline.customer.anger import band
 from calmline.models import AngerStep, Turn
 from calmline.web.live_calls import LiveCall
 from calmline.web.practice_messages import AngerShown, Note, ServerMessage, Status, TurnShown, Whose
@@ -35,16 +36,20 @@ def whose_turn(message: str) -> Whose:
 class PageView(CallView):
     """Sends the call to the learner's page and to the live call that trainers watch."""
 
-    def __init__(self, send: SendMessage, live: LiveCall, *, exam: bool) -> None:
+    def __init__(
+        self, send: SendMessage, live: LiveCall, *, exam: bool, start_anger: float
+    ) -> None:
         # Rules and printed summaries the loop writes to the console go nowhere.
         super().__init__(exam=exam, console=Console(file=io.StringIO(), width=100))
         self._send = send
         self._live = live
         self._last_turn = 0
+        self._start_anger = start_anger
 
     def header(self, title: str, setting: str, persona: str) -> None:
         where = "face to face" if setting == "face_to_face" else "on the phone"
         self.note(f"You are speaking {where} with {persona}. Say goodbye to finish the call.")
+        self._show_anger(0, self._start_anger, band(self._start_anger))  # the timeline's start
 
     def turn(self, turn: Turn) -> None:
         shown = TurnShown(
@@ -63,7 +68,10 @@ class PageView(CallView):
             self._status("customer", "The customer is answering…")
 
     def anger(self, step: AngerStep) -> None:
-        shown = AngerShown(turn=self._last_turn, anger=step.after, band=step.band)
+        self._show_anger(self._last_turn, step.after, step.band)
+
+    def _show_anger(self, turn: int, anger: float, band_name: str) -> None:
+        shown = AngerShown(turn=turn, anger=anger, band=band_name)
         if not self.exam:
             self._send(shown)
         self._live.publish(shown)

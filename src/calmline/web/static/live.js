@@ -18,7 +18,21 @@
     $("meter-text").textContent = "anger " + Math.round(a.anger) + " " + a.band;
     const step = angers.length > 1 ? 580 / (angers.length - 1) : 0;
     const points = angers.map((v, i) => (10 + i * step).toFixed(1) + "," + (150 - v * 1.4).toFixed(1));
-    $("anger-timeline").querySelector("polyline").setAttribute("points", points.join(" "));
+    const svg = $("anger-timeline");
+    svg.querySelector("polyline").setAttribute("points", points.join(" "));
+    for (const dot of svg.querySelectorAll("circle")) dot.remove();
+    points.forEach((xy, i) => {
+      const [x, y] = xy.split(",");
+      const dot = document.createElementNS("http://www.w3.org/2000/svg", "circle");
+      dot.setAttribute("class", "dot anger");
+      dot.setAttribute("cx", x);
+      dot.setAttribute("cy", y);
+      dot.setAttribute("r", "4");
+      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+      title.textContent = (i === 0 ? "start" : "after turn " + i) + ": anger " + Math.round(angers[i]);
+      dot.appendChild(title);
+      svg.appendChild(dot);
+    });
     document.body.dataset.angerPoints = String(angers.length);
   }
 
