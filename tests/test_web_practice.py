@@ -362,3 +362,58 @@ def test_a_browser_that_disconnects_mid_turn_leaves_a_markable_session(app: Fast
     assert load_assessments(rec / sid)  # marked
     tina = login(app, "tina")
     assert wait_until(lambda: sid in tina.get("/sessions").text)  # indexed for the trainer
+
+
+def typed_call(ws: WebSocketTestSession, words: str) -> dict[str, Any]:
+    """Drives a started call by typing: ``words`` and goodbye, then ends the debrief."""
+    said = False
+    while True:
+        message = ws.receive()
+        if message["type"] == "websocket.close":
+            raise AssertionError(f"closed before the marking: {message}")
+        if message.get("text") is None:
+            continue
+        data = json.loads(message["text"])
+        if data["type"] == "marking":
+            return data
+        if data["type"] == "status" and data["whose"] == "learner":
+            if not said:
+                ws.send_text(json.dumps({"type": "text", "text": f"{words} Goodbye."}))
+                said = True
+            else:
+                ws.send_text('{"type": "end"}')
+
+
+@pytest.mark.models
+def test_two_learners_practise_at_once_without_mixing_their_sessions(app: FastAPI) -> None:
+    from calmline.call.session import load_session
+
+    rec = app.state.calmline.settings.recordings
+    words = {
+        "alice": "I will replace the kettle at the counter now.",
+        "bob": "Let me refund the kettle to your card today.",
+    }
+    results: dict[str, dict[str, Any]] = {}
+    failures: list[BaseException] = []
+
+    def practise(name: str) -> None:
+        try:
+            with started_call(app, name) as ws:
+                results[name] = typed_call(ws, words[name])
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=practise, args=(n,)) for n in words]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert not failures, failures
+    assert results["alice"]["session_id"] != results["bob"]["session_id"]
+    for name, marking in results.items():
+        record = load_session(rec / marking["session_id"])
+        assert record.learner == name
+        said = " ".join(t.text for t in record.turns if t.speaker == "learner")
+        other = next(w for n, w in words.items() if n != name)
+        assert words[name] in said and other not in said
+        assert marking["rubrics"]
