@@ -39,7 +39,7 @@ from calmline.web.practice_messages import (
     TypedTurn,
     client_message,
 )
-from calmline.web.practice_socket import origin_allowed
+from calmline.web.practice_socket import origin_allowed, unreadable
 from support.web import login
 
 WS = "ws://127.0.0.1/practice/ws"
@@ -91,6 +91,12 @@ def test_server_messages_carry_their_type() -> None:
 )
 def test_origin_must_be_the_server_itself(origin: str | None, host: str, ok: bool) -> None:
     assert origin_allowed(origin, host) is ok
+
+
+def test_a_message_the_server_cannot_take_is_explained() -> None:
+    assert "at most" not in unreadable('{"type": "shell"}')
+    assert "1 to 2000 characters" in unreadable(json.dumps({"type": "text", "text": "x" * 2001}))
+    assert "does not know" in unreadable("not json")
 
 
 def test_an_extra_origin_can_be_allowed() -> None:

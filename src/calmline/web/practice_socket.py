@@ -13,6 +13,7 @@ the call ends ``interrupted`` and is marked and indexed like any other.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from calmline.web.db import transaction
 from calmline.web.indexer import index_folder
 from calmline.web.live_calls import LiveCall, LiveCalls
 from calmline.web.practice_messages import (
+    MAX_TYPED_CHARS,
     AudioStop,
     CallEnded,
     EndCall,
@@ -139,9 +141,11 @@ async def practice_socket(ws: WebSocket) -> None:
 
 async def _first_message(ws: WebSocket) -> StartCall | None:
     """The page's ``start`` message (frames sent before it are dropped)."""
+    deadline = asyncio.get_running_loop().time() + START_WAIT_S
     while True:
         try:
-            raw = await asyncio.wait_for(ws.receive(), START_WAIT_S)
+            left = deadline - asyncio.get_running_loop().time()
+            raw = await asyncio.wait_for(ws.receive(), max(left, 0.0))
         except TimeoutError:
             await ws.close(code=POLICY, reason="no start message")
             return None
@@ -331,11 +335,7 @@ class PracticeSocket:
         elif isinstance(message, EndCall):
             learner_input.end_call()
         else:
-            self.send(
-                Problem(
-                    code="bad_message", message="The page sent a message the server does not know."
-                )
-            )
+            self.send(Problem(code="bad_message", message=unreadable(text)))
 
     async def _send_all(self) -> None:
         """Everything queued for the page, in order; closes the socket after the last."""
@@ -367,6 +367,20 @@ class PracticeSocket:
 def _settle(done: asyncio.Future[None]) -> None:
     if not done.done():
         done.set_result(None)
+
+
+def unreadable(text: str) -> str:
+    """Why a message from the page was not taken, in words for the learner."""
+    try:
+        sent = json.loads(text)
+    except ValueError:
+        sent = None
+    if isinstance(sent, dict) and sent.get("type") == "text":
+        return (
+            f"A typed turn must have 1 to {MAX_TYPED_CHARS} characters; "
+            "that one was not sent to the customer."
+        )
+    return "The page sent a message the server does not know."
 
 
 def frame_message(size: int, limit: int) -> str:
