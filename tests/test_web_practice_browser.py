@@ -224,3 +224,39 @@ def test_without_a_microphone_the_page_says_so_and_typed_turns_work(
         .get_attribute("href")
         .endswith(data(driver, "sessionId") or "?")
     )
+
+
+@pytest.fixture
+def looping_speech_browser(tmp_path: Path) -> Iterator[object]:
+    """A fake microphone that never stops talking: one sentence, looped by Chromium."""
+    wav = tmp_path / "talking.wav"
+    write_wav(wav, np.concatenate([say(LEARNER_TURN), silence(0.2)]), RATE)
+    driver = start_chromium(tmp_path / "ptt-profile", *fake_microphone_flags(wav))
+    try:
+        yield driver
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
+
+
+def test_push_to_talk_sends_sound_only_while_the_button_is_held(
+    looping_speech_browser, server: Server
+) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver = looping_speech_browser
+    log_in(driver, server, "bob")
+    driver.get(server.url + "/practice")
+    driver.find_element(By.ID, "ptt").click()
+    driver.find_element(By.ID, "start").click()
+    WebDriverWait(driver, LONG).until(lambda d: int(data(d, "framesSent") or 0) >= 150)
+    # 3 s of frames while the microphone hears speech all along: every one silent
+    assert data(driver, "framesVoiced") == "0"
+    assert not driver.find_elements(By.CSS_SELECTOR, "li.learner")
+    talk = driver.find_element(By.ID, "talk")
+    ActionChains(driver).click_and_hold(talk).perform()
+    WebDriverWait(driver, LONG).until(lambda d: int(data(d, "framesVoiced") or 0) >= 100)
+    ActionChains(driver).release(talk).perform()  # released: silence ends the turn
+    WebDriverWait(driver, LONG).until(lambda d: d.find_elements(By.CSS_SELECTOR, "li.learner"))
+    heard = driver.find_element(By.CSS_SELECTOR, "li.learner").text.lower()
+    assert "kettle" in heard or "replace" in heard or "sorry" in heard, heard
+    driver.find_element(By.ID, "end").click()  # ends the call; the debrief follows

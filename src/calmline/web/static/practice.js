@@ -123,8 +123,14 @@
     await ctx.audioWorklet.addModule("/static/pcm-worklet.js");
     const input = ctx.createMediaStreamSource(stream);
     worklet = new AudioWorkletNode(ctx, "pcm-frames");
+    page.framesSent = "0";
+    page.framesVoiced = "0"; // frames with any sound: none while push-to-talk is released
     worklet.port.onmessage = (e) => {
       if (socket && socket.readyState === WebSocket.OPEN && !finished) socket.send(e.data);
+      page.framesSent = String(Number(page.framesSent) + 1);
+      if (new Int16Array(e.data).some((v) => v !== 0)) {
+        page.framesVoiced = String(Number(page.framesVoiced) + 1);
+      }
     };
     worklet.port.postMessage({ muted: pushToTalk });
     input.connect(worklet);
