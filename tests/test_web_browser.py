@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support.browser import start_chromium
+from support.browser import chromium
 from support.web import Server, ids_of, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -30,11 +30,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()  # type: ignore[attr-defined]
 
 
 def log_in(driver, server: Server, name: str, password: str) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ import pytest
 
 from calmline.speech.audio import write_wav
 from calmline.web.sample import SAMPLE_PASSWORD
-from support.browser import fake_microphone_flags, start_chromium
+from support.browser import chromium, fake_microphone_flags
 from support.speech import RATE, say, silence
 from support.web import Server, ids_of, running_server
 
@@ -52,20 +52,14 @@ def learner_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def learner_browser(tmp_path: Path, learner_wav: Path) -> Iterator[object]:
-    driver = start_chromium(tmp_path / "learner-profile", *fake_microphone_flags(learner_wav))
-    try:
+    with chromium(tmp_path / "learner-profile", *fake_microphone_flags(learner_wav)) as driver:
         yield driver
-    finally:
-        driver.quit()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
 def trainer_browser(tmp_path: Path) -> Iterator[object]:
-    driver = start_chromium(tmp_path / "trainer-profile")
-    try:
+    with chromium(tmp_path / "trainer-profile") as driver:
         yield driver
-    finally:
-        driver.quit()  # type: ignore[attr-defined]
 
 
 def log_in(driver, server: Server, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -80,12 +74,16 @@ def data(driver, key: str) -> str | None:  # type: ignore[no-untyped-def]
     return driver.execute_script(f"return document.body.dataset.{key} || null;")
 
 
-def start_call(driver, server: Server, *, exam: bool = False) -> str:  # type: ignore[no-untyped-def]
-    """Open the practice page, start the kettle call; returns the session id."""
+def start_call(driver, server: Server, **ticked: bool) -> str:  # type: ignore[no-untyped-def]
+    """Open the practice page, start the kettle call; returns the session id.
+
+    ``ticked``: the page's check boxes to tick (``exam``, ``ptt``).
+    """
     driver.get(server.url + "/practice")
     Select(driver.find_element(By.ID, "scenario")).select_by_value("kettle-counter")
-    if exam:
-        driver.find_element(By.ID, "exam").click()
+    for box, on in ticked.items():
+        if on:
+            driver.find_element(By.ID, box).click()
     driver.find_element(By.ID, "start").click()
     WebDriverWait(driver, LONG).until(lambda d: data(d, "sessionId"))
     return str(data(driver, "sessionId"))
@@ -200,11 +198,8 @@ def test_trainer_watches_a_call_live(learner_browser, trainer_browser, server: S
 
 @pytest.fixture
 def browser_without_microphone(tmp_path: Path) -> Iterator[object]:
-    driver = start_chromium(tmp_path / "no-mic-profile")  # no fake device: nothing to capture
-    try:
+    with chromium(tmp_path / "no-mic-profile") as driver:  # no fake device: nothing to capture
         yield driver
-    finally:
-        driver.quit()  # type: ignore[attr-defined]
 
 
 def test_without_a_microphone_the_page_says_so_and_typed_turns_work(
@@ -231,11 +226,8 @@ def looping_speech_browser(tmp_path: Path) -> Iterator[object]:
     """A fake microphone that never stops talking: one sentence, looped by Chromium."""
     wav = tmp_path / "talking.wav"
     write_wav(wav, np.concatenate([say(LEARNER_TURN), silence(0.2)]), RATE)
-    driver = start_chromium(tmp_path / "ptt-profile", *fake_microphone_flags(wav))
-    try:
+    with chromium(tmp_path / "ptt-profile", *fake_microphone_flags(wav)) as driver:
         yield driver
-    finally:
-        driver.quit()  # type: ignore[attr-defined]
 
 
 def test_push_to_talk_sends_sound_only_while_the_button_is_held(
@@ -243,13 +235,12 @@ def test_push_to_talk_sends_sound_only_while_the_button_is_held(
 ) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.action_chains import ActionChains
 
-    driver = looping_speech_browser
-    log_in(driver, server, "bob")
-    driver.get(server.url + "/practice")
-    driver.find_element(By.ID, "ptt").click()
-    driver.find_element(By.ID, "start").click()
-    WebDriverWait(driver, LONG).until(lambda d: int(data(d, "framesSent") or 0) >= 150)
+    log_in(looping_speech_browser, server, "bob")
+    start_call(looping_speech_browser, server, ptt=True)
+    frames = WebDriverWait(looping_speech_browser, LONG)
+    frames.until(lambda d: int(data(d, "framesSent") or 0) >= 150)
     # 3 s of frames while the microphone hears speech all along: every one silent
+    driver = looping_speech_browser
     assert data(driver, "framesVoiced") == "0"
     assert not driver.find_elements(By.CSS_SELECTOR, "li.learner")
     talk = driver.find_element(By.ID, "talk")

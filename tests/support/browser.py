@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,13 @@ def start_chromium(profile: Path, *extra: str) -> object:
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(20)
     return driver
+
+
+@contextmanager
+def chromium(profile: Path, *extra: str) -> Iterator[object]:
+    """``start_chromium`` until the block ends; the browser is always closed."""
+    driver = start_chromium(profile, *extra)
+    try:
+        yield driver
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
