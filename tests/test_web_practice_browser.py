@@ -95,6 +95,11 @@ def spoken_turn_heard(driver) -> str:  # type: ignore[no-untyped-def]
     return str(driver.find_elements(By.CSS_SELECTOR, "li.learner")[0].text)
 
 
+def heard_the_learner(text: str) -> bool:
+    """Whisper tiny heard some of ``LEARNER_TURN`` (it may write "cattle", or split the turn)."""
+    return any(word in text.lower() for word in ("kettle", "replace", "sorry", "leak"))
+
+
 def type_turn(driver, text: str) -> None:  # type: ignore[no-untyped-def]
     box = driver.find_element(By.ID, "typed-text")
     box.send_keys(text)
@@ -152,7 +157,7 @@ def test_learner_practises_in_chromium_and_the_trainer_sees_the_session(
     sid = start_call(learner_browser, server)
     heard = spoken_turn_heard(learner_browser).lower()
     assert learner_browser.find_elements(By.CSS_SELECTOR, "li.customer .stage")  # face to face
-    assert "kettle" in heard or "replace" in heard, heard
+    assert heard_the_learner(heard), heard
     assert data(learner_browser, "mic") == "on"
     finish_call(learner_browser)
     assert int(data(learner_browser, "audioChunks") or 0) >= 1  # the customer was heard
@@ -249,5 +254,5 @@ def test_push_to_talk_sends_sound_only_while_the_button_is_held(
     ActionChains(driver).release(talk).perform()  # released: silence ends the turn
     WebDriverWait(driver, LONG).until(lambda d: d.find_elements(By.CSS_SELECTOR, "li.learner"))
     heard = driver.find_element(By.CSS_SELECTOR, "li.learner").text.lower()
-    assert "kettle" in heard or "replace" in heard or "sorry" in heard, heard
+    assert heard_the_learner(heard), heard
     driver.find_element(By.ID, "end").click()  # ends the call; the debrief follows
