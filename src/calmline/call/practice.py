@@ -323,4 +323,7 @@ class PracticeCall:
 
 
 def _stop_reason(stop: KeyboardInterrupt, ctrl_c: str) -> str:
+    reason = getattr(stop, "reason", None)  # an input that stops the call says why (a browser)
+    if isinstance(reason, str):
+        return reason
     return "the process was asked to stop (SIGTERM)" if isinstance(stop, Terminated) else ctrl_c

@@ -94,14 +94,33 @@ def serve(
             "--assessors-see-all", help="Assessors see every session, not only assigned ones."
         ),
     ] = False,
+    practice_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--practice-origin",
+            help="Another origin allowed to open practice calls, e.g. an HTTPS proxy's "
+            "https://train.example (repeat for several).",
+        ),
+    ] = None,
+    practice_minutes: Annotated[
+        float,
+        typer.Option(
+            "--practice-minutes", min=1, help="A browser practice call stops after this long."
+        ),
+    ] = 15,
 ) -> None:
-    """Run the trainer and assessor dashboard in the browser."""
+    """Run the dashboard, and practice calls in the browser, for learners and trainers."""
     import uvicorn
 
     from calmline.web.app import create_app
 
     settings = _settings(
-        db, recordings, secure_cookies=secure_cookies, assessors_see_all=assessors_see_all
+        db,
+        recordings,
+        secure_cookies=secure_cookies,
+        assessors_see_all=assessors_see_all,
+        practice_origins=tuple(practice_origin or ()),
+        practice_call_s=practice_minutes * 60,
     )
     _recordings_exist(settings, recordings)
     err_console.print(f"calmline: indexing {settings.recordings} ...", markup=False)

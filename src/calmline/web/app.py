@@ -23,11 +23,14 @@ from calmline import __version__
 from calmline.errors import CalmlineError
 from calmline.web.db import make_engine, session_factory, transaction
 from calmline.web.indexer import IndexReport, sync
+from calmline.web.live_calls import LiveCalls
+from calmline.web.practice_socket import router as practice_socket_router
 from calmline.web.request_limits import RequestLimits
 from calmline.web.routes import (
     admin,
     agreement,
     auth_routes,
+    practice,
     review,
     session_page,
     sessions,
@@ -91,11 +94,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.calmline = AppState(settings=settings, factory=factory, templates=_templates())
     app.state.index_report = report
     app.state.engine = engine
+    app.state.live_calls = LiveCalls()  # browser calls in progress (one server process)
     app.add_middleware(RequestLimits)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (auth_routes, sessions, session_page, review, agreement, trainer, admin):
         app.include_router(module.router)
+    app.include_router(practice.router)
+    app.include_router(practice_socket_router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:

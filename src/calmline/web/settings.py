@@ -32,6 +32,12 @@ class WebSettings:
         login_window_s: ... within this many seconds, before logins are refused (429).
         session_hours: how long a login lasts.
         resync_s: the session list re-reads ``recordings/`` at most this often.
+        practice_frame_bytes: the largest audio frame a practice page may send (the page
+            sends 20 ms, 640 bytes; 1 s is 32 000).
+        practice_call_s: a browser call is stopped (and marked) after this many seconds.
+        practice_connections: practice connections one user may have open at once.
+        practice_origins: origins besides the server's own allowed to open a practice
+            socket (a reverse proxy's public address, say).
     """
 
     recordings: Path = field(default_factory=recordings_dir)
@@ -43,6 +49,10 @@ class WebSettings:
     login_window_s: int = 300
     session_hours: int = 12
     resync_s: float = 10.0
+    practice_frame_bytes: int = 32_000
+    practice_call_s: float = 900.0
+    practice_connections: int = 2
+    practice_origins: tuple[str, ...] = ()
     db_is_default: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
