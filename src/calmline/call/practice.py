@@ -233,13 +233,31 @@ class PracticeCall:
     def _stopped_incomplete(self, exc: BaseException) -> NoReturn:
         """Mark the session ``incomplete`` and re-raise, saying where the part is kept."""
         problem = exc.message if isinstance(exc, CalmlineError) else f"{type(exc).__name__}: {exc}"
+        kept = self._keep_unheard(exc, problem)
         marked = self.writer.mark_incomplete(problem)
         if isinstance(exc, CalmlineError):
             where = "marked incomplete" if marked else "left in_progress (it could not be updated)"
+            if kept:
+                where += f"; your last turn's audio is kept in {kept}"
             raise CalmlineError(
                 f"{exc.message}; the call stopped, and {self.writer.folder} is {where}", exc.hint
             ) from exc
         raise exc
+
+    def _keep_unheard(self, exc: BaseException, problem: str) -> str:
+        """The audio of a turn speech to text failed on (a model server down), saved beside
+        the session so nothing the learner said is lost; "" when there is none."""
+        from calmline.speech.remote_stt import TranscriptionFailed
+
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, TranscriptionFailed):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None or cause.audio is None:
+            return ""
+        try:
+            return self.writer.keep_unheard(cause.audio, problem)
+        except CalmlineError:
+            return ""
 
     def _call(self) -> Outcome:
         persona = self.scenario.persona

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calmline.call.factory import BackendChoice, build_collaborators, load_transcriber, warm_models
+from calmline.call.factory import (
+    BackendChoice,
+    Warmable,
+    build_collaborators,
+    load_transcriber,
+    warm_models,
+)
 from calmline.call.inputs import (
     AudioFilesInput,
     LearnerInput,
@@ -73,6 +79,8 @@ def _pick_input(req: CallRequest, view: CallView) -> LearnerInput:
             )
         with view.waiting("Loading speech-to-text…"):
             transcriber = load_transcriber(req.choice)
+            if isinstance(transcriber, Warmable):  # a model server: is it there?
+                transcriber.warm()
         return AudioFilesInput(req.audio_files, transcriber, debrief=req.debrief_audio)
     mode = req.input_mode or _default_input_mode()
     if mode == "text":
