@@ -32,6 +32,7 @@ from calmline.web.routes import (
     session_page,
     sessions,
     trainer,
+    upload,
 )
 from calmline.web.routes.deps import AppState, LoginRequired, render
 from calmline.web.settings import WebSettings
@@ -94,7 +95,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth_routes, sessions, session_page, review, agreement, trainer, admin):
+    for module in (auth_routes, sessions, session_page, review, agreement, trainer, admin, upload):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
