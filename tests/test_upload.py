@@ -20,8 +20,9 @@ import httpx
 import pytest
 
 from calmline.web.sample import sample_session
-from support.cli import assert_one_clear_line, calmline
-from support.net import free_port
+from support.cli import assert_one_clear_line, calmline, practice_args
+from support.net import closed_port_url, free_port
+from support.openai_server import FakeOpenAIServer, reply
 from support.web import Server, login_http, running_server
 
 pytestmark = pytest.mark.server
@@ -210,3 +211,23 @@ def test_a_session_sent_while_the_server_is_down_is_sent_by_the_next_run(
         nothing = upload(url, token, "--recordings", str(tmp_path / "laptop"))
         assert nothing.returncode == 0 and "nothing to upload" in nothing.stdout
     assert json.loads((folder / "upload.json").read_text())["state"] == "sent"
+
+
+def test_practice_upload_sends_the_finished_call(server: Server, tmp_path: Path) -> None:
+    script = tmp_path / "turns.txt"
+    script.write_text("I'm sorry it leaks. I will send a new kettle today.\n")
+    env = {**os.environ, "CALMLINE_UPLOAD_TOKEN": issue(server, "alice")}
+    down = closed_port_url().removesuffix("/v1")
+    with FakeOpenAIServer([reply("It leaks every single time.")]) as llm:
+        args = practice_args(llm.base_url, tmp_path / "laptop", script, "--learner", "alice")
+        sent = calmline(*args[1:], "--upload", server.url, env=env)
+        queued = calmline(*args[1:], "--upload", down, env=env)
+    assert sent.returncode == 0, sent.stderr
+    sid = json.loads(sent.stdout)["id"]  # stdout is still the one JSON object
+    assert f"sent {sid} (stored)" in sent.stderr
+    assert sid in login_http(server, "alice").get("/sessions").text
+
+    assert queued.returncode == 0, queued.stderr  # the call is done and saved
+    other = Path(json.loads(queued.stdout)["session"])
+    assert "calmline: warning: 1 of 1 session(s) not uploaded (1 queued" in queued.stderr
+    assert json.loads((other / "upload.json").read_text())["state"] == "pending"

@@ -168,6 +168,16 @@ def practice(
     llm_timeout: float = typer.Option(
         30.0, "--llm-timeout", min=1, help="Seconds before an endpoint request is retried."
     ),
+    upload: str = typer.Option(
+        None,
+        "--upload",
+        help="After the call, send the session to this dashboard (calmline serve) with your "
+        "upload token [env CALMLINE_UPLOAD_TOKEN]; if that fails it is queued for "
+        "`calmline upload URL`.",
+    ),
+    upload_token: str = typer.Option(
+        None, "--upload-token", help="Your upload token [env CALMLINE_UPLOAD_TOKEN]."
+    ),
     lines: str = typer.Option(
         "auto",
         "--lines",
@@ -199,6 +209,11 @@ def practice(
         stt,
         stt_url,
     )
+    if upload:  # checked before the call, not after the learner has done it
+        from calmline.commands.upload import upload_token as _token
+        from calmline.upload.client import server_url
+
+        upload, upload_token = server_url(upload), _token(upload_token)
     run_call(
         CallRequest(
             scenario_name=scenario,
@@ -221,6 +236,8 @@ def practice(
             output_device=output_device,
             min_silence_ms=min_silence_ms,
             push_to_talk=push_to_talk,
+            upload_url=upload or None,
+            upload_token=upload_token if upload else None,
         )
     )
 

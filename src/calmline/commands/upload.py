@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,9 @@ from calmline.cli import app, err_console
 from calmline.config import environment
 from calmline.errors import CalmlineError
 from calmline.paths import recordings_dir
+
+if TYPE_CHECKING:
+    from calmline.upload.client import UploadOutcome
 
 TOKEN_HINT = "ask your trainer for an upload token, then pass --token or set CALMLINE_UPLOAD_TOKEN"
 
@@ -53,8 +56,14 @@ def upload(
     send_folders(server_url(url), list(folders or []), upload_token(token), recordings)
 
 
-def send_folders(url: str, named: list[Path], token: str, recordings: Path | None) -> None:
-    """Send ``named`` plus the folders queued under ``recordings``; one line per session."""
+def send_folders(
+    url: str, named: list[Path], token: str, recordings: Path | None, *, quiet: bool = False
+) -> list[UploadOutcome]:
+    """Send ``named`` plus the folders queued under ``recordings``; one line per session.
+
+    ``quiet``: every line on stderr (``practice --json`` keeps stdout for its JSON).
+    Raises ``CalmlineError`` when any session was not sent.
+    """
     from calmline.upload.client import UploadClient, pending_folders, upload_folders
 
     for folder in named:
@@ -64,9 +73,10 @@ def send_folders(url: str, named: list[Path], token: str, recordings: Path | Non
             )
     root = recordings or recordings_dir()
     queued = pending_folders(root, url)
+    say = _err if quiet else print
     if not named and not queued:
-        print(f"nothing to upload: no folders given and none queued for {url} under {root}")
-        return
+        say(f"nothing to upload: no folders given and none queued for {url} under {root}")
+        return []
     client = UploadClient(url, token)
     try:
         outcomes = upload_folders(client, [*named, *queued])
@@ -74,16 +84,14 @@ def send_folders(url: str, named: list[Path], token: str, recordings: Path | Non
         client.close()
     for o in outcomes:
         if o.state == "sent":
-            print(f"sent {o.session_id} ({o.message}): {o.url}")
+            say(f"sent {o.session_id} ({o.message}): {o.url}")
         elif o.state == "pending":
-            err_console.print(
+            _err(
                 f"queued {o.session_id}: {o.message}; kept here, sent by the next "
-                f"`calmline upload {url}`",
-                markup=False,
-                soft_wrap=True,
+                f"`calmline upload {url}`"
             )
         else:
-            err_console.print(f"not sent {o.session_id}: {o.message}", markup=False, soft_wrap=True)
+            _err(f"not sent {o.session_id}: {o.message}")
     failed = [o for o in outcomes if o.state != "sent"]
     if failed:
         queued_now = sum(o.state == "pending" for o in failed)
@@ -94,3 +102,8 @@ def send_folders(url: str, named: list[Path], token: str, recordings: Path | Non
             if queued_now
             else "the reasons are above; fix them, then name the folders again",
         )
+    return outcomes
+
+
+def _err(line: str) -> None:
+    err_console.print(line, markup=False, soft_wrap=True)
