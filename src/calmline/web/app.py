@@ -31,6 +31,7 @@ from calmline.web.routes import (
     review,
     session_page,
     sessions,
+    tokens,
     trainer,
     upload,
 )
@@ -95,7 +96,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth_routes, sessions, session_page, review, agreement, trainer, admin, upload):
+    for module in (
+        auth_routes,
+        sessions,
+        session_page,
+        review,
+        agreement,
+        trainer,
+        admin,
+        tokens,
+        upload,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
