@@ -30,7 +30,7 @@ FIXED_NAMES = frozenset(
 TURN_AUDIO = re.compile(r"turn-\d{3,5}-(?:learner|customer|examiner)(?:-unheard)?\.wav")
 # what SessionWriter makes: 20261122-131500-kettle-counter-7f3a (and ids of older sessions)
 SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
-MAX_FILES = 2_000  # 5 000 turns is the marking budget; a real call has a few dozen
+MAX_FILES = 1_000  # a call of 200 turns with its debrief holds about 450
 MB = 1 << 20
 DEFAULT_MAX_UPLOAD_MB = 200.0  # an hour's call is about 115 MB of 16 kHz WAV
 

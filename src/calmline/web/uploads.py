@@ -82,17 +82,19 @@ def store_upload(
     by_name = {p.name: p.file for p in parts}
     if SESSION_FILE not in by_name:
         raise UploadRejected(400, "the upload has no session.json")
-    record = _session_record(by_name[SESSION_FILE])
+    raw, record = _session_record(by_name[SESSION_FILE])
     if not safe_session_id(record.id):
         raise UploadRejected(400, f"session id {record.id[:100]!r} cannot name a folder")
     if record.learner and record.learner != owner:
         raise UploadRejected(
             403, f"this session is {record.learner}'s, and the upload token is {owner}'s"
         )
-    record.learner = owner
+    if not record.learner:  # practised without --learner: the session is the token owner's
+        record.learner = owner
+        raw = record.model_dump_json(indent=2).encode()
     if not recordings.is_dir():
         raise CalmlineError(f"the recordings folder {recordings} does not exist")
-    staged = _stage(recordings, record, by_name)
+    staged = _stage(recordings, raw, by_name)
     try:
         try:
             load_assessments(staged)
@@ -107,19 +109,19 @@ def store_upload(
     return UploadResult(row.id, status)
 
 
-def _session_record(file: BinaryIO) -> SessionRecord:
+def _session_record(file: BinaryIO) -> tuple[bytes, SessionRecord]:
     budget = limits().session_bytes
     data = file.read(budget + 1)
     if len(data) > budget:
         raise UploadRejected(413, f"session.json is over {budget >> 20} MB")
     try:
-        return SessionRecord.model_validate_json(data)
+        return data, SessionRecord.model_validate_json(data)
     except (ValidationError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UploadRejected(400, f"session.json is not a calmline session ({first})") from exc
 
 
-def _stage(recordings: Path, record: SessionRecord, files: dict[str, BinaryIO]) -> Path:
+def _stage(recordings: Path, session_json: bytes, files: dict[str, BinaryIO]) -> Path:
     staged = recordings / STAGING / secrets.token_hex(8)
     try:
         staged.mkdir(parents=True)
@@ -134,7 +136,7 @@ def _stage(recordings: Path, record: SessionRecord, files: dict[str, BinaryIO]) 
                 out.write(head)
                 shutil.copyfileobj(file, out, length=1 << 20)
         # last, so that a folder with a session.json is always complete
-        (staged / SESSION_FILE).write_text(record.model_dump_json(indent=2), encoding="utf-8")
+        (staged / SESSION_FILE).write_bytes(session_json)
     except OSError as exc:
         shutil.rmtree(staged, ignore_errors=True)
         raise os_error(exc, staged) from exc
@@ -186,11 +188,8 @@ def _digests(folder: Path) -> dict[str, str]:
     out = {}
     for path in sorted(folder.iterdir()):
         if path.is_file() and allowed_name(path.name):
-            digest = hashlib.sha256()
             with path.open("rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                    digest.update(block)
-            out[path.name] = digest.hexdigest()
+                out[path.name] = hashlib.file_digest(fh, "sha256").hexdigest()
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,6 +32,16 @@ def error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _owner(factory: sessionmaker[Session], token: str | None) -> str | None:
+    """The token owner's name (checked before the body is read), noting the token's use."""
+    with factory() as db:
+        owner = token_owner(db, token)
+        if owner is None:
+            return None
+        db.commit()
+        return owner.name
+
+
 @router.get(UPLOAD_PATH)
 def upload_limits() -> Response:
     return JSONResponse({"max_bytes": max_upload_bytes(), "max_files": MAX_FILES})
@@ -40,12 +51,11 @@ def upload_limits() -> Response:
 async def upload(request: Request) -> Response:
     app = state(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    with app.factory() as db:
-        owner = token_owner(db, token.strip() if scheme.lower() == "bearer" else None)
-        if owner is None:
-            return error(401, BAD_TOKEN)
-        owner_name = owner.name
-        db.commit()  # the token's last use
+    owner_name = await run_in_threadpool(
+        _owner, app.factory, token.strip() if scheme.lower() == "bearer" else None
+    )
+    if owner_name is None:
+        return error(401, BAD_TOKEN)
     try:
         form = await request.form(max_files=MAX_FILES, max_fields=8)
     except StarletteHTTPException as exc:  # too many files, a malformed multipart body
