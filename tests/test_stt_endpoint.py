@@ -196,3 +196,29 @@ def test_a_failed_phrase_keeps_the_whole_turn_for_the_session() -> None:
     with pytest.raises(TranscriptionFailed) as caught:
         heard.result()
     assert caught.value.audio is turn_audio
+
+
+@pytest.mark.server
+def test_a_debrief_answer_the_server_fails_on_is_kept_and_the_call_stands(
+    tmp_path: Path,
+) -> None:
+    call = write_wav(tmp_path / "call.wav", say(TURNS[0]))
+    answer_wav = write_wav(tmp_path / "debrief.wav", say("I would stay calm and listen."))
+    ok = answer({"text": "Can you tell me your order number please?"})
+    out = tmp_path / "rec"
+    with (
+        FakeOpenAIServer([ok, ok, json_error(500)]) as stt,
+        FakeOpenAIServer([reply("It leaks every single time.")]) as llm,
+    ):
+        proc = calmline(
+            "practice", "--audio", str(call), "--debrief-audio", str(answer_wav),
+            "--stt-url", stt.base_url, "--no-speak", "--no-assess", "--out", str(out),
+            "--llm", "openai", "--base-url", llm.base_url, "--api-key", "x", "--model", "m",
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Speech to text failed in the debrief" in proc.stdout + proc.stderr
+    [folder] = list(out.iterdir())
+    [kept] = list(folder.glob("turn-*-learner-unheard.wav"))
+    record = json.loads((folder / "session.json").read_text())
+    assert record["outcome"] != "incomplete"
+    assert any(e["kind"] == "stt_failed" and kept.name in e["detail"] for e in record["events"])
