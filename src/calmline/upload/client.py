@@ -110,6 +110,8 @@ class UploadClient:
         """The server's size limit (``GET /api/upload``); ``CalmlineError`` if it has none."""
         answer = self._call(lambda: self._client.get(UPLOAD_PATH))
         body = _json(answer)
+        if answer.status_code == 401 and isinstance(body.get("error"), str):
+            raise CalmlineError(body["error"][:300])  # the token: every folder waits for a new one
         if answer.status_code != 200 or not isinstance(body.get("max_bytes"), int):
             raise CalmlineError(
                 f"{self.url} does not take session uploads (HTTP {answer.status_code})",

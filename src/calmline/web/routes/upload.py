@@ -2,8 +2,8 @@
 
 No cookie and no form from a page: the learner's upload token comes as a bearer token
 (so there is nothing for CSRF to forge), and every answer is JSON with an ``error``
-line the client prints as it is. ``GET /api/upload`` tells the client the size limit
-before it sends anything.
+line the client prints as it is. ``GET /api/upload`` tells a token holder the size
+limit before anything is sent.
 """
 
 from __future__ import annotations
@@ -42,18 +42,23 @@ def _owner(factory: sessionmaker[Session], token: str | None) -> str | None:
         return owner.name
 
 
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 @router.get(UPLOAD_PATH)
-def upload_limits() -> Response:
+async def upload_limits(request: Request) -> Response:
+    """The limits, for a token holder: the client checks its folders against them first."""
+    if await run_in_threadpool(_owner, state(request).factory, _bearer(request)) is None:
+        return error(401, BAD_TOKEN)
     return JSONResponse({"max_bytes": max_upload_bytes(), "max_files": MAX_FILES})
 
 
 @router.post(UPLOAD_PATH)
 async def upload(request: Request) -> Response:
     app = state(request)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    owner_name = await run_in_threadpool(
-        _owner, app.factory, token.strip() if scheme.lower() == "bearer" else None
-    )
+    owner_name = await run_in_threadpool(_owner, app.factory, _bearer(request))
     if owner_name is None:
         return error(401, BAD_TOKEN)
     try:
