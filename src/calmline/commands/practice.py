@@ -132,19 +132,19 @@ def practice(
         "tiny.en",
         "--stt-model",
         help="tiny.en (bundled), base, small, or a model directory; with --stt openai, the "
-        "model name sent [default there: CALMLINE_STT_MODEL or whisper-1].",
+        "model name sent (default there: CALMLINE_STT_MODEL or whisper-1).",
     ),
     stt_device: str = typer.Option("cpu", "--stt-device", help="cpu or cuda."),
     stt: str = typer.Option(
         None,
         "--stt",
         help="Speech to text: local (faster-whisper in process) or openai (an OpenAI-compatible "
-        "/v1/audio/transcriptions endpoint) [default: openai if CALMLINE_STT_URL is set].",
+        "/v1/audio/transcriptions endpoint); default: openai if CALMLINE_STT_URL is set.",
     ),
     stt_url: str = typer.Option(
         None,
         "--stt-url",
-        help="Speech-to-text endpoint, e.g. http://HOST:PORT/v1 [env CALMLINE_STT_URL].",
+        help="Speech-to-text endpoint, e.g. http://HOST:PORT/v1 (or set CALMLINE_STT_URL).",
     ),
     tts: str = typer.Option("espeak", "--tts", help="espeak (espeak-ng directly) or pyttsx3."),
     input_device: str = typer.Option(
@@ -172,11 +172,11 @@ def practice(
         None,
         "--upload",
         help="After the call, send the session to this dashboard (calmline serve) with your "
-        "upload token [env CALMLINE_UPLOAD_TOKEN]; if that fails it is queued for "
+        "upload token (CALMLINE_UPLOAD_TOKEN); if that fails it is queued for "
         "`calmline upload URL`.",
     ),
     upload_token: str = typer.Option(
-        None, "--upload-token", help="Your upload token [env CALMLINE_UPLOAD_TOKEN]."
+        None, "--upload-token", help="Your upload token (or set CALMLINE_UPLOAD_TOKEN)."
     ),
     lines: str = typer.Option(
         "auto",

@@ -32,16 +32,16 @@ def upload(
     ],
     folders: Annotated[
         list[Path] | None,
-        typer.Argument(help="Session folders to send [default: only the queued ones]."),
+        typer.Argument(help="Session folders to send (none: only the queued ones)."),
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", help="Your upload token [env CALMLINE_UPLOAD_TOKEN]."),
+        typer.Option("--token", help="Your upload token (or set CALMLINE_UPLOAD_TOKEN)."),
     ] = None,
     recordings: Annotated[
         Path | None,
         typer.Option(
-            "--recordings", help="Where queued sessions are looked for [default: recordings/]."
+            "--recordings", help="Where queued sessions are looked for (default: recordings/)."
         ),
     ] = None,
 ) -> None:
