@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from calmline.protocols import Transcriber
@@ -85,6 +86,18 @@ def test_practice_call_hears_the_learner_through_the_endpoint(
     assert {"tell", "order", "please"} <= words(learner[0]["text"]), learner[0]["text"]
     assert {"kettle", "new", "today"} <= words(learner[1]["text"]), learner[1]["text"]
     assert record["models"]["stt"] == f"openai:whisper-1@{stt_url}"
+
+
+@pytest.mark.server
+@pytest.mark.models
+def test_transcribe_command_through_the_endpoint(stt_url: str, espeak: str, tmp_path: Path) -> None:
+    wav = write_wav(tmp_path / "call.wav", np.concatenate([say(TURNS[1]), say(TURNS[0])]))
+    proc = calmline("transcribe", str(wav), "--stt-url", stt_url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert {"sorry", "send", "today", "tell", "order"} <= words(result["text"]), result["text"]
+    assert result["model"] == "openai-stt:whisper-1"
+    assert result["duration"] == pytest.approx(result["segments"][-1]["end"], abs=1.5)
 
 
 @pytest.mark.server

@@ -18,6 +18,7 @@ import time
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from calmline.protocols import SAMPLE_RATE, AudioArray
 from calmline.speech.audio import is_silent
 
 DEFAULT_MODEL = "whisper-1"  # OpenAI's name; servers with one model ignore it
+FILE_WINDOW_S = 60.0  # transcribe_file: about 2 MB of WAV and a few seconds a request
 MAX_ANSWER_BYTES = 4 << 20  # a turn's transcript is a few KB; more is not a transcript
 ROUTE = "/audio/transcriptions"
 
@@ -136,6 +138,17 @@ class RemoteTranscriber:
         except TranscriptionFailed as exc:
             exc.audio = audio
             raise
+        self.last_seconds = time.perf_counter() - started
+        return result
+
+    def transcribe_file(self, path: str | Path, window_s: float = FILE_WINDOW_S) -> Transcription:
+        """A whole recording, sent in windows of about ``window_s`` seconds cut at quiet
+        moments (as ``WhisperTranscriber.transcribe_file`` does), so that each request
+        stays small and quick whatever the file's length; times are into the whole file."""
+        from calmline.speech.stt import transcribe_in_windows
+
+        started = time.perf_counter()
+        result = transcribe_in_windows(path, window_s, self.transcribe, self.name)
         self.last_seconds = time.perf_counter() - started
         return result
 
