@@ -298,23 +298,22 @@ def _status_error(response: httpx.Response, base_url: str) -> TranscriptionFaile
 
 
 def _detail(response: httpx.Response) -> str:
-    """The server's own error message, short, for the one line the user sees."""
+    """The server's own error message, short, for the one line the user sees.
+
+    OpenAI sends ``{"error": {"message": …}}``; FastAPI servers ``{"detail": …}``, which
+    faster-whisper-server fills with the OpenAI shape again.
+    """
     try:
-        body = response.json()
+        body: Any = response.json()
     except ValueError:
-        text = response.text.strip().splitlines()
-        return f": {text[0][:200]}" if text else ""
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        message = error.get("message")
-    elif isinstance(body, dict):
-        inner = body.get("detail")
-        message = (
-            inner.get("error", {}).get("message") if isinstance(inner, dict) else inner or error
-        )
-    else:
-        message = None
-    return f": {str(message)[:200]}" if message else ""
+        lines = response.text.strip().splitlines()
+        return f": {lines[0][:200]}" if lines else ""
+    for _ in range(3):  # unwrap {"detail": {"error": {"message": …}}} and the like
+        if isinstance(body, dict):
+            body = body.get("error") or body.get("detail") or body.get("message")
+        if isinstance(body, str):
+            return f": {body[:200]}"
+    return ""
 
 
 def load_remote_transcriber(
