@@ -26,7 +26,7 @@ PLAIN = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
 # Every command `calmline --help` lists; a new one must get a test through the CLI.
 COMMANDS = {
     "assess", "calibrate", "bench", "practice", "demo", "transcribe", "devices", "tag",
-    "serve", "index", "models", "scenarios", "users",
+    "serve", "index", "models", "scenarios", "users", "upload",
 }  # fmt: skip
 BUNDLED = ("gemma3-270m", "smollm2-135m", "tiny.en", "minilm-l6-int8")
 

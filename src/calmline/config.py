@@ -14,6 +14,11 @@ server that changes the environment sees the change.
 | ``CALMLINE_MODEL`` | the LLM: a GGUF path for ``--llm local``, a model name for ``--llm openai`` |
 | ``OPENAI_BASE_URL``, ``OPENAI_API_KEY`` | the OpenAI-compatible endpoint |
 | ``CALMLINE_LLM_TIMEOUT`` | seconds before an endpoint request is given up |
+| ``CALMLINE_STT_URL`` | an OpenAI-compatible speech-to-text endpoint (``…/v1``); set, it is used |
+| ``CALMLINE_STT_MODEL``, ``CALMLINE_STT_API_KEY`` | the model name and key sent to it |
+| ``CALMLINE_STT_TIMEOUT`` | seconds before a transcription request is given up |
+| ``CALMLINE_UPLOAD_TOKEN`` | the learner's upload token for ``calmline upload`` |
+| ``CALMLINE_MAX_UPLOAD_MB`` | largest session upload ``calmline serve`` accepts |
 | ``CALMLINE_LLM_THREADS`` | threads for the in-process LLM |
 | ``CALMLINE_LLAMA_REPACK`` | ``1`` re-enables llama.cpp's weight repacking |
 | ``CALMLINE_ROLE_CHECK`` | ``0`` turns the customer-line role check off |
@@ -68,6 +73,12 @@ class Environment:
     openai_base_url: str | None = None
     openai_api_key: str | None = None
     llm_timeout: str | None = None  # parsed where it is used, to name the variable on error
+    stt_url: str | None = None
+    stt_model: str | None = None
+    stt_api_key: str | None = None
+    stt_timeout: float | None = None
+    upload_token: str | None = None
+    max_upload_mb: float | None = None
     llm_threads: int | None = None
     llama_repack: bool = False
     role_check: bool = True
@@ -93,6 +104,12 @@ def environment(env: Mapping[str, str] | None = None) -> Environment:
         openai_base_url=e.get("OPENAI_BASE_URL") or None,
         openai_api_key=e.get("OPENAI_API_KEY") or None,
         llm_timeout=e.get("CALMLINE_LLM_TIMEOUT") or None,
+        stt_url=e.get("CALMLINE_STT_URL") or None,
+        stt_model=e.get("CALMLINE_STT_MODEL") or None,
+        stt_api_key=e.get("CALMLINE_STT_API_KEY") or None,
+        stt_timeout=_positive(e.get("CALMLINE_STT_TIMEOUT")),
+        upload_token=e.get("CALMLINE_UPLOAD_TOKEN") or None,
+        max_upload_mb=_positive(e.get("CALMLINE_MAX_UPLOAD_MB")),
         llm_threads=_int(e.get("CALMLINE_LLM_THREADS")),
         llama_repack=e.get("CALMLINE_LLAMA_REPACK") == "1",
         role_check=e.get("CALMLINE_ROLE_CHECK", "1").strip().lower() not in _OFF,

@@ -52,6 +52,24 @@ def json_error(status: int, body: Mapping[str, object] | None = None) -> Step:
     return lambda h, _kind: _send_json(h, status, payload)
 
 
+def answer(body: object, status: int = 200) -> Step:
+    """A JSON answer (a transcription server's ``{"text": ...}``, or anything else)."""
+    return lambda h, _kind: _send_json(h, status, body)
+
+
+def raw(data: bytes, content_type: str = "text/plain") -> Step:
+    """An HTTP 200 with ``data`` as it is (a body that is not what the client asked for)."""
+
+    def step(h: Handler, _kind: str) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    return step
+
+
 def sse(parts: list[str], *, complete: bool = True) -> Step:
     """An SSE stream of ``parts``; ``complete=False`` stops after them without a
     finish_reason or [DONE] and closes the connection, as a crashing server does."""

@@ -105,10 +105,13 @@ def seed(root: Path) -> tuple[Path, str]:
 
 
 @contextmanager
-def running_server(root: Path, *extra: str) -> Iterator[Server]:
-    """``calmline serve`` in a subprocess until the block ends; its output goes to a log file."""
+def running_server(root: Path, *extra: str, port: int | None = None) -> Iterator[Server]:
+    """``calmline serve`` in a subprocess until the block ends; its output goes to a log file.
+
+    ``port``: a port chosen beforehand (a client was pointed at it while nothing listened).
+    """
     rec, db_url = seed(root)
-    port = free_port()
+    port = port or free_port()
     cmd = [
         CALMLINE, "serve", "--host", "127.0.0.1", "--port", str(port),
         "--recordings", str(rec), "--db", db_url, *extra,

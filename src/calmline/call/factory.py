@@ -32,8 +32,12 @@ class BackendChoice:
         llm: ``local`` (bundled GGUF in process) or ``openai`` (any compatible endpoint).
         llm_model: model name for the endpoint, or a bundled name / .gguf path for local.
         base_url, api_key: the OpenAI-compatible endpoint; default from the environment.
-        stt_model: ``tiny.en`` (bundled), ``base``, ``small`` or a model directory.
+        stt: ``local`` (faster-whisper in process) or ``openai`` (an OpenAI-compatible
+            ``/v1/audio/transcriptions`` endpoint at ``stt_url`` or ``CALMLINE_STT_URL``).
+        stt_model: ``tiny.en`` (bundled), ``base``, ``small`` or a model directory; with
+            ``openai``, the model name sent (default ``CALMLINE_STT_MODEL`` or whisper-1).
         stt_device: ``cpu`` or ``cuda``.
+        stt_url: the speech-to-text endpoint for ``openai``.
         tts: ``espeak`` (espeak-ng directly) or ``pyttsx3``.
         fallback: with ``openai``, answer with the bundled model while the endpoint fails
             (before falling back to authored lines).
@@ -48,6 +52,8 @@ class BackendChoice:
     api_key: str | None = None
     stt_model: str = "tiny.en"
     stt_device: str = "cpu"
+    stt: Literal["local", "openai"] = "local"
+    stt_url: str | None = None
     tts: str = "espeak"
     seed: int | None = None
     fallback: bool = True  # --llm openai: the bundled model answers when the endpoint fails
@@ -81,9 +87,23 @@ def load_llm(choice: BackendChoice) -> ChatModel:
 
 
 def load_transcriber(choice: BackendChoice) -> Transcriber:
+    if choice.stt == "openai":
+        from calmline.speech.remote_stt import load_remote_transcriber
+
+        model = None if choice.stt_model == "tiny.en" else choice.stt_model
+        return load_remote_transcriber(choice.stt_url, model)
     from calmline.speech.stt import load_transcriber as _load
 
     return _load(choice.stt_model, device=choice.stt_device)
+
+
+def stt_label(choice: BackendChoice) -> str:
+    """The speech to text as a session records it (``models.stt``)."""
+    if choice.stt != "openai":
+        return choice.stt_model
+    env = environment()
+    model = None if choice.stt_model == "tiny.en" else choice.stt_model
+    return f"openai:{model or env.stt_model or 'whisper-1'}@{choice.stt_url or env.stt_url}"
 
 
 @runtime_checkable
@@ -172,7 +192,7 @@ def build_collaborators(
         speaker=speaker,
         player=player,
         models=ModelsUsed(
-            stt=choice.stt_model,
+            stt=stt_label(choice),
             llm=chat.name,
             tts=speaker.name,
             embedder=EMBEDDER_LABEL,

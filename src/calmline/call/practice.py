@@ -43,6 +43,7 @@ from calmline.models import (
 )
 from calmline.protocols import LearnerInput, LiveLearnerInput, Synthesizer
 from calmline.speech.output import AudioSink, PlayerSink
+from calmline.speech.remote_stt import TranscriptionFailed
 from calmline.speech.voice import VoiceBaseline
 from calmline.tone.reader import ToneReader
 
@@ -224,6 +225,12 @@ class PracticeCall:
                 self.writer.event("interrupted", _stop_reason(stop, "during the debrief"))
                 if isinstance(stop, Terminated):
                     raise
+            except TranscriptionFailed as exc:  # the call is whole: end the debrief, still mark
+                kept = self._keep_unheard(exc, exc.message)
+                self.view.note(
+                    f"Speech to text failed in the debrief: {exc.message}. The debrief ends "
+                    + (f"here; your answer's audio is kept in {kept}." if kept else "here.")
+                )
         assessments: list[Assessment] = []
         reports: list[Path] = []
         if self.options.assess and self.parts.evaluate is not None:
@@ -233,13 +240,33 @@ class PracticeCall:
     def _stopped_incomplete(self, exc: BaseException) -> NoReturn:
         """Mark the session ``incomplete`` and re-raise, saying where the part is kept."""
         problem = exc.message if isinstance(exc, CalmlineError) else f"{type(exc).__name__}: {exc}"
+        kept = self._keep_unheard(exc, problem)
         marked = self.writer.mark_incomplete(problem)
         if isinstance(exc, CalmlineError):
             where = "marked incomplete" if marked else "left in_progress (it could not be updated)"
+            if kept:
+                where += f"; your last turn's audio is kept in {kept}"
             raise CalmlineError(
                 f"{exc.message}; the call stopped, and {self.writer.folder} is {where}", exc.hint
             ) from exc
         raise exc
+
+    def _keep_unheard(self, exc: BaseException, problem: str) -> str:
+        """The audio of a turn speech to text failed on (a model server down), saved beside
+        the session so nothing the learner said is lost; "" when there is none."""
+        cause: BaseException | None = exc
+        seen: set[int] = set()
+        while cause is not None and not isinstance(cause, TranscriptionFailed):
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+            if cause is not None and id(cause) in seen:
+                cause = None
+        if cause is None or cause.audio is None:
+            return ""
+        try:
+            return self.writer.keep_unheard(cause.audio, problem)
+        except CalmlineError:
+            return ""
 
     def _call(self) -> Outcome:
         persona = self.scenario.persona

@@ -106,6 +106,17 @@ class SessionWriter:
         self.save()
         return turn
 
+    def keep_unheard(self, audio: AudioArray, problem: str) -> str:
+        """Save a learner turn that speech to text could not read (``turn-NNN-learner-
+        unheard.wav``) and note it in the session; returns the file name."""
+        name = f"turn-{self.next_index():03d}-learner-unheard.wav"
+        write_wav(self.folder / name, audio, 16_000)
+        self.record.events.append(
+            SessionEvent(at=self.elapsed(), kind="stt_failed", detail=f"{name}: {problem}")
+        )
+        self.save()
+        return name
+
     def next_index(self) -> int:
         return len(self.record.turns)
 

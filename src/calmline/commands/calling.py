@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calmline.call.factory import BackendChoice, build_collaborators, load_transcriber, warm_models
+from calmline.call.factory import (
+    BackendChoice,
+    Warmable,
+    build_collaborators,
+    load_transcriber,
+    warm_models,
+)
 from calmline.call.inputs import (
     AudioFilesInput,
     LearnerInput,
@@ -46,6 +52,8 @@ class CallRequest:
     output_device: str | None = None
     min_silence_ms: int = 600
     push_to_talk: bool = False
+    upload_url: str | None = None  # --upload: send the finished session to calmline serve
+    upload_token: str | None = None
 
 
 def _pick_input(req: CallRequest, view: CallView) -> LearnerInput:
@@ -73,6 +81,8 @@ def _pick_input(req: CallRequest, view: CallView) -> LearnerInput:
             )
         with view.waiting("Loading speech-to-text…"):
             transcriber = load_transcriber(req.choice)
+            if isinstance(transcriber, Warmable):  # a model server: is it there?
+                transcriber.warm()
         return AudioFilesInput(req.audio_files, transcriber, debrief=req.debrief_audio)
     mode = req.input_mode or _default_input_mode()
     if mode == "text":
@@ -153,7 +163,22 @@ def run_call(req: CallRequest) -> PracticeResult:
     tune_malloc()  # threads come and go all call long: see calmline.call.memory
     result = PracticeCall(scenario, parts, learner_input, options, view).run()
     _report(result, view, req.json_out)
+    if req.upload_url and req.upload_token:
+        _upload(result, req)
     return result
+
+
+def _upload(result: PracticeResult, req: CallRequest) -> None:
+    """Send the session to the dashboard; a failure leaves it queued, and the call (saved
+    already) still counts as done: a warning, not an error."""
+    from calmline.cli import err_console
+    from calmline.commands.upload import send_folders
+
+    assert req.upload_url is not None and req.upload_token is not None
+    try:
+        send_folders(req.upload_url, [result.folder], req.upload_token, req.out, quiet=True)
+    except CalmlineError as exc:
+        err_console.print(f"calmline: warning: {exc.message}", markup=False, soft_wrap=True)
 
 
 def _report(result: PracticeResult, view: CallView, json_out: bool) -> None:

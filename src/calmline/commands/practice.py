@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal, cast
 import typer
 
 from calmline.cli import app
+from calmline.config import environment
 from calmline.errors import CalmlineError
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ def _backend_options(
     fallback: bool = True,
     llm_timeout: float = 30.0,
     lines: str = "auto",
+    stt: str | None = None,
+    stt_url: str | None = None,
 ) -> BackendChoice:
     from calmline.call.factory import BackendChoice, LinesChoice
     from calmline.customer.character import LINE_SOURCES
@@ -39,6 +42,9 @@ def _backend_options(
         raise CalmlineError(f"unknown --lines {lines!r}", f"use --lines {', '.join(choices)}")
     if llm not in {"local", "openai"}:
         raise CalmlineError(f"unknown --llm {llm!r}", "use --llm local or --llm openai")
+    stt = stt or ("openai" if stt_url or environment().stt_url else "local")
+    if stt not in {"local", "openai"}:
+        raise CalmlineError(f"unknown --stt {stt!r}", "use --stt local or --stt openai")
     return BackendChoice(
         llm=cast(Literal["local", "openai"], llm),
         llm_model=model,
@@ -51,6 +57,8 @@ def _backend_options(
         fallback=fallback,
         llm_timeout=llm_timeout,
         lines=cast(LinesChoice, lines),
+        stt=cast(Literal["local", "openai"], stt),
+        stt_url=stt_url,
     )
 
 
@@ -121,9 +129,23 @@ def practice(
     ),
     api_key: str = typer.Option(None, "--api-key", help="API key [env OPENAI_API_KEY]."),
     stt_model: str = typer.Option(
-        "tiny.en", "--stt-model", help="tiny.en (bundled), base, small, or a model directory."
+        "tiny.en",
+        "--stt-model",
+        help="tiny.en (bundled), base, small, or a model directory; with --stt openai, the "
+        "model name sent (default there: CALMLINE_STT_MODEL or whisper-1).",
     ),
     stt_device: str = typer.Option("cpu", "--stt-device", help="cpu or cuda."),
+    stt: str = typer.Option(
+        None,
+        "--stt",
+        help="Speech to text: local (faster-whisper in process) or openai (an OpenAI-compatible "
+        "/v1/audio/transcriptions endpoint); default: openai if CALMLINE_STT_URL is set.",
+    ),
+    stt_url: str = typer.Option(
+        None,
+        "--stt-url",
+        help="Speech-to-text endpoint, e.g. http://HOST:PORT/v1 (or set CALMLINE_STT_URL).",
+    ),
     tts: str = typer.Option("espeak", "--tts", help="espeak (espeak-ng directly) or pyttsx3."),
     input_device: str = typer.Option(
         None, "--input-device", help="Microphone index or name (see `calmline devices`)."
@@ -145,6 +167,16 @@ def practice(
     ),
     llm_timeout: float = typer.Option(
         30.0, "--llm-timeout", min=1, help="Seconds before an endpoint request is retried."
+    ),
+    upload: str = typer.Option(
+        None,
+        "--upload",
+        help="After the call, send the session to this dashboard (calmline serve) with your "
+        "upload token (CALMLINE_UPLOAD_TOKEN); if that fails it is queued for "
+        "`calmline upload URL`.",
+    ),
+    upload_token: str = typer.Option(
+        None, "--upload-token", help="Your upload token (or set CALMLINE_UPLOAD_TOKEN)."
     ),
     lines: str = typer.Option(
         "auto",
@@ -174,7 +206,14 @@ def practice(
         fallback,
         llm_timeout,
         lines,
+        stt,
+        stt_url,
     )
+    if upload:  # checked before the call, not after the learner has done it
+        from calmline.commands.upload import upload_token as _token
+        from calmline.upload.client import server_url
+
+        upload, upload_token = server_url(upload), _token(upload_token)
     run_call(
         CallRequest(
             scenario_name=scenario,
@@ -197,6 +236,8 @@ def practice(
             output_device=output_device,
             min_silence_ms=min_silence_ms,
             push_to_talk=push_to_talk,
+            upload_url=upload or None,
+            upload_token=upload_token if upload else None,
         )
     )
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from calmline.cli import app
+from calmline.errors import CalmlineError
 
 _status = Console(stderr=True, highlight=False)  # spinners on stderr keep --json stdout clean
 
@@ -34,6 +35,18 @@ ModelOpt = Annotated[
     ),
 ]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="Run Whisper on cpu or cuda.")]
+SttOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stt",
+        help="local (faster-whisper in process) or openai (an OpenAI-compatible "
+        "/v1/audio/transcriptions endpoint); default: openai if CALMLINE_STT_URL is set.",
+    ),
+]
+SttUrlOpt = Annotated[
+    str | None,
+    typer.Option("--stt-url", help="Speech-to-text endpoint, e.g. http://HOST:PORT/v1."),
+]
 
 
 @app.command()
@@ -42,8 +55,11 @@ def transcribe(
     as_json: JsonOpt = False,
     model: ModelOpt = "tiny.en",
     device: DeviceOpt = Device.cpu,
+    stt: SttOpt = None,
+    stt_url: SttUrlOpt = None,
 ) -> None:
-    """Transcribe audio files offline with faster-whisper; prints the text of each file."""
+    """Transcribe audio files with faster-whisper (offline), or through a speech-to-text
+    endpoint with --stt openai; prints the text of each file."""
     from calmline.limits import audio_too_long, limits
     from calmline.speech.audio import audio_duration
 
@@ -61,11 +77,20 @@ def transcribe(
                 f"split it, or raise the limit: CALMLINE_MAX_AUDIO_HOURS={hours}",
             )
 
+    from calmline.config import environment
     from calmline.speech.recovery import clock
+    from calmline.speech.remote_stt import RemoteTranscriber, load_remote_transcriber
     from calmline.speech.stt import WhisperTranscriber
 
-    with _status.status(f"Loading Whisper {model}…", spinner="dots"):
-        transcriber = WhisperTranscriber(model, device=device.value)
+    stt = stt or ("openai" if stt_url or environment().stt_url else "local")
+    if stt not in ("local", "openai"):
+        raise CalmlineError(f"unknown --stt {stt!r}", "use --stt local or --stt openai")
+    transcriber: WhisperTranscriber | RemoteTranscriber
+    if stt == "openai":
+        transcriber = load_remote_transcriber(stt_url, None if model == "tiny.en" else model)
+    else:
+        with _status.status(f"Loading Whisper {model}…", spinner="dots"):
+            transcriber = WhisperTranscriber(model, device=device.value)
 
     results = []
     for path in files:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from calmline.web.settings import WebSettings
 
 users_app = typer.Typer(
-    help="Manage dashboard accounts: add, list, passwd, groups, assign.", no_args_is_help=True
+    help="Manage dashboard accounts: add, list, passwd, groups, assign; upload tokens.",
+    no_args_is_help=True,
 )
 app.add_typer(users_app, name="users")
 
@@ -317,3 +318,66 @@ def users_assign(
         for sid in sessions:
             assign_session(session, sid, assessor, by="cli")
     print(f"assigned {len(sessions)} session(s) to {assessor}")
+
+
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The learner the token is for.")],
+    label: Annotated[
+        str, typer.Option("--label", help="A note to tell tokens apart (e.g. the laptop).")
+    ] = "",
+    db: DbOption = None,
+) -> None:
+    """Issue an upload token for a learner's `calmline upload` (shown once, stored hashed)."""
+    from calmline.web import auth
+    from calmline.web.db import transaction
+    from calmline.web.upload_tokens import issue_token
+
+    _, factory = _factory(db, None)
+    with transaction(factory) as session:
+        token = issue_token(session, auth.get_user(session, name), issued_by="cli", label=label)
+    err_console.print(
+        f"upload token for {name} (shown only now; give it to {name}, who runs "
+        "`calmline upload URL` with CALMLINE_UPLOAD_TOKEN set to it):",
+        markup=False,
+    )
+    print(token)
+
+
+@users_app.command("tokens")
+def users_tokens(
+    name: Annotated[str | None, typer.Argument(help="Only this learner's tokens.")] = None,
+    db: DbOption = None,
+) -> None:
+    """List upload tokens: number, learner, label, issued, last used, revoked."""
+    from calmline.web import auth
+    from calmline.web.upload_tokens import list_tokens
+
+    _, factory = _factory(db, None)
+    with factory() as session:
+        learner = auth.get_user(session, name) if name else None
+        rows = list_tokens(session, learner)
+        if not rows:
+            print("no upload tokens yet: issue one with `calmline users token LEARNER`")
+        for t, u in rows:
+            used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
+            print(
+                f"#{t.id}\t{u.name}\t{t.label or '-'}\tissued {t.created_at:%Y-%m-%d %H:%M} "
+                f"by {t.issued_by or '-'}\tlast used {used}\t{state}"
+            )
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(
+    token_id: Annotated[int, typer.Argument(help="The token's number (see `users tokens`).")],
+    db: DbOption = None,
+) -> None:
+    """Revoke an upload token: uploads with it are refused from now on."""
+    from calmline.web.db import transaction
+    from calmline.web.upload_tokens import revoke_token
+
+    _, factory = _factory(db, None)
+    with transaction(factory) as session:
+        row = revoke_token(session, token_id)
+    print(f"revoked upload token #{row.id}")

@@ -84,7 +84,13 @@ class HeardTurn:
     forced: bool = False
 
     def result(self) -> Transcription:
-        parts = [(p, p.future.result()) for p in self.phrases]
+        from calmline.speech.remote_stt import TranscriptionFailed
+
+        try:
+            parts = [(p, p.future.result()) for p in self.phrases]
+        except TranscriptionFailed as exc:
+            exc.audio = self.audio  # keep the whole turn, not only the phrase that failed
+            raise
         if not parts and self.fallback is not None:
             # Nothing was phrased (e.g. a turn cut at max length): transcribe it whole.
             whole = self.fallback(self.audio).result()

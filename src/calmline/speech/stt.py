@@ -11,7 +11,7 @@ import functools
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,17 +210,8 @@ class WhisperTranscriber:
         the file's length (decoding it whole took 1.8 GB for two hours). The VAD
         filter skips long silences, where Whisper would otherwise invent words.
         """
-        from calmline.speech.audio import stream_audio
-
         started = time.perf_counter()
-        parts: list[Transcription] = []
-        offsets: list[float] = []
-        done = 0  # samples already handed to Whisper
-        for window in quiet_windows(stream_audio(path, block_s=30.0), int(window_s * SAMPLE_RATE)):
-            offsets.append(done / SAMPLE_RATE)
-            parts.append(self.transcribe_long(window))
-            done += window.size
-        result = _join(parts, offsets, done / SAMPLE_RATE, self.name)
+        result = transcribe_in_windows(path, window_s, self.transcribe_long, self.name)
         self.last_seconds = time.perf_counter() - started
         return result
 
@@ -331,9 +322,30 @@ def _quiet_cut(audio: AudioArray, size: int) -> int:
     return lo + int(np.argmin(energy)) * frame + frame // 2
 
 
-def _join(
+def transcribe_in_windows(
+    path: str | Path,
+    window_s: float,
+    transcribe: Callable[[AudioArray], Transcription],
+    model: str,
+) -> Transcription:
+    """A file decoded a block at a time and transcribed window by window (``quiet_windows``),
+    joined with times into the whole file."""
+    from calmline.speech.audio import stream_audio
+
+    parts: list[Transcription] = []
+    offsets: list[float] = []
+    done = 0  # samples already transcribed
+    for window in quiet_windows(stream_audio(path, block_s=30.0), int(window_s * SAMPLE_RATE)):
+        offsets.append(done / SAMPLE_RATE)
+        parts.append(transcribe(window))
+        done += window.size
+    return join_windows(parts, offsets, done / SAMPLE_RATE, model)
+
+
+def join_windows(
     parts: list[Transcription], offsets: list[float], duration: float, model: str
 ) -> Transcription:
+    """The transcriptions of consecutive windows as one, times moved to the whole file's."""
     moved = [recovery.shifted(part, offset) for part, offset in zip(parts, offsets, strict=True)]
     return Transcription(
         text=" ".join(p.text for p in parts if p.text).strip(),

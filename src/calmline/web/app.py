@@ -34,7 +34,9 @@ from calmline.web.routes import (
     review,
     session_page,
     sessions,
+    tokens,
     trainer,
+    upload,
 )
 from calmline.web.routes.deps import AppState, LoginRequired, render
 from calmline.web.settings import WebSettings
@@ -98,7 +100,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth_routes, sessions, session_page, review, agreement, trainer, admin):
+    for module in (
+        auth_routes,
+        sessions,
+        session_page,
+        review,
+        agreement,
+        trainer,
+        admin,
+        tokens,
+        upload,
+    ):
         app.include_router(module.router)
     app.include_router(practice.router)
     app.include_router(practice_socket_router)

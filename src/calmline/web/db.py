@@ -84,6 +84,25 @@ class LoginSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class UploadToken(Base):
+    """A learner's token for sending sessions from their laptop (``calmline upload``).
+
+    Like a login cookie, the token itself is shown once when issued; the table keeps
+    only its SHA-256. A revoked token stays listed (who had it, when it was last used).
+    """
+
+    __tablename__ = "upload_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    issued_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class LoginAttempts(Base):
     """Login attempts per key (user name and address, or address) in the current window;
     updated by one atomic statement each (:mod:`calmline.web.login_limit`)."""

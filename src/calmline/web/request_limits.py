@@ -11,9 +11,11 @@ answers 400, as for any body it cannot parse).
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calmline.limits import limits
+from calmline.upload.files import UPLOAD_PATH, max_upload_bytes
 from calmline.web.routes.deps import render
 
 TOO_LONG = "The address is too long. Use the filters on the page instead of editing it by hand."
@@ -36,8 +38,10 @@ class RequestLimits:
         if len(scope.get("query_string", b"")) > budget.query_bytes:
             await _refuse(scope, receive, send, 414, TOO_LONG)
             return
+        # a session upload (``calmline upload``) has its own, larger bound
+        most = max_upload_bytes() if scope.get("path") == UPLOAD_PATH else budget.form_bytes
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > budget.form_bytes:
+        if not declared.isdigit() or int(declared) > most:
             await _refuse(scope, receive, send, 413, TOO_LARGE)
             return
         received = 0
@@ -48,7 +52,7 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > budget.form_bytes:
+                if received > most:
                     raise _BodyTooLarge
             return message
 
@@ -67,5 +71,20 @@ class RequestLimits:
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
     request = Request(scope, receive)
-    response = render(request, "error.html", None, status_code=status, status=status, detail=detail)
+    response: Response
+    if scope.get("path") == UPLOAD_PATH:  # the upload client reads JSON
+        detail = upload_too_large() if status == 413 else detail
+        response = JSONResponse({"error": detail}, status_code=status)
+    else:
+        response = render(
+            request, "error.html", None, status_code=status, status=status, detail=detail
+        )
     await response(scope, receive, send)
+
+
+def upload_too_large() -> str:
+    most = max_upload_bytes() / (1 << 20)
+    return (
+        f"the session is larger than this server takes ({most:.0f} MB); "
+        f"the server's admin can raise CALMLINE_MAX_UPLOAD_MB"
+    )
