@@ -200,12 +200,12 @@ def test_a_failed_phrase_keeps_the_whole_turn_for_the_session() -> None:
     """Live input transcribes a turn phrase by phrase: the failure carries the whole turn."""
     from concurrent.futures import Future
 
-    from calmline.speech.listener import HeardTurn, _Phrase
+    from calmline.speech.listener import HeardTurn, Phrase
 
     turn_audio = say(TURNS[0])
     failed: Future[object] = Future()
     failed.set_exception(TranscriptionFailed("the endpoint answered badly", audio=turn_audio[:10]))
-    heard = HeardTurn(turn_audio, 0.0, turn_audio.size / 16_000, 0.0, [_Phrase(0.0, 1.0, failed)])  # type: ignore[arg-type]
+    heard = HeardTurn(turn_audio, 0.0, turn_audio.size / 16_000, 0.0, [Phrase(0.0, 1.0, failed)])  # type: ignore[arg-type]
     with pytest.raises(TranscriptionFailed) as caught:
         heard.result()
     assert caught.value.audio is turn_audio

@@ -60,7 +60,9 @@ def stt_pool() -> ThreadPoolExecutor:
 
 
 @dataclass
-class _Phrase:
+class Phrase:
+    """One phrase of a turn handed to Whisper while the learner talks, and its transcription."""
+
     start: float  # stream seconds of the audio handed to Whisper
     end: float
     future: Future[Transcription]
@@ -79,7 +81,7 @@ class HeardTurn:
     start: float
     end: float
     decided_at: float
-    phrases: list[_Phrase] = field(default_factory=list)
+    phrases: list[Phrase] = field(default_factory=list)
     fallback: Callable[[AudioArray], Future[Transcription]] | None = None
     forced: bool = False
 
@@ -197,7 +199,7 @@ class TurnListener:
         self._clock = clock
         self._pool = executor or stt_pool()
         self._submitted: deque[Future[Transcription]] = deque(maxlen=64)  # cancelled on close
-        self._phrases: list[_Phrase] = []
+        self._phrases: list[Phrase] = []
         self._last_phrase_end = 0.0
         self._turn_start = 0.0  # stream seconds where the first phrase of this turn starts
         self._tentative = tentative
@@ -296,10 +298,10 @@ class TurnListener:
             if not self._phrases:
                 self._turn_start = event.start  # the turn endpointer's start too (same pre-roll)
             self._phrases.append(
-                _Phrase(start, event.end, self.submit_phrase(np.ascontiguousarray(audio)))
+                Phrase(start, event.end, self.submit_phrase(np.ascontiguousarray(audio)))
             )
 
-    def _turn_phrases(self, start: float) -> list[_Phrase]:
+    def _turn_phrases(self, start: float) -> list[Phrase]:
         return [p for p in self._phrases if p.end > start - 0.05]
 
     def _tentative_turn(self, pause: UtteranceEnded) -> TentativeTurn | None:
