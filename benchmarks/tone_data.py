@@ -42,6 +42,8 @@ ASSIGNMENT = {
     "writer_e": "labeller_6",
     "writer_f": "labeller_7",
     "writer_g": "labeller_8",
+    "writer_h": "labeller_9",
+    "writer_i": "labeller_10",
 }
 SECOND = "labeller_4"  # a second, independent opinion on a sample of round 1, for agreement
 SECOND_SAMPLE = 240
@@ -51,6 +53,7 @@ CROSS = {
     "labeller_5": "writer_e",
     "labeller_6": "writer_d",
     "labeller_7": "writer_g",  # round 3: writer_g's labeller started first, alone
+    "labeller_9": "writer_i",
 }
 CROSS_SAMPLE = 60
 # Each round's test split is frozen (hashed) on its own, before anything is fitted on it.
@@ -58,15 +61,25 @@ ROUNDS = {
     "test_sha256": ("writer_a", "writer_b", "writer_c"),
     "test_sha256_round2": ("writer_d", "writer_e"),
     "test_sha256_round3": ("writer_f", "writer_g"),
+    "test_sha256_round4": ("writer_h", "writer_i"),
 }
 WRITER_ITEMS = {
     "writer_a": 500, "writer_b": 500, "writer_c": 500, "writer_d": 400, "writer_e": 400,
-    "writer_f": 400, "writer_g": 400,
+    "writer_f": 400, "writer_g": 400, "writer_h": 390, "writer_i": 390,
 }  # fmt: skip
-PRIMARY_FROM = ("writer_d", "writer_e", "writer_f", "writer_g")  # batches asking the primary move
+PRIMARY_FROM = (
+    "writer_d",
+    "writer_e",
+    "writer_f",
+    "writer_g",
+    "writer_h",
+    "writer_i",
+)  # batches asking the primary move
 # Round 3 (customer-service turns): also what the turn does for the problem and which way
 # an upset customer's anger would go (LABELLING_GUIDE.md, last section).
-DOES_FROM = ("writer_f", "writer_g")
+# Round 4: contrastive sets (three replies to one customer line that share their topic words
+# and differ in what they do); a set's items share a ``group`` and so a split.
+DOES_FROM = ("writer_f", "writer_g", "writer_h", "writer_i")
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -106,7 +119,7 @@ def freeze() -> int:
     old = json.loads(SPLITS.read_text()) if SPLITS.exists() else {"splits": {}}
     splits: dict[str, str] = dict(old["splits"])
     for r in rows:
-        splits.setdefault(r["id"], split_of(r["id"]))
+        splits.setdefault(r["id"], split_of(r.get("group", r["id"])))
     out = {k: v for k, v in old.items() if k != "splits"}
     have = Counter(r["writer"] for r in rows)
     for key, writers in ROUNDS.items():
