@@ -157,15 +157,20 @@ class TurnMeaning(BaseModel):
             that neither offers, asks nor restates: explaining at the customer),
             ``abusive`` (insults), ``blames`` (puts the fault on the customer or a
             third party).
+        learned: the escalating moves the learned reader (``customer.moves``) finds
+            (brush-off, policy wall, refusal, transfer, blame), kept apart from ``moves``:
+            the anger model weighs them when the turn is not mainly a question, a
+            restatement or empathy; the customer's lines never answer them.
         direction: which way an upset customer's anger would most likely go on hearing
-            the turn (``rise``, ``hold``, ``fall``: probabilities from the learned reader,
-            ``customer.moves``); empty without it.
+            the turn (``rise``, ``hold``, ``fall``: probabilities from the learned reader);
+            empty without it.
         gives: what the turn tells the customer, so that the reply does not ask for it.
         reasked: ids of the pack answers asked for again.
         cues: the clause and exemplar behind each move, for people.
     """
 
     moves: dict[str, float] = Field(default_factory=dict)
+    learned: dict[str, float] = Field(default_factory=dict)
     direction: dict[str, float] = Field(default_factory=dict)
     gives: list[Given] = Field(default_factory=list)
     reasked: list[str] = Field(default_factory=list)

@@ -129,6 +129,8 @@ SIGNAL_AT = 0.5  # meaning and tag confidence that counts as the move
 # nothing for the problem can take off.
 DIRECTION_AT = 0.5
 HOLD_CAP = 1.0
+GENTLE_PRIMARY = frozenset({"question", "paraphrase", "empathy", "apology"})
+LEARNED_SURE = 0.75  # beside apology or empathy, a learned move must be this sure
 # An angry customer on a live line cuts a monologue off (call/practice.py CUT_IN_AFTER_S);
 # typed or scripted, the long explanation itself is what grates, from the same band.
 MONOLOGUE_FROM = 50.0
@@ -253,6 +255,27 @@ def _pushes_up(reading: ToneReading, meaning: TurnMeaning | None, repeated_failu
     )
 
 
+def _heard(meaning: TurnMeaning | None, reading: ToneReading) -> TurnMeaning | None:
+    """The moves the customer hears: the learned reader's escalating moves and its
+    direction count unless the turn is mainly a question, a restatement, empathy or an
+    apology (which the apology rules weigh),
+    which that reader, trained on a few hundred turns, confuses with stalling."""
+    if meaning is None:
+        return None
+    if reading.primary in GENTLE_PRIMARY:
+        return meaning.model_copy(update={"learned": {}, "direction": {}})
+    learned, direction = meaning.learned, meaning.direction
+    if any(reading.tags.get(t, 0.0) >= SIGNAL_AT for t in FEELING_TAGS):
+        # a sorry or a kind word: the learned reader must be sure to call it stalling
+        learned = {m: c for m, c in learned.items() if c >= LEARNED_SURE}
+        if direction.get("rise", 0.0) < LEARNED_SURE:
+            direction = {}
+    merged = dict(meaning.moves)
+    for move, conf in learned.items():
+        merged[move] = max(conf, merged.get(move, 0.0))
+    return meaning.model_copy(update={"moves": merged, "direction": direction})
+
+
 def _likely(meaning: TurnMeaning | None) -> tuple[str, float]:
     if meaning is None or not meaning.direction:
         return ("", 0.0)
@@ -299,6 +322,7 @@ def step(
     """
     temper = temper or Temper()
     before = state.anger
+    meaning = _heard(meaning, reading)
     concrete = meaning is not None and meaning.has("concrete_action")
     promise_only = meaning is not None and meaning.has("vague_action") and not concrete
     apology = reading.tags.get("apology", 0.0) >= MIN_CONFIDENCE

@@ -81,9 +81,8 @@ LEARNED_MOVES: dict[str, Move] = {
     "policy_wall": "policy_wall",
     "refusal": "refusal",
     "transfer": "transfer",
-    "reasks": "reasks_given",
     "blames": "blames",
-}
+}  # re-asks are read against the whole call and the pack's answers, not learned from one line
 SIGNAL_AT = 0.5  # a learned move at its dev threshold or above counts
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -441,18 +440,27 @@ class MeaningReader:
         if reasked:
             found("reasks_given", 0.9, "asks again for " + ", ".join(reasked))
         direction: dict[str, float] = {}
+        learned: dict[str, float] = {}
         if self.learned is not None:
             context = customer_lines[-1] if customer_lines else ""
             reading = self.learned.read(self.embedder, [TurnText(text, context)])[0]
+            # a turn that acts is not also a brush-off: what it does for the problem wins
+            acts = "concrete_action" in moves or reading.does.get("acts", 0.0) >= SIGNAL_AT
             for label, move in LEARNED_MOVES.items():
                 conf = reading.does.get(label, 0.0)
-                if conf >= SIGNAL_AT and not (move == "refusal" and "concrete_action" in moves):
-                    found(move, conf, f"learned: the turn reads as {label} ({conf:.2f})")
+                if conf >= SIGNAL_AT and not acts:
+                    learned[move] = round(conf, 3)
+                    cues.append(f"{move} (learned): the turn reads as {label} ({conf:.2f})")
             direction = reading.direction
         if "concrete_action" in moves:
             moves.pop("vague_action", None)  # a hedge beside a concrete action takes nothing away
         return TurnMeaning(
-            moves=moves, direction=direction, gives=sorted(gives), reasked=reasked, cues=cues
+            moves=moves,
+            learned=learned,
+            direction=direction,
+            gives=sorted(gives),
+            reasked=reasked,
+            cues=cues,
         )
 
     # ------------------------------------------------------------------ parts
