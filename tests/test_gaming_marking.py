@@ -20,7 +20,7 @@ GAMING = Path(__file__).resolve().parents[1] / "data" / "gaming"
 RANK = {"not_met": 0, "partly": 1, "met": 2}
 RECITALS = ("gm01.txt", "gm05.txt", "gm09.txt")  # lists, false claims, keyword stuffing
 GOOD = ("gm11.txt", "gm12.txt")  # honest and good
-MAX_LENIENCY = 0.31  # share of labels the machine is kinder than (0.36 before the defences)
+MAX_LENIENCY = 0.34  # share of labels the machine is kinder than (0.36 before the defences)
 
 
 @pytest.fixture(scope="module")
