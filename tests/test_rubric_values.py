@@ -35,9 +35,9 @@ def _load_changed(repo: Path, tmp_path: Path, old: str, new: str) -> str:
         (r"threshold: [0-9.]+", "threshold: -1", ".checks[0] (line ", "threshold"),
         (r"min: \d+", "min: two", ".checks[0] (line ", "whole number"),
         (r"pass_mark: [0-9.]+", "pass_mark: 7", "pass_mark (line ", "0.7 is 70 %"),
-        (r"weight: 1\.0", "weight: -3", "points[0].weight (line 36)", "more than 0"),
-        (r"weight: 1\.0", "weight: 0", "points[0].weight (line 36)", "more than 0"),
-        (r"weight: 1\.0", "weight: .inf", "points[0].weight (line 36)", "more than 0"),
+        (r"weight: 1\.0", "weight: -3", "points[0].weight (line 38)", "more than 0"),
+        (r"weight: 1\.0", "weight: 0", "points[0].weight (line 38)", "more than 0"),
+        (r"weight: 1\.0", "weight: .inf", "points[0].weight (line 38)", "more than 0"),
     ],
 )
 def test_numbers_out_of_range_name_the_field_and_line(

@@ -387,6 +387,11 @@ class ConceptsParams(BaseModel):
     # A sentence naming two or more of these labels word for word is the rubric read
     # back, not a description: it counts as one mention at most.
     generic_labels: list[str] = Field(default_factory=list)
+    # A debrief sentence counts only when grounded in the call: it shares at least this
+    # many content words with the customer's call lines, stage cues and the scenario (0:
+    # off). A claim about this customer that nothing the customer said or did bears out
+    # describes someone else.
+    grounded_words: int = Field(default=0, ge=0)
 
 
 CheckParams = Annotated[

@@ -2,10 +2,12 @@
 
 Each clause may show several concepts and each concept counts once, wherever it is
 said, so "she slammed the box down, her voice was raised and she was talking quickly"
-names three indicators. Two guards keep a list of rubric words from earning credit:
+names three indicators. Three guards keep a list of rubric words from earning credit:
 clauses showing an ``exclude`` concept count for nothing (a claim such as "I explained
-the complaints process to her" is not an explanation), and a sentence that names two or
-more of the ``generic_labels`` word for word counts as one concept at most.
+the complaints process to her" is not an explanation), a sentence that names two or
+more of the ``generic_labels`` word for word counts as one concept at most, and with
+``grounded_words`` a debrief sentence counts only when it shares content words with what
+the customer said or did in the call (a trigger of some other customer is not this one's).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from dataclasses import dataclass
 from calmline.evaluate.concepts import ClauseReading
 from calmline.evaluate.evidence import evidence_for
 from calmline.evaluate.match import CheckContext, phrase_pattern
-from calmline.models import Check, CheckResult, ConceptsParams, Evidence, Turn
+from calmline.models import Check, CheckResult, ConceptsParams, Evidence, SessionRecord, Turn
 from calmline.text import normalise
+from calmline.tone.text import content_words
 
 
 @dataclass(frozen=True)
@@ -68,18 +71,32 @@ def _generic(sentence: str, labels: list[str]) -> bool:
     return len({m.group(0) for m in pattern.finditer(normalise(sentence, fold=True))}) >= 2
 
 
+def call_words(session: SessionRecord) -> set[str]:
+    """Content words of what the customer said and did in the call, and of the scenario."""
+    said = [t.text for t in session.turns if t.speaker == "customer" and t.phase == "call"]
+    return content_words(" ".join([session.scenario_title, *said]))
+
+
+def _grounded(r: ClauseReading, params: ConceptsParams, grounds: set[str]) -> bool:
+    """Is this clause's debrief sentence borne out by the call (or grounding off)?"""
+    if not params.grounded_words or r.turn.phase != "debrief":
+        return True
+    return len(content_words(r.sentence_text) & grounds) >= params.grounded_words
+
+
 def found_concepts(ctx: CheckContext, params: ConceptsParams) -> dict[str, Found]:
     """Each concept of ``params.concepts`` named in the turns read, where first named."""
     reader = ctx.reader
     if reader is None:
         return {}
     excluded = set(params.exclude)
+    grounds = call_words(ctx.session) if params.grounded_words else set()
     found: dict[str, Found] = {}
     for turn in turns_to_read(ctx, params):
         readings = reader.read(turn, [*params.concepts, *params.exclude])
         generic_used: set[tuple[int, int]] = set()
         for r in readings:
-            if excluded & set(r.scores):
+            if excluded & set(r.scores) or not _grounded(r, params, grounds):
                 continue
             shown = sorted(
                 (c for c in params.concepts if c in r.scores and c not in found),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from calmline.evaluate.evidence import strip_marker_instructions
+from calmline.evaluate.hollow import sanitise
 from calmline.evaluate.merge import merge_assessments
 from calmline.evaluate.offline import ToneReaderLike, assess_offline, read_tones
 from calmline.models import Assessment, Rubric, SessionRecord
@@ -29,7 +29,7 @@ def assess(
         from calmline.embed import load_embedder
 
         embedder = load_embedder()
-    clean, _ = strip_marker_instructions(session)
+    clean, _ = sanitise(session)
     tones = read_tones(clean, tone_reader)  # once, shared by every rubric
     out = []
     for rubric in rubrics:

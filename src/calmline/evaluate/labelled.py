@@ -16,7 +16,7 @@ from pathlib import Path
 from calmline.errors import CalmlineError
 from calmline.evaluate.agreement import LEVELS
 from calmline.evaluate.concepts import ConceptReader, ConceptScorer
-from calmline.evaluate.evidence import strip_marker_instructions
+from calmline.evaluate.hollow import sanitise
 from calmline.evaluate.match import CheckContext
 from calmline.evaluate.offline import ToneReaderLike, mark_points, read_tones
 from calmline.evaluate.transcript import load_transcript
@@ -67,7 +67,7 @@ def prepare(
         path = folder / name
         if not path.is_file():
             raise CalmlineError(f"labelled transcript {path} does not exist")
-        clean, _ = strip_marker_instructions(load_transcript(path))
+        clean, _ = sanitise(load_transcript(path))
         tones = read_tones(clean, tone_reader)
         ctx = CheckContext(session=clean, tones=tones, scorer=scorer)
         out.append(Prepared(name, ctx))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from calmline.evaluate.checks import CheckContext, run_check
-from calmline.evaluate.evidence import strip_marker_instructions
+from calmline.evaluate.hollow import sanitise
 from calmline.evaluate.rules import SCORES, apply_rule, parse_rule
 from calmline.models import (
     Assessment,
@@ -151,7 +151,7 @@ def assess_offline(
     tones: dict[int, ToneReading] | None = None,
 ) -> Assessment:
     """One rubric on one session with the offline tier."""
-    clean, ignored = strip_marker_instructions(session)
+    clean, ignored = sanitise(session)
     if tones is None:
         tones = read_tones(clean, tone_reader)
     ctx = CheckContext(session=clean, tones=tones, embedder=embedder)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from calmline.config import environment
 from calmline.errors import CalmlineError
 from calmline.evaluate.concepts import BANK_FILE, THRESHOLDS_FILE, known_concept_ids
+from calmline.evaluate.hollow import HOLLOW_FILE
 from calmline.evaluate.rules import RuleError, parse_rule
 from calmline.files import read_text
 from calmline.models import (
@@ -205,8 +206,9 @@ def load_rubric_file(path: Path, seeds: Path | None = None) -> Rubric:
 
 
 def rubric_files(folder: Path | None = None) -> list[Path]:
-    """The marking schemes in ``folder``: every YAML file but the concept bank's."""
-    skip = {BANK_FILE, THRESHOLDS_FILE}
+    """The marking schemes in ``folder``: every YAML file but the concept bank's and the
+    hollow-text rules."""
+    skip = {BANK_FILE, THRESHOLDS_FILE, HOLLOW_FILE}
     return sorted(p for p in (folder or rubrics_dir()).glob("*.yaml") if p.name not in skip)
 
 
