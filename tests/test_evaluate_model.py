@@ -112,7 +112,9 @@ def test_well_done_calls_score_above_poorly_done_ones(held_out: HeldOut) -> None
                 reason="known gap (2026-12-06): the concept marker passes one rubric of this "
                 "call though the raters gave (nearly) every point not_met; to be fixed "
                 "against new gaming transcripts, not this frozen set (issue 12)",
-            ),
+            )
+            if name == "t23.txt"
+            else (),  # t05 fails every rubric since the defences built on data/gaming
         )
         for name in GAMING
     ],

@@ -5,7 +5,7 @@ debrief sentence about this customer counts only when the call bears it out."""
 from __future__ import annotations
 
 from calmline.evaluate.clauses import Span
-from calmline.evaluate.concept_check import _grounded, call_words
+from calmline.evaluate.concept_check import call_words, grounded
 from calmline.evaluate.concepts import ClauseReading
 from calmline.evaluate.hollow import HollowRules, load_hollow_rules, shingles, strip_hollow
 from calmline.evaluate.transcript import parse_transcript
@@ -78,7 +78,7 @@ def test_a_debrief_claim_counts_only_when_the_call_bears_it_out() -> None:
     params = ConceptsParams(concepts=["raised_voice"], grounded_words=1)
     told = _reading(session, "Her voice went up when she said she'd rung three times.")
     other = _reading(session, "He was pacing, fists clenched.")
-    assert _grounded(told, params, grounds)
-    assert not _grounded(other, params, grounds)
+    assert grounded(told, params, grounds)
+    assert not grounded(other, params, grounds)
     off = ConceptsParams(concepts=["raised_voice"])
-    assert _grounded(other, off, grounds)  # grounding is off unless a rubric asks for it
+    assert grounded(other, off, grounds)  # grounding is off unless a rubric asks for it

@@ -77,7 +77,7 @@ def call_words(session: SessionRecord) -> set[str]:
     return content_words(" ".join([session.scenario_title, *said]))
 
 
-def _grounded(r: ClauseReading, params: ConceptsParams, grounds: set[str]) -> bool:
+def grounded(r: ClauseReading, params: ConceptsParams, grounds: set[str]) -> bool:
     """Is this clause's debrief sentence borne out by the call (or grounding off)?"""
     if not params.grounded_words or r.turn.phase != "debrief":
         return True
@@ -96,7 +96,7 @@ def found_concepts(ctx: CheckContext, params: ConceptsParams) -> dict[str, Found
         readings = reader.read(turn, [*params.concepts, *params.exclude])
         generic_used: set[tuple[int, int]] = set()
         for r in readings:
-            if excluded & set(r.scores) or not _grounded(r, params, grounds):
+            if excluded & set(r.scores) or not grounded(r, params, grounds):
                 continue
             shown = sorted(
                 (c for c in params.concepts if c in r.scores and c not in found),
