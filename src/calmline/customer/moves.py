@@ -27,7 +27,14 @@ import numpy as np
 
 from calmline.errors import CalmlineError
 from calmline.protocols import Embedder
-from calmline.tone.model import FEATURE_VERSION, Matrix, PrimaryHead, TurnText, feature_matrix
+from calmline.tone.model import (
+    FEATURE_VERSION,
+    Matrix,
+    PrimaryHead,
+    TurnText,
+    at_half,
+    feature_matrix,
+)
 
 MODEL_FILE = Path(__file__).parent / "moves_model.npz"
 DIRECTIONS = ("fall", "hold", "rise")
@@ -59,9 +66,7 @@ class MovesModel:
     def confidences(self, x: Matrix) -> Matrix:
         """Each move's probability mapped so that its dev threshold sits at 0.5."""
         z = x @ self.weights.T + self.bias
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-        t = np.clip(self.thresholds, 1e-3, 1 - 1e-3)
-        return np.where(p >= t, 0.5 + 0.5 * (p - t) / (1.0 - t), 0.5 * p / t).astype(np.float32)
+        return at_half(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), self.thresholds)
 
     def read(self, embedder: Embedder, turns: Sequence[TurnText]) -> list[MovesReading]:
         if embedder.name != self.embedder_name:

@@ -128,6 +128,15 @@ def feature_matrix(embedder: Embedder, turns: Sequence[TurnText]) -> Matrix:
     return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
 
+def at_half(p: Matrix, thresholds: Matrix) -> Matrix:
+    """Probabilities mapped so that each column's decision threshold sits at 0.5 (present
+    at 0.5 or more), keeping the order within a column."""
+    t = np.clip(thresholds, 1e-3, 1 - 1e-3)
+    below = 0.5 * p / t
+    above = 0.5 + 0.5 * (p - t) / (1.0 - t)
+    return np.where(p >= t, above, below).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class PrimaryHead:
     """The one move a turn is mainly there to do (a softmax over ``labels``): question,
@@ -170,11 +179,7 @@ class ToneModel:
     def confidences(self, x: Matrix) -> Matrix:
         """Probabilities mapped so that each tag's threshold sits at 0.5 (the tag is
         present at 0.5 or more), keeping the order within a tag."""
-        p = self.probabilities(x)
-        t = np.clip(self.thresholds, 1e-3, 1 - 1e-3)
-        below = 0.5 * p / t
-        above = 0.5 + 0.5 * (p - t) / (1.0 - t)
-        return np.where(p >= t, above, below).astype(np.float32)
+        return at_half(self.probabilities(x), self.thresholds)
 
     def save(self, path: Path) -> None:
         head = self.primary
