@@ -161,3 +161,35 @@ def test_every_caller_gets_what_it_got_before(
     assert line_words(text) == line_toks.split()
     assert clause_words(text) == clause_count
     assert fake_embedder_tokens(text) == fake_toks.split()
+
+
+def test_one_sentence_grammar_names_each_stage_s_differences() -> None:
+    """One splitter (calmline.text) with the rules each stage needs: speech keeps "Mr."
+    and a closing quote with its sentence, tone reading cuts at spaced dashes and
+    semicolons, evidence quotes need no space after a full stop and keep "3.5" whole."""
+    from calmline.text import (
+        EVIDENCE,
+        SPOKEN,
+        TONE,
+        sentence_parts,
+        sentence_spans,
+        split_sentences,
+    )
+
+    assert split_sentences('Mr. Reid said "no." Then he left.\nOK', SPOKEN) == [
+        'Mr. Reid said "no."',
+        "Then he left.",
+        "OK",
+    ]
+    assert split_sentences("I'm sorry — I'll send it today; it's on me", TONE) == [
+        "I'm sorry",
+        "I'll send it today;",
+        "it's on me",
+    ]
+    text = "... It was £3.50.Then nothing"
+    assert [text[a:b] for a, b in sentence_spans(text, EVIDENCE)] == [
+        "It was £3.50.",
+        "Then nothing",
+    ]
+    # the raw parts keep everything, so a stream can hold back its unfinished rest
+    assert sentence_parts("One. Two. Thr") == ["One.", "Two.", "Thr"]

@@ -222,6 +222,12 @@ def test_users_command_edge_cases(tmp_path: Path) -> None:
         after_output=True,
     )
     real = sorted(_rows(db))[0]
+    # the same check the dashboard's assign form makes (web.review.assign_sessions)
+    assert_one_clear_line(
+        calmline("users", "assign", "nobody", real, "--db", db),
+        "'nobody' is not an assessor",
+        after_output=True,
+    )
     assert "assigned 1" in calmline("users", "assign", "ann", real, "--db", db).stdout
     # created /nonexistent/dir
     missing = tmp_path / "nowhere" / "dir"

@@ -5,24 +5,25 @@ quotes and phrase matching, the customer's line checks and the clause splitter; 
 options name the few places where a caller needs something different (ASCII folding
 for quotes, apostrophes kept inside words, "£12.50" kept whole).
 
-A sentence ends at whitespace after ``.``, ``!`` or ``?``. Speech synthesis
-(``speech.tts.split_sentences``: abbreviations, closing quotes, line breaks), tone
-reading (``tone.text.sentences``: dashes too) and evidence quotes
-(``evaluate.evidence.sentence_spans``: character offsets) need more and keep their own
-rules, documented there.
+Sentence splitting is one grammar too (``SentenceRules``): a sentence ends at whitespace
+after ``.``, ``!`` or ``?`` (``PLAIN``); speech synthesis (``SPOKEN``: abbreviations,
+closing quotes, line breaks), tone reading (``TONE``: semicolons and spaced dashes) and
+evidence quotes (``EVIDENCE``: character offsets, no space needed, decimals kept whole)
+name their differences as rules, not as their own splitters.
 """
 
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
+from dataclasses import dataclass
 from functools import cache
 
 _APOSTROPHES = {"\u2019": "'", "\u2018": "'", "`": "'"}
 _QUOTES = str.maketrans({**_APOSTROPHES, "\u201c": '"', "\u201d": '"'})
 # the acute accent too ("don´t", typed on some keyboards); normalise() keeps it unless folding
 _ANY_APOSTROPHE = str.maketrans({**_APOSTROPHES, "\u00b4": "'"})
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def normalise(text: str, *, fold: bool = False) -> str:
@@ -84,10 +85,75 @@ def _word_pattern(apostrophes: bool, amounts: bool) -> re.Pattern[str]:
     return re.compile(f"[{inside}]+{tail}")
 
 
-def sentence_parts(text: str) -> list[str]:
-    """``text`` split after each ``.``, ``!`` or ``?`` followed by whitespace (the last
-    part may be unfinished; no part is dropped)."""
-    return _SENTENCE_END.split(text)
+@dataclass(frozen=True)
+class SentenceRules:
+    """Where one sentence ends and the next begins."""
+
+    marks: str = ".!?"  # characters that end a sentence
+    # a mark ends a sentence only where whitespace follows ("e.g." stays whole); without
+    # it a sentence ends after any run of marks ("3.5" stays whole with ``decimals``)
+    before_space: bool = True
+    closers: str = ""  # one closing quote or bracket after the mark stays with its sentence
+    dashes: bool = False  # a dash with spaces round it ends one too
+    line_breaks: bool = False  # so does a line break
+    abbreviations: tuple[str, ...] = ()  # "Mr." and the like do not end one
+    decimals: bool = False  # "3.5" is one number, not two sentences
+
+
+PLAIN = SentenceRules()
+SPOKEN = SentenceRules(
+    marks=".!?…",
+    closers="\"'”’)]",
+    line_breaks=True,
+    abbreviations=("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "e.g.", "i.e.", "etc."),
+)
+TONE = SentenceRules(marks=".!?;", dashes=True)
+EVIDENCE = SentenceRules(marks=".!?…", before_space=False, decimals=True)
+
+
+@cache
+def _boundary(rules: SentenceRules) -> re.Pattern[str]:
+    marks = f"[{re.escape(rules.marks)}]"
+    if rules.before_space:
+        keep = "".join(rf"(?<!\b{re.escape(a)})" for a in rules.abbreviations)
+        ends = [keep + rf"(?<={marks})\s+"]
+        if rules.closers:
+            ends.append(rf"(?<={marks}[{re.escape(rules.closers)}])\s+")
+    else:
+        number = r"(?!(?<=\d\.)\d)" if rules.decimals else ""
+        ends = [rf"(?<={marks})(?!{marks}){number}"]
+    if rules.dashes:
+        ends.append(r"\s+[-\u2013\u2014]+\s+")
+    if rules.line_breaks:
+        ends.append(r"\n+")
+    return re.compile("|".join(ends))
+
+
+def sentence_parts(text: str, rules: SentenceRules = PLAIN) -> list[str]:
+    """``text`` cut at each sentence end, as it is: the last part may be unfinished, and no
+    part is dropped or trimmed (joining them with the ends gives ``text`` back)."""
+    return _boundary(rules).split(text)
+
+
+def sentence_spans(text: str, rules: SentenceRules = PLAIN) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in ``text``, whitespace trimmed; a piece with nothing
+    but whitespace and marks (the "..." a transcript opens with) is not a sentence."""
+    spans: list[tuple[int, int]] = []
+    start, last = len(text) - len(text.lstrip()), len(text.rstrip())
+    for end_match in [*_boundary(rules).finditer(text, start, last), None]:
+        stop = last if end_match is None else end_match.start()
+        piece = text[start:stop]
+        if piece.strip(rules.marks + string.whitespace):
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + len(piece.rstrip())))
+        if end_match is not None:
+            start = end_match.end()
+    return spans
+
+
+def split_sentences(text: str, rules: SentenceRules = PLAIN) -> list[str]:
+    """The sentences of ``text``, trimmed, empty ones dropped."""
+    return [text[start:end] for start, end in sentence_spans(text, rules)]
 
 
 def sentences_and_rest(text: str) -> tuple[list[str], str]:

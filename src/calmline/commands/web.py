@@ -296,27 +296,12 @@ def users_assign(
     db: DbOption = None,
 ) -> None:
     """Give sessions to an assessor to review."""
-    from sqlalchemy import select
-
-    from calmline.web import auth
-    from calmline.web.db import SessionRow, transaction
-    from calmline.web.review import assign_session
+    from calmline.web.db import transaction
+    from calmline.web.review import assign_sessions
 
     _, factory = _factory(db, None)
     with transaction(factory) as session:
-        if auth.get_user(session, assessor).role != "assessor":
-            raise CalmlineError(f"{assessor} is not an assessor", "see `calmline users list`")
-        known = set(session.scalars(select(SessionRow.id).where(SessionRow.id.in_(sessions))))
-        unknown = [sid for sid in sessions if sid not in known]
-        if unknown:
-            raise CalmlineError(
-                f"no session {unknown[0]!r} in the index"
-                + (f" (and {len(unknown) - 1} more unknown)" if len(unknown) > 1 else "")
-                + "; nothing was assigned",
-                "check the id on the dashboard, or run `calmline index` if it is new",
-            )
-        for sid in sessions:
-            assign_session(session, sid, assessor, by="cli")
+        assign_sessions(session, sessions, assessor, by="cli")
     print(f"assigned {len(sessions)} session(s) to {assessor}")
 
 

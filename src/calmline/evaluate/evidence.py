@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 
 from calmline.models import Evidence, Phase, SessionRecord, Turn
-from calmline.text import normalise, straight_apostrophes
+from calmline.text import EVIDENCE, normalise, straight_apostrophes
+from calmline.text import sentence_spans as _spans
 
 # A full stop between digits ("£7.99", "room 3.14") does not end a sentence.
-_SENTENCE = re.compile(r"(?:[^.!?…]|(?<=\d)\.(?=\d))+[.!?…]*")
 MAX_QUOTE = 220
 
 # Instructions addressed to whoever marks the transcript. Learner speech is untrusted
@@ -39,17 +39,8 @@ _MARKER = re.compile("|".join(f"(?:{p})" for p in _MARKER_PATTERNS), re.IGNORECA
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence in ``text``, whitespace trimmed."""
-    spans = []
-    for match in _SENTENCE.finditer(text):
-        start, end = match.start(), match.end()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-    return spans
+    """(start, end) of each sentence in ``text``, whitespace trimmed (``text.EVIDENCE``)."""
+    return _spans(text, EVIDENCE)
 
 
 def locate(quote: str, text: str) -> tuple[int, int] | None:

@@ -21,6 +21,8 @@ import numpy as np
 from calmline.errors import CalmlineError
 from calmline.protocols import AudioArray, Synthesizer
 from calmline.speech.audio import parse_wav_bytes, read_wav
+from calmline.text import SPOKEN
+from calmline.text import split_sentences as text_sentences
 
 ESPEAK_HINT = "run `make demo`, or install it: apt-get install espeak-ng"
 
@@ -55,24 +57,13 @@ def voice_for(name: str) -> Voice:
     return Voice(name, rate_wpm=165, pitch=50)
 
 
-_ABBREVIATIONS = "".join(
-    rf"(?<!\b{re.escape(a)})" for a in ("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "e.g.", "i.e.", "etc.")
-)
-# A sentence ends at whitespace after . ! ? or … (optionally followed by a closing quote
-# or bracket, which stays with its sentence), or at a line break.
-_SENTENCE_END = re.compile(
-    _ABBREVIATIONS + r"(?<=[.!?…])\s+" + r"|(?<=[.!?…][\"'”’)\]])\s+" + r"|\n+"
-)
-
-
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences for sentence-by-sentence synthesis.
 
     Speaking the first sentence while the rest is still being generated is what
     keeps the customer's reply prompt; common abbreviations (Mr., e.g.) do not split.
     """
-    parts = (p.strip() for p in _SENTENCE_END.split(text))
-    return [p for p in parts if p]
+    return text_sentences(text, SPOKEN)
 
 
 class EspeakSpeaker:

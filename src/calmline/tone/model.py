@@ -19,7 +19,6 @@ decision threshold, set on the development split (``tone/training.py`` fits them
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,7 +34,6 @@ from calmline.tone.text import SECOND_PERSON, content_words, sentences
 
 MODEL_FILE = Path(__file__).parent / "tone_model.npz"
 FEATURE_VERSION = 2
-DASH = re.compile(r"\s+[-\u2013\u2014]+\s+")  # "I'm sorry — I'll send a new one today"
 FIRST_PERSON = frozenset({"i", "im", "ill", "ive", "id", "me", "my", "mine", "we", "well", "our"})
 
 Vector = npt.NDArray[np.float32]
@@ -53,8 +51,7 @@ class TurnText:
 def turn_sentences(text: str) -> list[str]:
     """The sentences of a turn; unpunctuated speech is read in windows of 12 words."""
     out: list[str] = []
-    clauses = [c for s in sentences(text) or [text] for c in DASH.split(s) if c.strip()]
-    for sentence in clauses or [text]:
+    for sentence in sentences(text) or [text]:
         tokens = sentence.split()
         if len(tokens) <= 16:
             out.append(sentence)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from calmline.text import normalise, words
+from calmline.text import TONE, normalise, split_sentences, words
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\s+[-\u2013\u2014]+\s+")
 WINDOW_WORDS = 10  # unpunctuated speech is also read in overlapping windows of this size
 LONG_SEGMENT = 14
 
@@ -34,8 +33,7 @@ SECOND_PERSON = frozenset({"you", "your", "youre", "youve", "youd", "youll", "yo
 
 def sentences(text: str) -> list[str]:
     """Split on sentence punctuation and dashes; unpunctuated speech stays one piece."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text.strip())]
-    return [p for p in parts if p]
+    return split_sentences(text, TONE)
 
 
 def segments(text: str) -> list[str]:

@@ -9,29 +9,46 @@ from sqlalchemy.orm import Session
 
 from calmline.errors import CalmlineError
 from calmline.models import Assessment
-from calmline.web.db import Assignment, AuditEntry, FinalMark, Review, User, utcnow
+from calmline.web.db import (
+    Assignment,
+    AuditEntry,
+    FinalMark,
+    Review,
+    SessionRow,
+    User,
+    utcnow,
+)
 
 VERDICTS = ("met", "partly", "not_met")
 MARKS = ("pass", "fail")
 MAX_COMMENT = 4000
 
 
-def is_assessor(db: Session, name: str) -> bool:
-    return db.scalar(select(User).where(User.name == name, User.role == "assessor")) is not None
-
-
-def assign_session(db: Session, session_id: str, assessor: str, by: str) -> bool:
-    """Give a session to an assessor to review (the dashboard and ``calmline users assign``);
-    False if it was theirs already. The caller commits."""
-    exists = db.scalar(
-        select(Assignment).where(
-            Assignment.session_id == session_id, Assignment.assessor == assessor
+def assign_sessions(db: Session, session_ids: list[str], assessor: str, by: str) -> int:
+    """Give sessions to an assessor to review (the dashboard and ``calmline users assign``):
+    all of them or, if the assessor or any session is unknown, none (``CalmlineError``).
+    Returns how many were new to the assessor; the caller commits."""
+    if db.scalar(select(User).where(User.name == assessor, User.role == "assessor")) is None:
+        raise CalmlineError(f"{assessor!r} is not an assessor", "see `calmline users list`")
+    known = set(db.scalars(select(SessionRow.id).where(SessionRow.id.in_(session_ids))))
+    unknown = [sid for sid in session_ids if sid not in known]
+    if unknown:
+        raise CalmlineError(
+            f"no session {unknown[0]!r} in the index"
+            + (f" (and {len(unknown) - 1} more unknown)" if len(unknown) > 1 else "")
+            + "; nothing was assigned",
+            "check the id on the dashboard, or run `calmline index` if it is new",
+        )
+    theirs = set(
+        db.scalars(
+            select(Assignment.session_id).where(
+                Assignment.assessor == assessor, Assignment.session_id.in_(session_ids)
+            )
         )
     )
-    if exists is not None:
-        return False
-    db.add(Assignment(session_id=session_id, assessor=assessor, assigned_by=by))
-    return True
+    new = [sid for sid in dict.fromkeys(session_ids) if sid not in theirs]
+    db.add_all(Assignment(session_id=sid, assessor=assessor, assigned_by=by) for sid in new)
+    return len(new)
 
 
 def machine_verdict(assessments: list[Assessment], rubric_id: str, point_id: str) -> str:

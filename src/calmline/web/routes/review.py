@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from calmline.errors import CalmlineError
 from calmline.web.access import REVIEWERS, TRAINERS
 from calmline.web.indexer import load_assessments
-from calmline.web.review import assign_session, is_assessor, record_final, record_review
+from calmline.web.review import assign_sessions, record_final, record_review
 from calmline.web.routes.deps import DB, Posted, Viewer
 from calmline.web.routes.session_page import session_or_404
 
@@ -87,8 +87,9 @@ def assign(
 ) -> Response:
     _role(who, TRAINERS)
     row = session_or_404(request, db, who, session_id)
-    if not is_assessor(db, assessor):
-        raise HTTPException(status_code=400, detail=f"No assessor called {assessor!r}.")
-    if assign_session(db, row.id, assessor, by=who.name):
-        db.commit()
+    try:
+        assign_sessions(db, [row.id], assessor, by=who.name)
+    except CalmlineError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    db.commit()
     return _back(row.id, "#assign")
