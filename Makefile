@@ -7,9 +7,10 @@ PY := $(VENV)/bin/python
 CALMLINE := $(VENV)/bin/calmline
 STAMP := $(VENV)/.calmline-stamp
 # Debian packages: espeak-ng speaks (pyttsx3 drives it too), libportaudio2 backs sounddevice,
-# sox and ffmpeg make and check test audio, chromium + driver run the browser tests.
+# sox and ffmpeg make and check test audio, chromium + driver run the browser tests,
+# postgresql's programs start a throwaway server for the two-worker test (not its cluster).
 APT_RUNTIME := espeak-ng libespeak-ng1 libportaudio2
-APT_TEST := sox ffmpeg chromium chromium-driver
+APT_TEST := sox ffmpeg chromium chromium-driver postgresql
 # llama-cpp-python builds from source (~7 min on 2 cores); pip caches the wheel afterwards.
 # Portable CPU flags so the cached wheel runs on any x86-64 machine of this kind.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF

@@ -4,9 +4,10 @@ HTTP servers on loopback, ``browser`` tests drive headless Chromium.
 
 Helpers live in ``tests/support/`` (the CLI runner, free ports and server processes,
 espeak-ng speech at 16 kHz, the practice-call set-up, the fake OpenAI server, the
-dashboard's sample data); fixtures live here. Test modules never import from one
-another. No test waits for time to pass or asserts a wall-clock duration: they use
-``calmline.speech.clock.VirtualClock``, events, or a point they can observe."""
+dashboard's sample data, a throwaway PostgreSQL server); fixtures live here. Test
+modules never import from one another. No test waits for time to pass or asserts a
+wall-clock duration: they use ``calmline.speech.clock.VirtualClock``, events, or a
+point they can observe."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from hypothesis import settings
 
 from support.net import free_port, server_process
+from support.postgres import running_postgres
 from support.speech import espeak_path
 from support.web import app_from_template, build_template
 
@@ -58,6 +60,16 @@ def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app(web_template: Path, tmp_path: Path) -> FastAPI:
     """The dashboard on a fresh copy of the sample data, for each test."""
     return app_from_template(web_template, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server with an empty database, for the session; its URL.
+
+    Fails (never skips) when PostgreSQL is not installed: ``make test`` installs it.
+    """
+    with running_postgres() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

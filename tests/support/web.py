@@ -111,12 +111,21 @@ def running_server(root: Path, *extra: str, port: int | None = None) -> Iterator
     ``port``: a port chosen beforehand (a client was pointed at it while nothing listened).
     """
     rec, db_url = seed(root)
+    with serving(rec, db_url, root / "server.log", *extra, port=port) as server:
+        yield server
+
+
+@contextmanager
+def serving(
+    rec: Path, db_url: str, log: Path, *extra: str, port: int | None = None
+) -> Iterator[Server]:
+    """``calmline serve`` on ``rec`` and the index at ``db_url`` (as they are) until the
+    block ends; its output goes to ``log``."""
     port = port or free_port()
     cmd = [
         CALMLINE, "serve", "--host", "127.0.0.1", "--port", str(port),
         "--recordings", str(rec), "--db", db_url, *extra,
     ]  # fmt: skip
-    log = root / "server.log"
     with server_process(cmd, log, lambda: listening(port), seconds=30):
         yield Server(f"http://127.0.0.1:{port}", port, rec, db_url, log)
 

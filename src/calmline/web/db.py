@@ -25,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
+    select,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -241,8 +243,29 @@ def make_engine(url: str, create_folder: bool = True) -> Engine:
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
+    with Session(engine) as db, db.begin():
+        lock_index(db)  # two workers starting on an empty database create each table once
+        Base.metadata.create_all(db.connection())
     return engine
+
+
+# The key of the advisory lock every calmline process on one PostgreSQL database shares
+# (any number would do; this one spells "calm").
+INDEX_LOCK_KEY = 0x63616C6D
+
+
+def lock_index(db: Session) -> None:
+    """Hold the index's write lock until ``db``'s transaction ends (PostgreSQL).
+
+    Several ``calmline serve`` workers share one index and one recordings folder, and
+    each adds session rows: its start-up and periodic re-read of the folder, uploads,
+    browser calls. Unserialised, two of them both find no row for a new folder and both
+    insert one (the second fails: an upload answered 500, a worker that does not start),
+    and a re-read that lists the folder while an upload swaps a session in drops its row.
+    SQLite serves one worker, and locks the whole file for a writer anyway.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(select(func.pg_advisory_xact_lock(INDEX_LOCK_KEY)))
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:

@@ -20,7 +20,7 @@ from calmline.call.session import SESSION_FILE, load_session
 from calmline.errors import CalmlineError
 from calmline.files import read_bytes
 from calmline.models import Assessment, SessionRecord
-from calmline.web.db import MachineVerdict, SessionRow, naive_utc
+from calmline.web.db import MachineVerdict, SessionRow, lock_index, naive_utc
 
 ASSESSMENT_FILE = "assessment.json"
 REPORT_FILE = "report.html"
@@ -98,6 +98,7 @@ def index_folder(
     """Read one session folder into the index (insert or replace its rows)."""
     record = record or load_session(folder)
     assessments = load_assessments(folder)
+    lock_index(db)
     row = db.get(SessionRow, record.id)
     if row is None:
         row = SessionRow(id=record.id, folder=str(folder.resolve()))
@@ -149,6 +150,7 @@ def sync(db: Session, root: Path, rebuild: bool = False) -> IndexReport:
             "check --recordings (or CALMLINE_RECORDINGS)",
         )
     report = IndexReport()
+    lock_index(db)  # before reading the rows: another worker may be adding some
     known = {row.id: row for row in db.scalars(select(SessionRow))}
     by_folder = {row.folder: row for row in known.values()}
     owner: dict[str, str] = {}  # session id -> the folder that has it in this run

@@ -33,11 +33,13 @@ from calmline.io_errors import os_error
 from calmline.limits import limits
 from calmline.models import SessionRecord
 from calmline.upload.files import allowed_name, safe_session_id
-from calmline.web.db import SessionRow
+from calmline.web.db import SessionRow, lock_index
 from calmline.web.indexer import index_folder, load_assessments
 
 STAGING = ".uploads"  # under recordings/: two levels down, so never taken for a session
-_commit_lock = threading.Lock()  # one rename-into-place at a time in this process
+# One rename-into-place at a time: in this process, and (``lock_index``) across the
+# workers sharing the index and the recordings folder.
+_commit_lock = threading.Lock()
 
 
 class UploadRejected(Exception):
@@ -101,6 +103,7 @@ def store_upload(
         except CalmlineError as exc:
             raise UploadRejected(400, f"assessment.json is not readable: {_tail(exc)}") from exc
         with _commit_lock:
+            lock_index(db)
             status = _put_in_place(db, recordings, staged, record, owner)
             row = index_folder(db, recordings / record.id)
             db.commit()
