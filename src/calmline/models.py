@@ -164,6 +164,8 @@ class TurnMeaning(BaseModel):
         direction: which way an upset customer's anger would most likely go on hearing
             the turn (``rise``, ``hold``, ``fall``: probabilities from the learned reader);
             empty without it.
+        acts: the learned reader's confidence that the turn does something about the
+            problem (an action, a refund, a booking), None without it.
         gives: what the turn tells the customer, so that the reply does not ask for it.
         reasked: ids of the pack answers asked for again.
         cues: the clause and exemplar behind each move, for people.
@@ -172,6 +174,7 @@ class TurnMeaning(BaseModel):
     moves: dict[str, float] = Field(default_factory=dict)
     learned: dict[str, float] = Field(default_factory=dict)
     direction: dict[str, float] = Field(default_factory=dict)
+    acts: float | None = None
     gives: list[Given] = Field(default_factory=list)
     reasked: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list)

@@ -61,6 +61,7 @@ EMPTY_APOLOGY_PENALTY = 3.0  # from the third apology without action on, it grat
 REPEATED_FAILURE = 15.0
 RESOLUTION_FIRST = 20.0
 RESOLUTION_AGAIN = 6.0
+ACTION_INTO_CALM = 10.0  # how far into calm a concrete action takes anger before a resolution
 
 # Raw effect of each tone tag at confidence 1 (negative calms, positive angers).
 TAG_WEIGHTS: dict[str, float] = {
@@ -130,6 +131,10 @@ SIGNAL_AT = 0.5  # meaning and tag confidence that counts as the move
 DIRECTION_AT = 0.5
 HOLD_CAP = 1.0
 GENTLE_PRIMARY = frozenset({"question", "paraphrase", "empathy", "apology"})
+LISTEN_CAP = 0.9  # the most listening, sympathy and questions take off with nothing done
+DRIFT_NEEDS_ACTION = True
+# the calming causes that being heard is made of (the tone tags, a first promise)
+HEARING = frozenset({*TAG_WEIGHTS, "a promise without a when"})
 LEARNED_SURE = 0.75  # beside apology or empathy, a learned move must be this sure
 # An angry customer on a live line cuts a monologue off (call/practice.py CUT_IN_AFTER_S);
 # typed or scripted, the long explanation itself is what grates, from the same band.
@@ -263,7 +268,9 @@ def _heard(meaning: TurnMeaning | None, reading: ToneReading) -> TurnMeaning | N
     if meaning is None:
         return None
     if reading.primary in GENTLE_PRIMARY:
-        return meaning.model_copy(update={"learned": {}, "direction": {}})
+        # its "hold" is safe to hear (it only stops a fall); its "rise" and moves are not
+        kept = meaning.direction if _likely(meaning)[0] != "rise" else {}
+        return meaning.model_copy(update={"learned": {}, "direction": kept})
     learned, direction = meaning.learned, meaning.direction
     if any(reading.tags.get(t, 0.0) >= SIGNAL_AT for t in FEELING_TAGS):
         # a sorry or a kind word: the learned reader must be sure to call it stalling
@@ -328,6 +335,15 @@ def step(
     apology = reading.tags.get("apology", 0.0) >= MIN_CONFIDENCE
     tagged_action = any(reading.tags.get(t, 0.0) >= MIN_CONFIDENCE for t in ACTION_TAGS)
     acted = resolution_offered or concrete or (tagged_action and not promise_only)
+    # does the turn do something about the problem? The tone tags of action alone often
+    # hear it in explanations; the learned reader of what a turn does decides when present
+    on_the_table = state.resolution_offered and not repeated_failure
+    for_problem = (
+        resolution_offered
+        or on_the_table
+        or concrete
+        or (acted and (meaning is None or meaning.acts is None or meaning.acts >= SIGNAL_AT))
+    )
     reasons = _tone_reasons(
         reading,
         persona,
@@ -362,6 +378,13 @@ def step(
         gain *= PROACTIVE_ACTION if persona.aggression == "proactive" else 1.0
         reasons.append(AngerReason(cause="resolution offered", delta=-size * gain))
 
+    # Being heard stops the rise; only doing something about the problem brings anger
+    # down (people who read turns without the model's numbers say so, data/tone/)
+    if not for_problem:
+        heard = sum(r.delta for r in reasons if r.delta < 0 and r.cause in HEARING)
+        if heard < -LISTEN_CAP:
+            reasons.append(AngerReason(cause="heard, nothing done yet", delta=-LISTEN_CAP - heard))
+
     # Meaning floors: a brush-off (etc.) that does nothing else never lowers anger, nor
     # does feelings-only talk after the first time.
     moved = sum(r.delta for r in reasons)
@@ -393,7 +416,7 @@ def step(
     # only with a turn that itself calms (an action, a fair question, being heard) or once
     # a resolution is on the table; a turn that does nothing holds. Below the baseline the
     # customer drifts back up.
-    calming = any(r.delta < 0 for r in reasons)
+    calming = for_problem if DRIFT_NEEDS_ACTION else any(r.delta < 0 for r in reasons)
     if decay < 0 and not (calming or resolution_offered or state.resolution_offered):
         decay = 0.0
     if abs(decay) >= 0.05 and not pushing_other_way:
@@ -402,6 +425,8 @@ def step(
 
     on_table = resolution_offered or (state.resolution_offered and not repeated_failure)
     floor = 0.0 if on_table else min(before, CALM_BELOW)
+    if concrete and not on_table:
+        floor = max(0.0, floor - ACTION_INTO_CALM)  # a real step, not yet what they want
     bounded = min(100.0, max(floor, anger))
     if bounded != anger:
         cause = "no resolution yet" if bounded == floor and floor > 0 else "limit"

@@ -138,6 +138,27 @@ def matched_resolution(text: str, scenario: Scenario) -> Resolution | None:
     return None
 
 
+# "I'm not going to ask you to reapply", "you won't need to wait another 48 hours": a
+# negation that governs a request, however many words before the thing not asked for
+_NOT_ASKING = (
+    r"\b(not|never|no|won't|wont|don't|dont|isn't|aren't|shan't)\b(\W+\w+){0,4}?\W+"
+    r"(ask|asking|make|making|need|needing|tell|telling|expect|expecting|want|wanting|have to)\W"
+)
+_NOT_ASKED_BEFORE = re.compile(_NOT_ASKING + r"+(\w+\W+){0,2}$")
+_NOT_ASKING_IN = re.compile(_NOT_ASKING)
+
+
+def not_asked(before: str) -> bool:
+    """Does ``before`` (a clause up to some words) end with the speaker saying they are
+    not asking for what follows?"""
+    return _NOT_ASKED_BEFORE.search(before.lower().replace("’", "'") + " ") is not None
+
+
+def declines_to_ask(text: str) -> bool:
+    """Does ``text`` say the speaker is not asking something of the listener?"""
+    return _NOT_ASKING_IN.search(text.lower().replace("’", "'") + " ") is not None
+
+
 def affirmed_phrase_in(text: str, phrase: str) -> bool:
     """``phrase_in`` within one clause, and not negated just before it: "I can't give you a
     refund" does not offer a refund, "you don't need to send it away" does not ask for it."""
@@ -147,7 +168,7 @@ def affirmed_phrase_in(text: str, phrase: str) -> bool:
         if at is None:
             continue
         before = " ".join(tokens[max(0, at - 5) : at + len(line_words(phrase))])
-        if not _NEGATION.search(before):
+        if not _NEGATION.search(before) and not not_asked(" ".join(tokens[:at])):
             return True
     return False
 

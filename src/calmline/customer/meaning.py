@@ -43,7 +43,13 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from calmline.customer.line_check import asked_about, is_question, phrase_in
+from calmline.customer.line_check import (
+    asked_about,
+    declines_to_ask,
+    is_question,
+    not_asked,
+    phrase_in,
+)
 from calmline.customer.moves import MovesModel, load_moves_model
 from calmline.customer.scenario import Answer, Scenario, calendar_words, spoken_numbers
 from calmline.errors import CalmlineError
@@ -441,6 +447,7 @@ class MeaningReader:
             found("reasks_given", 0.9, "asks again for " + ", ".join(reasked))
         direction: dict[str, float] = {}
         learned: dict[str, float] = {}
+        learned_acts: float | None = None
         if self.learned is not None:
             context = customer_lines[-1] if customer_lines else ""
             reading = self.learned.read(self.embedder, [TurnText(text, context)])[0]
@@ -452,12 +459,14 @@ class MeaningReader:
                     learned[move] = round(conf, 3)
                     cues.append(f"{move} (learned): the turn reads as {label} ({conf:.2f})")
             direction = reading.direction
+            learned_acts = round(reading.does.get("acts", 0.0), 3)
         if "concrete_action" in moves:
             moves.pop("vague_action", None)  # a hedge beside a concrete action takes nothing away
         return TurnMeaning(
             moves=moves,
             learned=learned,
             direction=direction,
+            acts=learned_acts,
             gives=sorted(gives),
             reasked=reasked,
             cues=cues,
@@ -509,10 +518,13 @@ class MeaningReader:
             if _RESTATES.match(sentence) or (is_question(part) and not _SUGGESTS.match(part)):
                 continue  # a paraphrase or a question about the failure is not a repeat of it
             for phrase in phrases:
-                if phrase_in(part, phrase) and not _NEGATED_BEFORE.search(
-                    part.lower().split(phrase.split()[0])[0]
+                before = part.lower().split(phrase.split()[0])[0]
+                if phrase_in(part, phrase) and not (
+                    _NEGATED_BEFORE.search(before) or not_asked(before)
                 ):
                     return part, 0.95
+            if declines_to_ask(part):
+                continue  # "I'm not going to ask you to wait again" repeats nothing
             offer = _SUGGESTS.match(part) or pledge_in(part)
             if offer and float(sims[i].max()) >= REPEAT_FLOOR:
                 return part, float(sims[i].max())
