@@ -167,9 +167,26 @@ def test_a_repeat_of_the_failure_is_read_by_meaning_not_negated_or_paraphrased(
     )
     for turn in [
         "I won't ask you to reset the router again.",
+        "I'm not going to ask you to switch the router off and on again, you've done that.",
         "So you've restarted your router on every call?",
     ]:
         assert not reader.read(turn, broadband).has("repeats_failure"), turn
+
+
+def test_a_pack_trigger_is_not_hit_by_saying_it_will_not_be_asked() -> None:
+    """Round 2 of the realism set: "I'm not going to ask you to reapply" took a customer
+    up 36 points as if told to reapply."""
+    from calmline.customer.line_check import affirmed_phrase_in
+
+    assert affirmed_phrase_in("You'll have to reapply online, that's the process.", "reapply")
+    assert affirmed_phrase_in("I can't fix it from here, so you'll need to reapply.", "reapply")
+    for turn in [
+        "I'm not going to ask you to reapply.",
+        "You won't need to wait another 48 hours.",
+        "I don't want you having to reapply for anything.",
+    ]:
+        phrase = "reapply" if "reapply" in turn else "wait another"
+        assert not affirmed_phrase_in(turn, phrase), turn
 
 
 @pytest.mark.models
