@@ -197,6 +197,7 @@ def test_simulated_mic_paces_chunks_and_records_speech_end() -> None:
     assert clock.now() == pytest.approx(50 * 0.03)
     assert said.speech_start_at == pytest.approx(0.1)
     assert said.speech_end_at == pytest.approx(1.1)
+    assert said.speech_end_sample == 17_600  # the stream's samples up to the end of speech
 
 
 def _said(text: str) -> AudioArray:

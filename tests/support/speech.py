@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from calmline.protocols import AudioArray
-from calmline.speech.audio import resample
-from calmline.speech.tts import EspeakSpeaker
+from calmline.testing.speech import spoken
 
 RATE = 16_000
 
@@ -27,14 +26,7 @@ def say(text: str, voice: str = "learner", *, trim: bool = False) -> AudioArray:
 
     ``trim``: without the leading and trailing silence espeak-ng adds.
     """
-    audio, rate = EspeakSpeaker(executable=espeak_path()).synthesize(text, voice)
-    out = resample(audio, rate, RATE).astype(np.float32)
-    if trim:
-        from calmline.bench.sim_mic import speech_bounds
-
-        start, end = speech_bounds(out)
-        out = out[start:end]
-    return out
+    return spoken(text, voice, trim=trim, executable=espeak_path())
 
 
 def silence(seconds: float) -> AudioArray:

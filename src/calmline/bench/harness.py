@@ -38,11 +38,12 @@ if TYPE_CHECKING:
 NAIVE_SILENCE_MS = 1000
 
 
-def rss_mb() -> tuple[float, float]:
-    """Resident and peak resident memory of this process in MB (/proc/self/status)."""
+def rss_mb(pid: int | str = "self") -> tuple[float, float]:
+    """Resident and peak resident memory in MB of this process, or of process ``pid``
+    (/proc/PID/status)."""
     values = {"VmRSS": 0.0, "VmHWM": 0.0}
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key, _, rest = line.partition(":")
             if key in values:
                 values[key] = float(rest.split()[0]) / 1024

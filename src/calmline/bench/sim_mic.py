@@ -31,6 +31,9 @@ class SpokenUtterance:
     audio: AudioArray
     speech_start_at: float | None = None
     speech_end_at: float | None = None
+    # Samples of the stream up to and including the last sample of speech: a consumer
+    # that counts what it has passed on knows when the end of speech went out.
+    speech_end_sample: int | None = None
 
 
 def speech_bounds(audio: AudioArray, threshold: float = 0.01) -> tuple[int, int]:
@@ -96,7 +99,8 @@ class SimulatedMic:
                     offset, bounds = 0, speech_bounds(current.audio)
                     at = started + (delivered + filled + bounds[0]) / SAMPLE_RATE
                     current.speech_start_at = at
-                    current.speech_end_at = started + (delivered + filled + bounds[1]) / SAMPLE_RATE
+                    current.speech_end_sample = delivered + filled + bounds[1]
+                    current.speech_end_at = started + current.speech_end_sample / SAMPLE_RATE
                 take = min(self.chunk - filled, current.audio.size - offset)
                 chunk[filled : filled + take] = current.audio[offset : offset + take]
                 filled += take
