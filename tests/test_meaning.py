@@ -211,3 +211,35 @@ def test_no_exemplar_is_a_near_copy_of_a_measured_learner_line() -> None:
     sims = embedder.embed(exemplars) @ embedder.embed(lines).T
     worst = sims.max()
     assert worst < 0.85, (exemplars[sims.max(axis=1).argmax()], lines[sims.max(axis=0).argmax()])
+
+
+@pytest.mark.models
+def test_finding_the_record_or_taking_notes_is_not_an_action(broadband: Scenario) -> None:
+    """Realism round 3: "I'll bring job JB-30418 up now" read as a concrete action, so anger
+    fell and the customer answered "That's a plan. Make sure it actually happens." """
+    reader = load_meaning_reader()
+    for turn in [
+        "I'll bring the account up now, bear with me.",
+        "Right, I'm just pulling the account up now.",
+        "I'm just writing the dates down as we go.",
+        "I can see the engineer booked for Friday the seventh that never turned up.",
+    ]:
+        assert not reader.read(turn, broadband).has("concrete_action"), turn
+    assert reader.read("I'll open a complaint and credit £25 today.", broadband).has(
+        "concrete_action"
+    )
+
+
+def test_a_line_that_takes_up_an_offer_or_grants_a_request_needs_one() -> None:
+    from calmline.customer.meaning import asks_customer, fits_turn
+
+    for line in ["Go ahead. I've got a few minutes.", "Whatever you need, just hurry up."]:
+        assert fits_turn(line, offered=False, asked=True)
+        assert not fits_turn(line, offered=False, asked=False)
+    for line in ["Mum will be glad to hear that.", "When exactly? I'd like a date."]:
+        assert fits_turn(line, offered=True, asked=False)
+        assert not fits_turn(line, offered=False, asked=True)
+    assert fits_turn("I want your manager. Now.", offered=False, asked=False)
+    assert asks_customer("Can I take the order number?")
+    assert asks_customer("Bear with me ten seconds while I put the dispatch through.")
+    assert not asks_customer("I'm just writing the dates down as we go.")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from calmline.customer.choosing import Candidate, LineChooser
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
-from calmline.customer.meaning import asks_for, follows_up
+from calmline.customer.meaning import asks_for, fits_turn
 from calmline.customer.scenario import ALL_BANDS, Scenario
 from calmline.models import MOVES, AngerBand, Given, ToneReading, Turn, TurnMeaning
 
@@ -48,6 +48,7 @@ class LineContext:
     band: AngerBand  # the customer's anger now: the role check's mood test
     given: frozenset[Given] = frozenset()  # what the learner has told: not to be asked for
     offered: bool = True  # the learner's last turn offered or promised something to take up
+    asked: bool = True  # ... asked something of the customer (a question, a request, a hold)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,9 @@ class AuthoredLines:
     ) -> CustomerLine | None:
         """The best of ``candidates`` not yet said; remembered as said."""
         said = [*context.earlier, *self._spoken]
-        best = self.chooser.choose(candidates, learner_text, said, context.given, context.offered)
+        best = self.chooser.choose(
+            candidates, learner_text, said, context.given, context.offered, context.asked
+        )
         if best is None:
             return None
         self._spoken.append(best.candidate.text)
@@ -138,7 +141,7 @@ class AuthoredLines:
         fitting = [
             t
             for t in lines
-            if not (asks_for(t) & context.given) and (context.offered or not follows_up(t))
+            if not (asks_for(t) & context.given) and fits_turn(t, context.offered, context.asked)
         ] or lines
         text = self.next_band_line(current, fitting, context.earlier[-2:])
         return CustomerLine(text, source="authored", notes=[f"authored line:{current} (again)"])

@@ -33,7 +33,7 @@ from calmline.customer.line_check import (
     phrase_in,
     resolution_offered,
 )
-from calmline.customer.meaning import MeaningReader, clauses, offered_in
+from calmline.customer.meaning import MeaningReader, asks_customer, clauses, offered_in
 from calmline.customer.policy import (
     LAST_WARNING,
     LINE_SOURCES,
@@ -332,6 +332,7 @@ class Customer:
             given=frozenset(_given(call)),
             offered=meaning is not None
             and (meaning.has("concrete_action") or meaning.has("vague_action")),
+            asked=asks_customer(learner_text),
         )
         policy, authored = self.policy, self.authored
         if policy.pack_answers:

@@ -8,7 +8,8 @@ you by two" with "And when will that be?". Here each candidate is
 - *filtered*: never a line already said, never one that asks for something the
   learner has just given or already gave (a time, an action, a contact, a
   confirmation: ``meaning.asks_for``), never one that takes up an offer ("Will that be
-  today?") after a turn that offered nothing (``meaning.follows_up``), never one
+  today?") after a turn that offered nothing, nor one that grants a request ("Go ahead")
+  after a turn that asked nothing (``meaning.fits_turn``), never one
   near-identical in meaning to a line the customer has said;
 - *scored*: how directly it answers the turn's move (``fit``: a reply to a meaning
   move such as a concrete action or a brush-off, then a reply to a tone tag, then the
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calmline.customer.meaning import asks_for, follows_up
+from calmline.customer.meaning import asks_for, fits_turn
 from calmline.embed import FloatMatrix
 from calmline.models import Given
 from calmline.protocols import Embedder
@@ -91,16 +92,18 @@ class LineChooser:
         customer_said: Sequence[str],
         given: Iterable[Given] = (),
         offered: bool = True,
+        asked: bool = True,
     ) -> list[Scored]:
         """The candidates that may be said, best first; ``offered``: the learner's turn
-        offered or promised something a line may take up."""
+        offered or promised something a line may take up; ``asked``: it asked something of
+        the customer that a line may grant."""
         given_set = set(given)
         allowed = [
             c
             for c in candidates
             if not _said(c.text, customer_said)
             and not (asks_for(c.text) & given_set)
-            and (offered or not follows_up(c.text))
+            and fits_turn(c.text, offered, asked)
         ]
         if not allowed:
             return []
@@ -134,6 +137,7 @@ class LineChooser:
         customer_said: Sequence[str],
         given: Iterable[Given] = (),
         offered: bool = True,
+        asked: bool = True,
     ) -> Scored | None:
-        ranked = self.rank(candidates, learner_text, customer_said, given, offered)
+        ranked = self.rank(candidates, learner_text, customer_said, given, offered, asked)
         return ranked[0] if ranked else None

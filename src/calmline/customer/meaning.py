@@ -169,9 +169,28 @@ FIRST_PERSON = re.compile(
 # "I'm doing it": the present progressive of a pledge is happening now.
 PROGRESSIVE = re.compile(r"\b(i'm|i am|we're|we are)\s+(also\s+|just\s+|now\s+)*\w{3,}ing\b", re.I)
 # Looking something up is neither a pledge nor a promise.
+# Finding the record and keeping notes is not doing anything for the problem: "I'll
+# bring job JB-30418 up now", "I'm just pulling the account up", "writing the dates down".
+_LOOKUP_VERB = (
+    r"(pull|pulling|bring|bringing|get|getting|call|calling|load|loading)\s+([\w-]+\s+){0,3}?up\b"
+    r"|have a look at (it|that|this)\b"
+    r"|(write|writing|jot|jotting|note|noting|take|taking)\s+([\w-]+\s+){0,3}?down\b"
+    r"|(make|making) a note\b|noting\b"
+    r"|(open|opening) (up )?(the |your |it |that )?"
+    r"(account|job|case|claim|order|booking|record|file)\b"
+)
 LOOKING_UP = re.compile(
     r"\blet me (just )?(get|pull|bring|look|check|see|have a look|find|open|take a look)\b"
-    r"|\b(pull|bring|get|call) (it|that|this|\w+ \w+|\w+)? ?up\b|\bhave a look at (it|that|this)\b",
+    r"|\b((i'll|i will|i'm|i am|we'll|we will|we're|let me|i'm going to|i'll just)\s+)?"
+    r"((just|now|quickly|also)\s+)*"
+    rf"(?:{_LOOKUP_VERB})",
+    re.IGNORECASE,
+)
+# A report of the failure already suffered is not an action ("the engineer booked for
+# Friday that never turned up").
+FAILED_BEFORE = re.compile(
+    r"\b(never|didn't|did not|hasn't|has not|haven't|have not|wasn't|was not)\s+"
+    r"(turned|turn|showed|show|came|come|arrived|arrive|happened|happen|been|got|get|gone)\b",
     re.IGNORECASE,
 )
 _NEGATED_BEFORE = re.compile(
@@ -251,7 +270,26 @@ FOLLOWS_UP = re.compile(
     r"|\bhow do i know (it|that)('ll| will)\b"
     r"|\b(make sure|as long as) (it|that) (actually |really )?happens\b"
     r"|\bconfirm (that|it|all of that) in writing\b|\bput (that|it) in writing\b"
-    r"|\bthat's a (plan|start)\b",
+    r"|\bthat's a (plan|start)\b"
+    # asking for the when or the who of something the learner has said will happen
+    r"|\bwhen exactly\b|\bwho's doing it\b|\bwhen does that happen\b|\btoday, yeah\b"
+    r"|\bholding you to (it|that)\b"
+    r"|\bif (that|the|an?|nobody|no one|he|she|they)\b[^.?!]{0,30}\bturns? up\b"
+    # relief at news nobody gave
+    r"|\bglad to hear (that|it)\b|\ba weight off\b|\b(so |very )?relieved\b",
+    re.IGNORECASE,
+)
+# A customer line that grants a request ("Whatever you need", "Go ahead", "Fine, ask"):
+# after a turn that asked nothing of the customer, it answers nobody.
+GRANTS_REQUEST = re.compile(
+    r"^\W*((oh|yes|ok(ay)?|fine|right|well)\W+)*(whatever you need|go ahead|go on\b|ask away"
+    r"|ask\b|(that's )?no bother|if you must|be quick)",
+    re.IGNORECASE,
+)
+# A learner turn that asks something of the customer: a question, a request, a hold.
+ASKS_CUSTOMER = re.compile(
+    r"\?|\b(can|could|may) (i|you|we)\b|\bbear with\b|\bhold on\b|\b(one|a) (moment|sec(ond)?)\b"
+    r"|\blet me\b|\bi('ll| will) (just )?need\b|\bplease\b",
     re.IGNORECASE,
 )
 
@@ -259,6 +297,18 @@ FOLLOWS_UP = re.compile(
 def follows_up(line: str) -> bool:
     """Does this customer line take up an offer or promise the learner has just made?"""
     return bool(FOLLOWS_UP.search(line))
+
+
+def asks_customer(turn: str) -> bool:
+    """Does the learner's turn ask something of the customer (a question, a request, a hold)?"""
+    return bool(ASKS_CUSTOMER.search(turn))
+
+
+def fits_turn(line: str, offered: bool, asked: bool) -> bool:
+    """May this customer line follow a turn that did (or did not) offer something and ask
+    something of them? A line that takes up an offer needs an offer; one that grants a
+    request needs a request."""
+    return (offered or not follows_up(line)) and (asked or not GRANTS_REQUEST.search(line))
 
 
 def asks_for(line: str) -> set[Given]:
@@ -299,6 +349,8 @@ def pledge_in(clause: str) -> bool:
     """Does the clause commit someone to doing something (not negated, not a look-up, not
     a reading of the record)?"""
     if STATUS.search(clause) and not FIRST_PERSON.search(STATUS.sub(" ", clause)):
+        return False
+    if FAILED_BEFORE.search(clause) and not FIRST_PERSON.search(clause):
         return False
     rest = LOOKING_UP.sub(" ", clause)
     for pattern in (PLEDGE, DONE):
