@@ -229,6 +229,18 @@ def test_users_command_edge_cases(tmp_path: Path) -> None:
         after_output=True,
     )
     assert "assigned 1" in calmline("users", "assign", "ann", real, "--db", db).stdout
+    # a trainer's groups (what their Room and dashboard show); only trainers train groups
+    added = calmline("users", "add", "tina", "--role", "trainer", "--password-stdin", "--db", db,
+                     input=f"{SAMPLE_PASSWORD}\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    trains = calmline("users", "groups", "tina", "morning", "evening", "--db", db)
+    assert trains.returncode == 0 and "tina trains: evening, morning" in trains.stdout
+    assert "evening" in calmline("users", "list", "--db", db).stdout
+    assert_one_clear_line(
+        calmline("users", "groups", "ann", "evening", "--db", db),
+        "not a trainer",
+        after_output=True,
+    )
     # created /nonexistent/dir
     missing = tmp_path / "nowhere" / "dir"
     assert_one_clear_line(
