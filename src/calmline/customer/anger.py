@@ -132,9 +132,9 @@ DIRECTION_AT = 0.5
 HOLD_CAP = 1.0
 GENTLE_PRIMARY = frozenset({"question", "paraphrase", "empathy", "apology"})
 LISTEN_CAP = 0.9  # the most listening, sympathy and questions take off with nothing done
-DRIFT_NEEDS_ACTION = True
+FIRST_PROMISE = "a promise without a when"
 # the calming causes that being heard is made of (the tone tags, a first promise)
-HEARING = frozenset({*TAG_WEIGHTS, "a promise without a when"})
+HEARING = frozenset({*TAG_WEIGHTS, FIRST_PROMISE})
 LEARNED_SURE = 0.75  # beside apology or empathy, a learned move must be this sure
 # An angry customer on a live line cuts a monologue off (call/practice.py CUT_IN_AFTER_S);
 # typed or scripted, the long explanation itself is what grates, from the same band.
@@ -215,7 +215,7 @@ def _meaning_reasons(
     elif meaning.has("vague_action") and not resolution_offered:
         if state.vague_promises == 0:
             delta = VAGUE_FIRST * _gain(persona, temper, False)
-            reasons.append(AngerReason(cause="a promise without a when", delta=delta))
+            reasons.append(AngerReason(cause=FIRST_PROMISE, delta=delta))
         else:
             delta = VAGUE_AGAIN * _gain(persona, temper, True)
             reasons.append(AngerReason(cause="another promise without a when", delta=delta))
@@ -337,10 +337,9 @@ def step(
     acted = resolution_offered or concrete or (tagged_action and not promise_only)
     # does the turn do something about the problem? The tone tags of action alone often
     # hear it in explanations; the learned reader of what a turn does decides when present
-    on_the_table = state.resolution_offered and not repeated_failure
+    on_table = resolution_offered or (state.resolution_offered and not repeated_failure)
     for_problem = (
-        resolution_offered
-        or on_the_table
+        on_table
         or concrete
         or (acted and (meaning is None or meaning.acts is None or meaning.acts >= SIGNAL_AT))
     )
@@ -416,14 +415,12 @@ def step(
     # only with a turn that itself calms (an action, a fair question, being heard) or once
     # a resolution is on the table; a turn that does nothing holds. Below the baseline the
     # customer drifts back up.
-    calming = for_problem if DRIFT_NEEDS_ACTION else any(r.delta < 0 for r in reasons)
-    if decay < 0 and not (calming or resolution_offered or state.resolution_offered):
+    if decay < 0 and not (for_problem or resolution_offered or state.resolution_offered):
         decay = 0.0
     if abs(decay) >= 0.05 and not pushing_other_way:
         reasons.append(AngerReason(cause="drift to baseline", delta=decay))
         anger += decay
 
-    on_table = resolution_offered or (state.resolution_offered and not repeated_failure)
     floor = 0.0 if on_table else min(before, CALM_BELOW)
     if concrete and not on_table:
         floor = max(0.0, floor - ACTION_INTO_CALM)  # a real step, not yet what they want
