@@ -49,6 +49,7 @@ class LineContext:
     given: frozenset[Given] = frozenset()  # what the learner has told: not to be asked for
     offered: bool = True  # the learner's last turn offered or promised something to take up
     asked: bool = True  # ... asked something of the customer (a question, a request, a hold)
+    tags: frozenset[str] = frozenset()  # the tone tags heard in it: what a retort may answer
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,13 @@ class AuthoredLines:
         """The best of ``candidates`` not yet said; remembered as said."""
         said = [*context.earlier, *self._spoken]
         best = self.chooser.choose(
-            candidates, learner_text, said, context.given, context.offered, context.asked
+            candidates,
+            learner_text,
+            said,
+            context.given,
+            context.offered,
+            context.asked,
+            context.tags,
         )
         if best is None:
             return None

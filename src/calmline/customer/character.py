@@ -333,6 +333,7 @@ class Customer:
             offered=meaning is not None
             and (meaning.has("concrete_action") or meaning.has("vague_action")),
             asked=asks_customer(learner_text),
+            tags=frozenset(reading.tags) if reading is not None else frozenset(),
         )
         policy, authored = self.policy, self.authored
         if policy.pack_answers:

@@ -9,7 +9,8 @@ you by two" with "And when will that be?". Here each candidate is
   learner has just given or already gave (a time, an action, a contact, a
   confirmation: ``meaning.asks_for``), never one that takes up an offer ("Will that be
   today?") after a turn that offered nothing, nor one that grants a request ("Go ahead")
-  after a turn that asked nothing (``meaning.fits_turn``), never one
+  after a turn that asked nothing (``meaning.fits_turn``), never a retort of something
+  the turn did not say ("I don't find that amusing" after no joke: ``retorts.py``), never one
   near-identical in meaning to a line the customer has said;
 - *scored*: how directly it answers the turn's move (``fit``: a reply to a meaning
   move such as a concrete action or a brush-off, then a reply to a tone tag, then the
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from calmline.customer.meaning import asks_for, fits_turn
+from calmline.customer.retorts import retort_fits
 from calmline.embed import FloatMatrix
 from calmline.models import Given
 from calmline.protocols import Embedder
@@ -93,17 +95,21 @@ class LineChooser:
         given: Iterable[Given] = (),
         offered: bool = True,
         asked: bool = True,
+        tags: Iterable[str] = (),
     ) -> list[Scored]:
         """The candidates that may be said, best first; ``offered``: the learner's turn
         offered or promised something a line may take up; ``asked``: it asked something of
-        the customer that a line may grant."""
+        the customer that a line may grant; ``tags``: its tone tags, which a retort such as
+        "I don't find that amusing" may answer (``customer/retorts.py``)."""
         given_set = set(given)
+        tags = tuple(tags)
         allowed = [
             c
             for c in candidates
             if not _said(c.text, customer_said)
             and not (asks_for(c.text) & given_set)
             and fits_turn(c.text, offered, asked)
+            and retort_fits(c.text, learner_text, tags)
         ]
         if not allowed:
             return []
@@ -138,6 +144,7 @@ class LineChooser:
         given: Iterable[Given] = (),
         offered: bool = True,
         asked: bool = True,
+        tags: Iterable[str] = (),
     ) -> Scored | None:
-        ranked = self.rank(candidates, learner_text, customer_said, given, offered, asked)
+        ranked = self.rank(candidates, learner_text, customer_said, given, offered, asked, tags)
         return ranked[0] if ranked else None
