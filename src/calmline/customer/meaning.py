@@ -468,6 +468,10 @@ class MeaningReader:
                 continue
             hedge = next((h for h in self.cues.hedges if h.search(part)), None)
             when = bool(WHEN.search(part) or DONE.search(part) or PROGRESSIVE.search(part))
+            if WHEN.search(part):
+                # a time was told, hedged or not ("they should be with you by four"): the
+                # customer may doubt it, but asking "and when will that be?" answers nothing
+                gives.add("time")
             amount = bool(AMOUNT.search(part))
             # the agent's own pledge with no when or amount is definite only if it reads
             # more like the commitments than the vague promises ("I'll credit your account"
