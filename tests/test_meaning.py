@@ -247,7 +247,7 @@ def test_a_line_that_takes_up_an_offer_or_grants_a_request_needs_one() -> None:
 
 @pytest.mark.models
 def test_a_hedged_promise_still_tells_the_customer_when(parcel: Scenario) -> None:
-    """"They should be with you by four o'clock" is a time, however hedged: the customer
+    """A hedged "they should be with you by four o'clock" is a time, however hedged: the customer
     may doubt it, but must not answer "And when will that be? I need a proper time"."""
     meaning = load_meaning_reader().read(
         "what i can do is er i can get some heaters sent out to you today um they should be "
