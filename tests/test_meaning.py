@@ -243,6 +243,9 @@ def test_a_line_that_takes_up_an_offer_or_grants_a_request_needs_one() -> None:
     assert asks_customer("Can I take the order number?")
     assert asks_customer("Bear with me ten seconds while I put the dispatch through.")
     assert not asks_customer("I'm just writing the dates down as we go.")
+    # a plain question wants an answer, not "Go on"
+    assert not asks_customer("Have you had a look round the side of the house?")
+    assert asks_customer("I've just got a couple of quick questions first.")
 
 
 @pytest.mark.models

@@ -48,7 +48,7 @@ class LineContext:
     band: AngerBand  # the customer's anger now: the role check's mood test
     given: frozenset[Given] = frozenset()  # what the learner has told: not to be asked for
     offered: bool = True  # the learner's last turn offered or promised something to take up
-    asked: bool = True  # ... asked something of the customer (a question, a request, a hold)
+    asked: bool = True  # ... asked leave of the customer (a request, a hold; not a plain question)
     tags: frozenset[str] = frozenset()  # the tone tags heard in it: what a retort may answer
 
 

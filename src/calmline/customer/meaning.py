@@ -286,10 +286,13 @@ GRANTS_REQUEST = re.compile(
     r"|ask\b|(that's )?no bother|if you must|be quick)",
     re.IGNORECASE,
 )
-# A learner turn that asks something of the customer: a question, a request, a hold.
+# A learner turn that asks something of the customer that a "Go ahead" can grant: a
+# request, leave to ask, a hold. A plain question ("Have you looked in the bin?") is
+# answered, not granted: "Go on" after it invites a question already asked.
 ASKS_CUSTOMER = re.compile(
-    r"\?|\b(can|could|may) (i|you|we)\b|\bbear with\b|\bhold on\b|\b(one|a) (moment|sec(ond)?)\b"
-    r"|\blet me\b|\bi('ll| will) (just )?need\b|\bplease\b",
+    r"\b(can|could|may) (i|you|we)\b|\bbear with\b|\bhold on\b|\b(one|a) (moment|sec(ond)?)\b"
+    r"|\blet me\b|\bi('ll| will) (just )?need\b|\bplease\b|\bquick question\b"
+    r"|\b(a few|a couple of|some) (more |quick )?questions\b|\bi('d| would) like to ask\b",
     re.IGNORECASE,
 )
 
@@ -300,7 +303,8 @@ def follows_up(line: str) -> bool:
 
 
 def asks_customer(turn: str) -> bool:
-    """Does the learner's turn ask something of the customer (a question, a request, a hold)?"""
+    """Does the learner's turn ask something of the customer that a "Go ahead" grants (a
+    request, leave to ask, a hold; not a plain question, which wants an answer)?"""
     return bool(ASKS_CUSTOMER.search(turn))
 
 
