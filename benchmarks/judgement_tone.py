@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/judgement_tone.py [--json OUT]
 
 Sets (who wrote and who labelled each is in ``data/tone/README.md``):
-- ``dev``, ``test`` and ``test-round2`` of ``data/tone/items.jsonl``: round 1 written by
-  three writers, round 2 by two more, all labelled by people who did not write them. Each
-  round's test split is frozen (hashed) and never used to fit or tune;
-  ``test-round2-primary`` scores round 2's test items against the one primary move their
+- ``dev``, ``test`` (round 1) and ``test-rounds2-4`` of ``data/tone/items.jsonl``: round 1
+  written by three writers, rounds 2-4 by six more, all labelled by people who did not write
+  them. Each round's test split is frozen (hashed) and never used to fit or tune;
+  ``test-rounds2-4-primary`` scores those test items against the one primary move their
   labeller chose, as ESConv is scored.
 - ``esconv-dev``: ``../shared/data/tone-dev/esconv_dev.jsonl``, 480 real supporter
   utterances labelled by the ESConv annotators with one strategy each, mapped onto four
@@ -109,12 +109,12 @@ def run() -> dict:
         dev, test = load_items("dev"), load_items("test")
         sets["dev"] = dev
         sets["test"] = [r for r in test if r["writer"] in ROUND1]
-        sets["test-round2"] = [r for r in test if r["writer"] not in ROUND1]
-        # round 2's labellers also gave the one primary move: scored as one tag per turn,
+        sets["test-rounds2-4"] = [r for r in test if r["writer"] not in ROUND1]
+        # rounds 2-4's labellers also gave the one primary move: scored as one tag per turn,
         # as ESConv's annotators label
-        sets["test-round2-primary"] = [
+        sets["test-rounds2-4-primary"] = [
             {**r, "tags": [r["primary"]] if r["primary"] in FOUR else []}
-            for r in sets["test-round2"]
+            for r in sets["test-rounds2-4"]
             if r.get("primary")
         ]
     if ESCONV.exists():
@@ -123,7 +123,7 @@ def run() -> dict:
     for name, rows in sets.items():
         if not rows:
             continue
-        single = name in ("esconv-dev", "test-round2-primary")
+        single = name in ("esconv-dev", "test-rounds2-4-primary")
         tags: Sequence[str] = FOUR if single else sorted({t for r in rows for t in r["tags"]})
         got, primary = predict(rows)
         report[name] = {

@@ -43,7 +43,7 @@ def _l2_normalise(matrix: FloatMatrix) -> FloatMatrix:
 TOKENIZER = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 
 
-def _tokenizer_json() -> str:
+def tokenizer_json() -> str:
     try:
         return TOKENIZER.read_text(encoding="utf-8")
     except OSError as exc:
@@ -76,7 +76,7 @@ class MiniLMEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self._tokenizer = Tokenizer.from_str(_tokenizer_json())
+        self._tokenizer = Tokenizer.from_str(tokenizer_json())
         self._tokenizer.enable_truncation(max_length=MAX_LENGTH)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = ort.SessionOptions()

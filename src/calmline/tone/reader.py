@@ -33,6 +33,7 @@ from calmline.models import TONE_TAGS, Direction, ToneReading, VoiceFeatures
 from calmline.protocols import Embedder
 from calmline.text import normalise, words
 from calmline.tone.cues import TagCues, ToneCues, load_cues
+from calmline.tone.encoder import ToneEncoder, load_tone_encoder
 from calmline.tone.model import ToneModel, TurnText, features, load_tone_model
 from calmline.tone.text import (
     SECOND_PERSON,
@@ -117,11 +118,20 @@ def _plan(text: str) -> _Plan:
 class ToneReader:
     """Reads learner turns into ``ToneReading``s; cue prototypes are embedded once, here."""
 
-    def __init__(self, embedder: Embedder, cues: ToneCues, model: ToneModel | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        cues: ToneCues,
+        model: ToneModel | None = None,
+        encoder: ToneEncoder | None = None,
+    ) -> None:
         self.embedder = embedder
         self.cues = cues
         self.model = model
-        self.learned = frozenset(model.tags) if model is not None else frozenset()
+        self.encoder = encoder
+        self.learned = (frozenset(model.tags) if model is not None else frozenset()) | (
+            frozenset(encoder.use) if encoder is not None else frozenset()
+        )
         self._proto_tags: list[str] = []
         self._proto_text: list[str] = []
         for tag, tag_cues in cues.tags.items():
@@ -179,29 +189,37 @@ class ToneReader:
 
     def _learned_confidences(self, inputs: Sequence[ToneInput]) -> list[_Learned]:
         """Per turn, the learned read-outs' confidence for each tag they cover, and the
-        primary-move head's probabilities (empty without a model or a head)."""
-        if self.model is None or not inputs:
+        primary-move shares (empty without a model): the fine-tuned encoder's for the tags
+        it reads better, the linear read-outs' for the rest."""
+        if not inputs or (self.model is None and self.encoder is None):
             return [_Learned({}, {}) for _ in inputs]
-        from calmline.tone.model import embed_turns
+        out = [_Learned({}, {}) for _ in inputs]
+        if self.model is not None:
+            from calmline.tone.model import embed_turns
 
-        turns = [TurnText(i.text, (i.context or "").strip()) for i in inputs]
-        rows = [
-            features(turn, *vecs)
-            for turn, vecs in zip(turns, embed_turns(self.embedder, turns), strict=True)
-        ]
-        x = np.stack(rows)
-        conf = self.model.confidences(x)
-        head = self.model.primary
-        moves = head.probabilities(x) if head is not None else None
-        return [
-            _Learned(
-                {tag: float(conf[i, j]) for j, tag in enumerate(self.model.tags)},
-                {m: float(moves[i, k]) for k, m in enumerate(head.labels)}
-                if head is not None and moves is not None
-                else {},
-            )
-            for i in range(len(inputs))
-        ]
+            turns = [TurnText(i.text, (i.context or "").strip()) for i in inputs]
+            rows = [
+                features(turn, *vecs)
+                for turn, vecs in zip(turns, embed_turns(self.embedder, turns), strict=True)
+            ]
+            x = np.stack(rows)
+            conf = self.model.confidences(x)
+            head = self.model.primary
+            moves = head.probabilities(x) if head is not None else None
+            for i, learned in enumerate(out):
+                learned.tags.update({t: float(conf[i, j]) for j, t in enumerate(self.model.tags)})
+                if head is not None and moves is not None:
+                    learned.moves.update({m: float(moves[i, k]) for k, m in enumerate(head.labels)})
+        if self.encoder is not None:
+            enc = self.encoder
+            conf, moves = enc.confidences([((i.context or "").strip(), i.text) for i in inputs])
+            for i, learned in enumerate(out):
+                learned.tags.update(
+                    {t: float(conf[i, j]) for j, t in enumerate(enc.tags) if t in enc.use}
+                )
+                learned.moves.clear()
+                learned.moves.update({m: float(moves[i, k]) for k, m in enumerate(enc.moves)})
+        return out
 
     # ------------------------------------------------------------------ scoring
 
@@ -413,4 +431,4 @@ def load_tone_reader() -> ToneReader:
     built once per process."""
     from calmline.embed import load_embedder
 
-    return ToneReader(load_embedder(), load_cues(), load_tone_model())
+    return ToneReader(load_embedder(), load_cues(), load_tone_model(), load_tone_encoder())
