@@ -34,6 +34,7 @@ from calmline.speech.end_of_turn import (
 from calmline.speech.listener import HeardTurn, TurnListener
 from calmline.speech.prosody import FEATURE_NAMES as VOICE_FEATURES
 from calmline.speech.prosody import voice_features
+from support.cli import assert_one_clear_line, calmline
 from support.speech import say, silence
 
 CHUNK = 480  # 30 ms at 16 kHz, as the microphone delivers
@@ -250,3 +251,20 @@ def test_a_failed_transcription_leaves_the_fixed_wait() -> None:
     assert policy.texts == [] and turn.end_of_turn is None
     speech_end = (0.6 * 16_000 + speech.size) / 16_000
     assert turn.decided_at - speech_end >= 0.5  # the fixed 600 ms (less the VAD's lag)
+
+
+def test_practice_checks_the_end_of_turn_option_before_anything_loads() -> None:
+    proc = calmline("practice", "--end-of-turn", "soon", "--input", "text", "--no-speak")
+    assert_one_clear_line(proc, "--end-of-turn", "soon")
+
+
+@pytest.mark.models
+def test_the_adaptive_option_waits_min_silence_when_unsure() -> None:
+    from calmline.commands.calling import end_of_turn_policy
+
+    assert end_of_turn_policy("fixed", 600) is None
+    policy = end_of_turn_policy("adaptive", 800)
+    assert policy is not None
+    assert (policy.short_ms, policy.default_ms, policy.long_ms) == (SHORT_MS, 800, LONG_MS)
+    slow = end_of_turn_policy("adaptive", 1500)
+    assert slow is not None and slow.long_ms == 1500  # never shorter than the fixed wait
