@@ -28,7 +28,6 @@ import hashlib
 import json
 import random
 import re
-import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +41,6 @@ import yaml
 
 from calmline.embed import load_embedder
 from calmline.protocols import SAMPLE_RATE
-from calmline.speech.audio import parse_wav_bytes, resample
 from calmline.speech.end_of_turn import (
     HAND_FEATURES,
     MODEL_FILE,
@@ -51,6 +49,7 @@ from calmline.speech.end_of_turn import (
 )
 from calmline.speech.prosody import FEATURE_NAMES as VOICE_FEATURES
 from calmline.speech.prosody import voice_features
+from calmline.testing.speech import spoken_ssml
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "end_of_turn"
@@ -153,13 +152,6 @@ def turn_samples(source: str, index: int, turn: str, mid_cuts: int) -> Iterator[
         yield sample, ssml + "</speak>"
 
 
-def speak_ssml(ssml: str, voice: str, rate: int, pitch: int) -> npt.NDArray[np.float32]:
-    cmd = ["espeak-ng", "-m", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", "--stdin"]
-    done = subprocess.run(cmd, input=ssml.encode(), capture_output=True, check=True, timeout=60)
-    audio, sr = parse_wav_bytes(done.stdout)
-    return resample(audio, sr, SAMPLE_RATE).astype(np.float32)
-
-
 def before_break(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32] | None:
     """The audio up to the SSML break (the longest silence, at least 600 ms), plus 200 ms."""
     hop = SAMPLE_RATE // 100
@@ -177,8 +169,8 @@ def before_break(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32] | No
 
 
 def with_prosody(sample: Sample, ssml: str) -> Sample | None:
-    pitch = dict((v, p) for v, _, p in VOICES)[sample.voice]
-    audio = speak_ssml(ssml, sample.voice, sample.rate, pitch)
+    pitch = {v: p for v, _, p in VOICES}[sample.voice]
+    audio = spoken_ssml(ssml, sample.voice, sample.rate, pitch)
     if sample.cut != "whole":
         cut = before_break(audio)
         if cut is None:

@@ -268,3 +268,34 @@ def test_the_adaptive_option_waits_min_silence_when_unsure() -> None:
     assert (policy.short_ms, policy.default_ms, policy.long_ms) == (SHORT_MS, 800, LONG_MS)
     slow = end_of_turn_policy("adaptive", 1500)
     assert slow is not None and slow.long_ms == 1500  # never shorter than the fixed wait
+
+
+def test_while_the_text_is_not_in_the_turn_is_held_to_the_longest_wait() -> None:
+    """A slow Whisper must not let the fixed 600 ms cut the learner off at a pause."""
+    import threading
+
+    release = threading.Event()
+
+    class _Slow(_Phrases):
+        def transcribe(self, audio: AudioArray) -> Transcription:
+            release.wait(60)
+            return super().transcribe(audio)
+
+    first, second = say("I rang the depot", trim=True), say("nobody called back", trim=True)
+    stream = np.concatenate([silence(0.6), first, silence(0.7), second, silence(1.5)])
+    speech_end = (0.6 * 16_000 + first.size + 0.7 * 16_000 + second.size) / 16_000
+    clock = VirtualClock()
+    policy = _Fixed(SHORT_MS)
+    with ThreadPoolExecutor(1) as pool:
+        listener = TurnListener(
+            _Slow(), min_silence_ms=600, clock=clock.now, executor=pool, end_of_turn=policy
+        )
+        turns: list[HeardTurn] = []
+        for i in range(0, stream.size, CHUNK):
+            clock.sleep(CHUNK / 16_000)
+            turns += [e for e in listener.feed(stream[i : i + CHUNK]) if isinstance(e, HeardTurn)]
+        release.set()
+        assert len(turns) == 1 and policy.texts == []  # held over the 700 ms pause
+        assert turns[0].decided_at - speech_end >= 0.9  # the longest wait, not 600 ms
+        assert turns[0].result().text == "phrase1 phrase2"
+        listener.close()

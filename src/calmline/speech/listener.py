@@ -23,10 +23,13 @@ more audio.
 With an ``end_of_turn`` policy the turn's silence is no longer fixed: once the phrase
 transcripts of the turn so far are in (shortly after each phrase pause), the policy
 decides from the words and the voice how long this pause must last to end the turn,
-shorter after a finished thought, longer after a trailing "and". Until the text is in,
-and after any speech, the fixed ``min_silence_ms`` holds. Times are the stream's: the
-turn ends when the silence since the speech ended reaches the decided wait. The decision
-runs on the feeding thread (~25 ms here, mostly one MiniLM call), once a pause.
+shorter after a finished thought, longer after a trailing "and". While the text is not
+in, the turn is held up to the policy's longest wait: the reply cannot start before the
+text anyway, so this costs no reply time, and a slow Whisper cannot make the listener
+cut a learner off at a fixed 600 ms. After speech (and without a policy) the fixed
+``min_silence_ms`` holds. Times are the stream's: the turn ends when the silence since
+the speech ended reaches the decided wait. The decision runs on the feeding thread
+(~25 ms here, mostly one MiniLM call), once a pause.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ class HeardTurn:
     ``decided_at`` is the clock time of the end-of-turn decision; ``result()``
     waits for the phrases and joins them into one ``Transcription`` whose word
     times are seconds into ``audio``. ``end_of_turn`` is the policy's decision that
-    ended it (None with the fixed wait, or when its text was not in yet).
+    ended it (None with the fixed wait, or when no text was in to decide on).
     """
 
     audio: AudioArray
@@ -315,24 +318,29 @@ class TurnListener:
     def _adapt_turn_silence(self, pause: UtteranceEnded | None) -> None:
         """The turn's silence for the current pause: the policy's, once the text is in.
 
-        Speech voids a decision (the next pause brings its own), so the fixed wait
-        holds again. A transcription that failed or was cancelled gives no text to
-        decide on: the fixed wait stays, and the turn reports the failure as before.
+        Until the text is in, the policy's longest wait holds. Speech voids a
+        decision (the next pause brings its own), so the fixed wait holds again. A
+        transcription that failed or was cancelled gives no text to decide on: the
+        fixed wait, and the turn reports the failure as before.
         """
         if self._phrase.in_speech:
             if self._awaiting is not None or self._decision is not None:
                 self._awaiting, self._decision = None, None
                 self._turn.set_min_silence(self._min_silence_ms)
             return
+        if self._policy is None:
+            return
         if pause is not None and self._phrases:
             self._awaiting = (list(self._phrases), pause.audio)
-        if self._awaiting is None or self._policy is None:
+            self._turn.set_min_silence(self._policy.longest_ms)
+        if self._awaiting is None:
             return
         phrases, audio = self._awaiting
         if not all(p.future.done() for p in phrases):
             return
         self._awaiting = None
         if any(p.future.cancelled() or p.future.exception() is not None for p in phrases):
+            self._turn.set_min_silence(self._min_silence_ms)
             return
         text = " ".join(p.future.result().text.strip() for p in phrases)
         self._decision = self._policy.decide(text, audio)
