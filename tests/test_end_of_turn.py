@@ -299,3 +299,45 @@ def test_while_the_text_is_not_in_the_turn_is_held_to_the_longest_wait() -> None
         assert turns[0].decided_at - speech_end >= 0.9  # the longest wait, not 600 ms
         assert turns[0].result().text == "phrase1 phrase2"
         listener.close()
+
+
+def test_the_bench_pauses_inside_a_clause_and_reports_both_waits() -> None:
+    import os
+
+    from rich.console import Console
+
+    from calmline.bench.end_of_turn import EndOfTurnRun, paused_turns
+    from calmline.bench.harness import BenchResult, Distribution
+    from calmline.commands.bench import render_table
+
+    lines = ["Thank you. You booked directly and it's guaranteed, so this is our mistake."]
+    [turn] = paused_turns([*lines, "Okay."])  # too short for a pause inside: left out
+    before, after = turn.text.split(" | ")
+    assert not before.endswith((".", "?", "!")) and after
+    assert 0.3 <= turn.pause_s <= 1.0 and turn.audio.size > 16_000
+
+    result = BenchResult(turns=3)
+    result.turn_latency = Distribution.of([0.9])
+    result.decision_to_audio = Distribution.of([0.3])
+    result.naive_latency = Distribution.of([2.0])
+    result.end_of_turn = EndOfTurnRun(
+        turns=10,
+        pauses_s=[0.3, 0.8],
+        fixed_cut_ins=4,
+        adaptive_cut_ins=0,
+        fixed_wait=Distribution.of([0.66, 0.67]),
+        adaptive_wait=Distribution.of([0.31, 0.31, 1.04]),
+        adaptive_waits_ms={"250": 6, "1000": 4},
+    )
+    console = Console(width=200, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(render_table(result))
+    text = console.export_text()
+
+    def row(measure: str) -> str:
+        return next(line for line in text.splitlines() if measure in line)
+
+    assert "10 (pause 0.3–0.8 s)" in row("turns with a mid-turn pause")
+    assert "4/10 (40%)" in row("fixed 600 ms: false cut-ins")
+    assert "0/10 (0%)" in row("adaptive: false cut-ins")
+    assert "0.31 s (0.97)" in row("adaptive: speech end → end-of-turn decision")
+    assert "1000: 4 · 250: 6" in row("waits decided")
