@@ -247,11 +247,13 @@ def fit_logistic(x: Matrix, y: Matrix, lam: Matrix, iters: int = 25) -> tuple[Ma
     return w[:-1], float(w[-1])
 
 
-def decisions(p: Matrix, short_above: float, long_below: float) -> list[str]:
+def decisions(p: npt.NDArray[np.floating], short_above: float, long_below: float) -> list[str]:
     return ["short" if v >= short_above else "long" if v < long_below else "default" for v in p]
 
 
-def report(samples: Sequence[Sample], p: Matrix, model: EndOfTurnModel) -> dict[str, object]:
+def report(
+    samples: Sequence[Sample], p: npt.NDArray[np.floating], model: EndOfTurnModel
+) -> dict[str, object]:
     y = np.array([s.label == "finished" for s in samples])
     d = np.array(decisions(p, model.short_above, model.long_below))
     unfinished, finished = ~y, y
@@ -340,13 +342,13 @@ def fit_group(
         )  # fmt: skip
         p = model.probabilities(x["dev"][:, cols].astype(np.float32)).astype(np.float64)
         yd = y["dev"]
-        loss = -np.mean(yd * np.log(p + 1e-9) + (1 - yd) * np.log(1 - p + 1e-9))
+        loss = float(-np.mean(yd * np.log(p + 1e-9) + (1 - yd) * np.log(1 - p + 1e-9)))
         if best is None or loss < best[0]:
             best = (loss, model)
     assert best is not None
     model = best[1]
-    p = model.probabilities(x["dev"][:, cols].astype(np.float32))
-    unfinished, finished = p[y["dev"] == 0], p[y["dev"] == 1]
+    dev_p = model.probabilities(x["dev"][:, cols].astype(np.float32))
+    unfinished, finished = dev_p[y["dev"] == 0], dev_p[y["dev"] == 1]
     # Short wait only above (almost) every unfinished prefix; long only below (almost)
     # every finished one. A long threshold above the short one would make "long" win
     # where both hold; clamp so the default band never inverts.

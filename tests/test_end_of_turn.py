@@ -341,3 +341,14 @@ def test_the_bench_pauses_inside_a_clause_and_reports_both_waits() -> None:
     assert "0/10 (0%)" in row("adaptive: false cut-ins")
     assert "0.31 s (0.97)" in row("adaptive: speech end → end-of-turn decision")
     assert "1000: 4 · 250: 6" in row("waits decided")
+
+
+def test_the_shipped_model_reads_the_features_the_module_builds() -> None:
+    from calmline.embed import EMBED_DIM
+    from calmline.speech.end_of_turn import bundled_model
+
+    model = bundled_model()
+    width = len(HAND_FEATURES) + len(VOICE_FEATURES) + EMBED_DIM
+    assert model.coef.shape == model.mean.shape == model.std.shape == (width,)
+    assert 0.0 < model.long_below <= model.short_above < 1.0
+    assert model.embedder == "all-MiniLM-L6-v2-int8"

@@ -148,8 +148,8 @@ def run_end_of_turn(
         cut_ins, waits = _score(heard[name], ends, t0)
         setattr(run, f"{name}_cut_ins", cut_ins)
         setattr(run, f"{name}_wait", Distribution.of(waits))
-    for turn in heard["adaptive"]:
-        key = str(turn.end_of_turn.wait_ms) if turn.end_of_turn else "no text in time"
+    for ended in heard["adaptive"]:
+        key = str(ended.end_of_turn.wait_ms) if ended.end_of_turn else "no text in time"
         run.adaptive_waits_ms[key] = run.adaptive_waits_ms.get(key, 0) + 1
     return run
 
