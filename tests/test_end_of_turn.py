@@ -352,3 +352,24 @@ def test_the_shipped_model_reads_the_features_the_module_builds() -> None:
     assert model.coef.shape == model.mean.shape == model.std.shape == (width,)
     assert 0.0 < model.long_below <= model.short_above < 1.0
     assert model.embedder == "all-MiniLM-L6-v2-int8"
+
+
+def test_the_microphone_input_hands_the_policy_to_its_listener() -> None:
+    from calmline.call.inputs import MicInput
+
+    first, second = say("I rang the depot", trim=True), say("nobody called back", trim=True)
+    stream = np.concatenate([silence(0.6), first, silence(0.7), second, silence(1.5)])
+    chunks = [stream[i : i + CHUNK] for i in range(0, stream.size, CHUNK)]
+
+    def heard(end_of_turn: EndOfTurnPolicy | None) -> list[str]:
+        mic = MicInput(_Phrases(), lambda: iter(chunks), end_of_turn=end_of_turn)
+        texts = []
+        while (utterance := mic.next_utterance("call")) is not None:
+            texts.append(utterance.text)
+        mic.close()
+        return texts
+
+    # Held over the 700 ms pause whether or not the text is in yet: the policy's long
+    # wait, and the longest wait while it is not.
+    assert heard(_Fixed(LONG_MS)) == ["phrase1 phrase2"]
+    assert heard(None) == ["phrase1", "phrase2"]  # the fixed 600 ms cuts at the pause
