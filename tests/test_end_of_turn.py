@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from calmline.embed import FakeEmbedder
+from calmline.errors import CalmlineError
 from calmline.models import Transcription
 from calmline.protocols import AudioArray, Transcriber
 from calmline.speech.clock import VirtualClock
@@ -53,7 +54,7 @@ def _hand_model(weights: dict[str, float], bias: float = 0.0) -> EndOfTurnModel:
         std=np.ones(width, np.float32),
         short_above=0.8,
         long_below=0.2,
-        embedder="fake",
+        embedder=FakeEmbedder.name,
     )
 
 
@@ -79,6 +80,12 @@ def test_the_policy_maps_its_probability_to_three_waits() -> None:
     assert policy.decide("Can I take your order number, please?").wait_ms == SHORT_MS
     assert policy.decide("I rang you on Monday").wait_ms == DEFAULT_MS  # p = 0.5: unsure
     assert policy.decide("").wait_ms == DEFAULT_MS  # nothing heard is no evidence
+
+
+def test_the_policy_refuses_an_embedder_its_model_was_not_trained_on() -> None:
+    policy = EndOfTurnPolicy(embedder=FakeEmbedder(384))  # the shipped, MiniLM model
+    with pytest.raises(CalmlineError, match="trained on all-MiniLM-L6-v2-int8"):
+        policy.decide("I rang you on Monday and")
 
 
 def test_the_voice_features_read_the_end_of_the_speech_not_the_silence_after() -> None:

@@ -242,6 +242,7 @@ class EndOfTurnPolicy:
 
     @property
     def longest_ms(self) -> int:
+        """The longest wait it decides: a listener holds a turn this long for the text."""
         return max(self.short_ms, self.default_ms, self.long_ms)
 
     def _embedder_in_use(self) -> Embedder:
@@ -249,6 +250,14 @@ class EndOfTurnPolicy:
             from calmline.embed import load_embedder
 
             self._embedder = load_embedder()
+        if self._embedder.name != self.model.embedder:
+            # Another embedder's vectors would be read with these weights as if they
+            # were MiniLM's: wrong waits, and no error to say so.
+            raise CalmlineError(
+                f"the end-of-turn model was trained on {self.model.embedder} embeddings, "
+                f"not {self._embedder.name}",
+                "retrain it: python benchmarks/train_end_of_turn.py fit",
+            )
         return self._embedder
 
     def decide(
