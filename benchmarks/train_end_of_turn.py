@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/train_end_of_turn.py build   # data/end_of_turn/*.jsonl
     .venv/bin/python benchmarks/train_end_of_turn.py fit     # src/calmline/speech/end_of_turn.npz
+    .venv/bin/python benchmarks/train_end_of_turn.py live    # the model on Whisper's text
 
 ``build`` takes learner turns as written (the packs' learner scripts and the realism
 calls), cuts each at word boundaries into prefixes and labels each one: the whole turn,
@@ -43,7 +44,9 @@ from calmline.embed import load_embedder
 from calmline.protocols import SAMPLE_RATE
 from calmline.speech.end_of_turn import (
     HAND_FEATURES,
+    LONG_MS,
     MODEL_FILE,
+    SHORT_MS,
     EndOfTurnModel,
     feature_matrix,
 )
@@ -168,14 +171,17 @@ def before_break(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32] | No
     return audio[: (starts[longest] + 20) * hop]
 
 
-def with_prosody(sample: Sample, ssml: str) -> Sample | None:
+def prefix_audio(sample: Sample, ssml: str) -> npt.NDArray[np.float32] | None:
+    """The prefix as spoken inside its turn: the audio up to the break (None: no break)."""
     pitch = {v: p for v, _, p in VOICES}[sample.voice]
     audio = spoken_ssml(ssml, sample.voice, sample.rate, pitch)
-    if sample.cut != "whole":
-        cut = before_break(audio)
-        if cut is None:
-            return None
-        audio = cut
+    return audio if sample.cut == "whole" else before_break(audio)
+
+
+def with_prosody(sample: Sample, ssml: str) -> Sample | None:
+    audio = prefix_audio(sample, ssml)
+    if audio is None:
+        return None
     sample.prosody = [round(float(v), 4) for v in voice_features(audio)]
     return sample
 
@@ -359,9 +365,63 @@ def fit_group(
     )
 
 
+def live(count: int) -> None:
+    """The shipped policy on Whisper's text of test prefixes, against the written text.
+
+    A seeded sample of ``count`` test prefixes is spoken again (the same audio as the
+    build), transcribed by Whisper tiny.en as a phrase would be, and decided twice: from
+    the written prefix and from what Whisper heard, both with the same voice features.
+    """
+    from calmline.speech.end_of_turn import EndOfTurnPolicy
+    from calmline.speech.stt import WhisperTranscriber
+
+    frozen = {s.id for s in load("test")}
+    jobs = [
+        job
+        for source in SPLITS["test"]
+        for index, turn in enumerate(source_turns(source))
+        for job in turn_samples(source, index, turn, MID_CUTS["test"])
+        if job[0].id in frozen
+    ]
+    chosen = random.Random(0).sample(jobs, min(count, len(jobs)))
+    whisper, policy = WhisperTranscriber("tiny.en"), EndOfTurnPolicy()
+    rows: list[dict[str, object]] = []
+    for sample, ssml in chosen:
+        audio = prefix_audio(sample, ssml)
+        if audio is None:
+            continue
+        heard = whisper.transcribe(audio).text.strip()
+        written, spoken = policy.decide(sample.text, audio), policy.decide(heard, audio)
+        rows.append(
+            {"id": sample.id, "label": sample.label, "text": sample.text, "whisper": heard,
+             "written_ms": written.wait_ms, "whisper_ms": spoken.wait_ms}
+        )  # fmt: skip
+    summary: dict[str, object] = {"prefixes": len(rows)}
+    for kind in ("written", "whisper"):
+        for label, wait, name in (
+            ("unfinished", SHORT_MS, "false_cut_in"),
+            ("unfinished", LONG_MS, "unfinished_long_wait"),
+            ("finished", SHORT_MS, "finished_short_wait"),
+        ):
+            of = [r for r in rows if r["label"] == label]
+            hits = sum(r[f"{kind}_ms"] == wait for r in of)
+            summary[f"{kind}_{name}"] = f"{hits}/{len(of)}"
+    out = DATA / "live_test.json"
+    out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n", "utf-8")
+    print(json.dumps(summary, indent=1))
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("build", "fit"), help="build the data, or fit on it")
+    parser.add_argument(
+        "step",
+        choices=("build", "fit", "live"),
+        help="build the data, fit on it, or check the shipped model on Whisper's text",
+    )
+    parser.add_argument(
+        "--count", type=int, default=200, help="live: how many test prefixes to transcribe"
+    )
     parser.add_argument(
         "--split",
         action="append",
@@ -371,8 +431,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.step == "build":
         build(args.split or ("train", "dev", "test"))
-    else:
+    elif args.step == "fit":
         fit()
+    else:
+        live(args.count)
 
 
 if __name__ == "__main__":
