@@ -143,7 +143,7 @@ def test_a_short_bench_reports_every_figure(tmp_path: Path) -> None:
     figures = tmp_path / "bench.json"
     done = calmline(
         "bench", "--turns", "2", "--naive-turns", "1", "-s", "kettle-counter",
-        "--json", str(figures), env=PLAIN, timeout=600,
+        "--end-of-turn-turns", "2", "--json", str(figures), env=PLAIN, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     for row in (
@@ -152,6 +152,7 @@ def test_a_short_bench_reports_every_figure(tmp_path: Path) -> None:
         "naive pipeline, median", "streaming / naive", "replies started at the phrase pause",
         "barge-in: learner onset → customer stopped", "evaluator (offline tier, one session)",
         "resident memory, all models loaded", "memory growth over 2 turns",
+        "turns with a mid-turn pause", "fixed 600 ms: false cut-ins", "adaptive: false cut-ins",
     ):  # fmt: skip
         assert row in done.stdout, row
     assert f"Figures written to {figures}" in done.stdout.replace("\n", "")
@@ -174,5 +175,9 @@ def test_a_short_bench_reports_every_figure(tmp_path: Path) -> None:
     assert 0 < data["rss_loaded_mb"] <= data["rss_peak_mb"]
     assert len(data["rss_per_turn_mb"]) == 2
     assert [t["scenario"] for t in data["per_turn"]] == ["kettle-counter"] * 2
+    paused = data["end_of_turn"]
+    assert paused["turns"] == 2 and len(paused["pauses_s"]) == 2
+    assert 0 <= paused["fixed_cut_ins"] <= 2 and 0 <= paused["adaptive_cut_ins"] <= 2
+    assert sum(paused["adaptive_waits_ms"].values()) >= 2  # every turn heard ends somehow
     # the model's line, its checked second try, or the pack's authored line
     assert {t["reply_source"] for t in data["per_turn"]} <= set(get_args(Source))

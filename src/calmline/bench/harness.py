@@ -33,6 +33,7 @@ from calmline.speech.output import SimulatedSink
 from calmline.speech.vad import EndpointOptions, iter_utterances
 
 if TYPE_CHECKING:
+    from calmline.bench.end_of_turn import EndOfTurnRun
     from calmline.customer.character import LineSource
 
 NAIVE_SILENCE_MS = 1000
@@ -250,6 +251,7 @@ class BenchResult:
     speculation: dict[str, int] = field(default_factory=dict)  # started, confirmed, discarded
     per_turn: list[dict[str, Any]] = field(default_factory=list)  # see ``turn_details``
     turns: int = 0
+    end_of_turn: EndOfTurnRun | None = None  # fixed against adaptive, on paused turns
 
     def rss_at(self, turn: int) -> float | None:
         """RSS in MB after ``turn`` (1-based), if the run got that far."""
@@ -335,6 +337,8 @@ class BenchOptions:
         lines: where the customer's lines come from (``CustomerOptions.lines``):
             ``generated`` times the model; ``authored`` is what practice uses offline
             with the bundled models (``--lines auto``).
+        end_of_turn_turns: turns with a mid-turn pause streamed through the fixed and
+            the adaptive end of turn (``calmline.bench.end_of_turn``); 0 skips it.
     """
 
     turns: int = 30
@@ -344,6 +348,7 @@ class BenchOptions:
     seed: int = 7
     speculative: bool = True
     lines: LineSource = "generated"
+    end_of_turn_turns: int = 18
 
 
 def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> BenchResult:
@@ -474,6 +479,17 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     result.tts_first_audio_s = statistics.median(firsts) if firsts else 0.0
     if result.turn_latency.n and result.naive_latency.n:
         result.ratio = result.turn_latency.median / result.naive_latency.median
+
+    if options.end_of_turn_turns:
+        from calmline.bench.end_of_turn import HELD_OUT_PACKS, paused_turns, run_end_of_turn
+
+        progress("End of turn: synthesising turns with a mid-turn pause…")
+        packs = [load_scenario(name) for name in HELD_OUT_PACKS]
+        held_out = [
+            line for p in packs for line in (*p.learner_script_good, *p.learner_script_poor)
+        ]
+        paused = paused_turns(held_out, seed=options.seed)[: options.end_of_turn_turns]
+        result.end_of_turn = run_end_of_turn(paused, transcriber, progress=progress)
 
     progress("Timing the evaluator…")
     from calmline.evaluate.evaluator import assess

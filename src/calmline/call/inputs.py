@@ -31,6 +31,7 @@ from calmline.speech.listener import SpeechResumed
 from calmline.text_decode import strip_controls
 
 if TYPE_CHECKING:
+    from calmline.speech.end_of_turn import EndOfTurnPolicy
     from calmline.speech.listener import HeardTurn
 
 DEBRIEF_MARKER = "--- debrief ---"
@@ -226,13 +227,18 @@ class LiveInput:
         min_silence_ms: int = 600,
         clock: Callable[[], float] = time.perf_counter,
         source: str = "mic",
+        end_of_turn: EndOfTurnPolicy | None = None,
     ) -> None:
         from calmline.speech.listener import TurnListener
 
         self._clock = clock
         self._source = source
         self.listener = TurnListener(
-            transcriber, min_silence_ms=min_silence_ms, clock=clock, tentative=True
+            transcriber,
+            min_silence_ms=min_silence_ms,
+            clock=clock,
+            tentative=True,
+            end_of_turn=end_of_turn,
         )
         self._stream = stream
         self._turns: queue.Queue[HeardTurn | _Pause | SpeechResumed | BaseException | None] = (
@@ -356,11 +362,13 @@ class MicInput:
         stream_factory: Callable[[], Iterator[AudioArray]],
         min_silence_ms: int = 600,
         push_to_talk: Callable[[], None] | None = None,
+        end_of_turn: EndOfTurnPolicy | None = None,
     ) -> None:
         self._transcriber = transcriber
         self._stream_factory = stream_factory
         self._min_silence_ms = min_silence_ms
         self._push_to_talk = push_to_talk
+        self._end_of_turn = end_of_turn
         self._live: LiveInput | None = None
 
     def speech_started_after(self, t: float) -> float | None:
@@ -378,7 +386,12 @@ class MicInput:
 
     def _open_live(self) -> LiveInput:
         if self._live is None:
-            self._live = LiveInput(self._transcriber, self._stream_factory(), self._min_silence_ms)
+            self._live = LiveInput(
+                self._transcriber,
+                self._stream_factory(),
+                self._min_silence_ms,
+                end_of_turn=self._end_of_turn,
+            )
         return self._live
 
     def next_utterance(self, phase: str) -> LearnerUtterance | None:
@@ -387,7 +400,11 @@ class MicInput:
         from calmline.speech.listener import HeardTurn, TurnListener
 
         self._push_to_talk()  # waits for the key press that starts the turn
-        listener = TurnListener(self._transcriber, min_silence_ms=self._min_silence_ms)
+        listener = TurnListener(
+            self._transcriber,
+            min_silence_ms=self._min_silence_ms,
+            end_of_turn=self._end_of_turn,
+        )
         try:
             for chunk in self._stream_factory():
                 for event in listener.feed(chunk):

@@ -13,6 +13,7 @@ from rich.table import Table
 from calmline.cli import app
 
 if TYPE_CHECKING:
+    from calmline.bench.end_of_turn import EndOfTurnRun
     from calmline.bench.harness import BenchResult
     from calmline.customer.character import LineSource
 
@@ -26,6 +27,7 @@ TARGETS = {
     "ratio": 0.5,
     "rss_mb": 1200.0,
     "growth_mb": 50.0,
+    "false_cut_ins": 0.02,
 }
 
 
@@ -98,10 +100,38 @@ def render_table(r: BenchResult) -> Table:
             else []
         ),
         ("  resident memory after turn (MB)", _memory_curve(r), "", ""),
+        *_end_of_turn_rows(r.end_of_turn),
     ]
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _end_of_turn_rows(run: EndOfTurnRun | None) -> list[tuple[str, str, str, str]]:
+    """Fixed wait against adaptive end of turn, on the same turns with a mid-turn pause."""
+    if run is None or not run.turns:
+        return [("end of turn, fixed vs adaptive", "not run", "", "")]
+    n = run.turns
+    pauses = f"{min(run.pauses_s):.1f}–{max(run.pauses_s):.1f} s"
+    rows = [("end of turn: turns with a mid-turn pause", f"{n} (pause {pauses})", "", "")]
+    for name, cut, wait in (
+        ("fixed 600 ms", run.fixed_cut_ins, run.fixed_wait),
+        ("adaptive", run.adaptive_cut_ins, run.adaptive_wait),
+    ):
+        ok = cut / n <= TARGETS["false_cut_ins"]
+        rows.append((f"  {name}: false cut-ins", f"{cut}/{n} ({cut / n:.0%})", "≤ 2 %", _mark(ok)))
+        if wait is not None and wait.n:
+            rows.append(
+                (
+                    f"  {name}: speech end → end-of-turn decision, median (p95)",
+                    f"{wait.median:.2f} s ({wait.p95:.2f})",
+                    "",
+                    "",
+                )
+            )
+    waits = " · ".join(f"{k}: {v}" for k, v in sorted(run.adaptive_waits_ms.items()))
+    rows.append(("  adaptive: waits decided (ms: turns)", waits, "", ""))
+    return rows
 
 
 def _line_source(value: str) -> LineSource:
@@ -160,14 +190,24 @@ def bench(
         help="Customer lines: generated (times the model; default here), authored-first or "
         "authored (what practice uses offline with the bundled models).",
     ),
+    end_of_turn_turns: int = typer.Option(
+        18,
+        "--end-of-turn-turns",
+        min=0,
+        max=60,
+        help="Turns with a mid-turn pause streamed through the fixed 600 ms wait and the "
+        "adaptive end of turn at once, for false cut-ins and the wait (0: skip; ~10 s each).",
+    ),
 ) -> None:
     """Measure reply latency, speed of each model and memory, fed in real time.
 
     Synthesised learner speech goes through the same input path as a microphone
     (30 ms chunks, Silero end of turn, Whisper, tone, anger, the customer model,
     espeak-ng) in real time; a simulated speaker timestamps each reply's first
-    sample. A naive pipeline runs on the same turns for comparison. Takes about
-    five minutes for 30 turns; run it on an otherwise idle machine.
+    sample. A naive pipeline runs on the same turns for comparison. Then turns with
+    a mid-turn pause go through the fixed 600 ms wait and the adaptive end of turn
+    at once (false cut-ins, and the wait each takes). Takes about eight minutes for
+    30 turns; run it on an otherwise idle machine.
     """
     from calmline.bench.harness import BenchOptions, run_bench
 
@@ -180,6 +220,7 @@ def bench(
                 barge_in=barge_in,
                 speculative=speculative,
                 lines=_line_source(lines),
+                end_of_turn_turns=end_of_turn_turns,
             ),
             progress=lambda message: status.update(message),
         )

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from calmline.call.factory import (
     BackendChoice,
@@ -26,6 +27,9 @@ from calmline.call.practice import Player, PracticeCall, PracticeOptions, Practi
 from calmline.call.view import CallView
 from calmline.errors import CalmlineError
 from calmline.protocols import AudioArray
+
+if TYPE_CHECKING:
+    from calmline.speech.end_of_turn import EndOfTurnPolicy
 
 
 @dataclass
@@ -51,6 +55,7 @@ class CallRequest:
     input_device: str | None = None
     output_device: str | None = None
     min_silence_ms: int = 600
+    end_of_turn: str = "fixed"  # --end-of-turn: fixed (min_silence_ms) or adaptive
     push_to_talk: bool = False
     upload_url: str | None = None  # --upload: send the finished session to calmline serve
     upload_token: str | None = None
@@ -95,6 +100,7 @@ def _pick_input(req: CallRequest, view: CallView) -> LearnerInput:
     with view.waiting("Loading speech-to-text…"):
         transcriber = load_transcriber(req.choice)
         warm_models(transcriber)
+        policy = end_of_turn_policy(req.end_of_turn, req.min_silence_ms)
 
     def wait_for_enter() -> None:
         view.ask("press Enter, then speak")
@@ -108,7 +114,33 @@ def _pick_input(req: CallRequest, view: CallView) -> LearnerInput:
         stream,
         min_silence_ms=req.min_silence_ms,
         push_to_talk=wait_for_enter if req.push_to_talk else None,
+        end_of_turn=policy,
     )
+
+
+def check_end_of_turn(mode: str) -> None:
+    """``--end-of-turn`` is ``fixed`` or ``adaptive``; checked before anything loads."""
+    if mode not in ("fixed", "adaptive"):
+        raise CalmlineError(
+            f"unknown --end-of-turn {mode!r}", "use --end-of-turn fixed or --end-of-turn adaptive"
+        )
+
+
+def end_of_turn_policy(mode: str, min_silence_ms: int) -> EndOfTurnPolicy | None:
+    """``--end-of-turn``: None for the fixed wait, or the adaptive policy, warmed.
+
+    When the policy is unsure it waits ``min_silence_ms``, as the fixed wait does, and
+    after an unfinished thought never less. Warmed here (one decision, which loads
+    MiniLM) so that the learner's first pause does not wait for the model to load.
+    """
+    check_end_of_turn(mode)
+    if mode == "fixed":
+        return None
+    from calmline.speech.end_of_turn import LONG_MS, EndOfTurnPolicy
+
+    policy = EndOfTurnPolicy(default_ms=min_silence_ms, long_ms=max(LONG_MS, min_silence_ms))
+    policy.decide("Hello, how can I help?")
+    return policy
 
 
 def _default_input_mode() -> str:

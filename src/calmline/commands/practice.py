@@ -154,6 +154,14 @@ def practice(
     min_silence_ms: int = typer.Option(
         600, "--min-silence-ms", min=100, max=5000, help="Silence that ends your turn (mic)."
     ),
+    end_of_turn: str = typer.Option(
+        "fixed",
+        "--end-of-turn",
+        help="When your spoken turn ends (mic): fixed (after --min-silence-ms of silence) or "
+        "adaptive (from your words and voice at each pause: about 250 ms after a finished "
+        "sentence or question, 1 s after a trailing 'and', 'so' or 'um', else "
+        "--min-silence-ms).",
+    ),
     push_to_talk: bool = typer.Option(
         False, "--push-to-talk", help="Press Enter to start each spoken turn (noisy rooms)."
     ),
@@ -188,12 +196,13 @@ def practice(
     ),
 ) -> None:
     """Run one practice call with a difficult customer, then the debrief and feedback."""
-    from calmline.commands.calling import CallRequest, run_call
+    from calmline.commands.calling import CallRequest, check_end_of_turn, run_call
 
     if difficulty is not None and difficulty not in ("easy", "standard", "hard"):
         raise CalmlineError(
             f"unknown --difficulty {difficulty!r}", "use --difficulty easy, standard or hard"
         )
+    check_end_of_turn(end_of_turn)
     choice = _backend_options(
         llm,
         model,
@@ -235,6 +244,7 @@ def practice(
             input_device=input_device,
             output_device=output_device,
             min_silence_ms=min_silence_ms,
+            end_of_turn=end_of_turn,
             push_to_talk=push_to_talk,
             upload_url=upload or None,
             upload_token=upload_token if upload else None,

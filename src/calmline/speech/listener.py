@@ -19,6 +19,17 @@ if no more speech comes (same audio, same phrases), so a reply can be started
 400 ms early. The next speech frame makes it void, announced as ``SpeechResumed``:
 any speech resets the turn's silence, so the real turn will then end later and hold
 more audio.
+
+With an ``end_of_turn`` policy the turn's silence is no longer fixed: once the phrase
+transcripts of the turn so far are in (shortly after each phrase pause), the policy
+decides from the words and the voice how long this pause must last to end the turn,
+shorter after a finished thought, longer after a trailing "and". While the text is not
+in, the turn is held up to the policy's longest wait: the reply cannot start before the
+text anyway, so this costs no reply time, and a slow Whisper cannot make the listener
+cut a learner off at a fixed 600 ms. After speech (and without a policy) the fixed
+``min_silence_ms`` holds. Times are the stream's: the turn ends when the silence since
+the speech ended reaches the decided wait. The decision runs on the feeding thread
+(~25 ms here, mostly one MiniLM call), once a pause.
 """
 
 from __future__ import annotations
@@ -29,12 +40,16 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from calmline.models import Transcription, WordTiming
 from calmline.protocols import SAMPLE_RATE, AudioArray, Transcriber
 from calmline.speech.vad import Endpointer, EndpointOptions, SpeechStarted, UtteranceEnded
+
+if TYPE_CHECKING:
+    from calmline.speech.end_of_turn import EndOfTurnDecision, EndOfTurnPolicy
 
 PHRASE_SILENCE_MS = 200
 BARGE_IN_SPEECH_MS = 150
@@ -74,7 +89,8 @@ class HeardTurn:
 
     ``decided_at`` is the clock time of the end-of-turn decision; ``result()``
     waits for the phrases and joins them into one ``Transcription`` whose word
-    times are seconds into ``audio``.
+    times are seconds into ``audio``. ``end_of_turn`` is the policy's decision that
+    ended it (None with the fixed wait, or when no text was in to decide on).
     """
 
     audio: AudioArray
@@ -84,6 +100,7 @@ class HeardTurn:
     phrases: list[Phrase] = field(default_factory=list)
     fallback: Callable[[AudioArray], Future[Transcription]] | None = None
     forced: bool = False
+    end_of_turn: EndOfTurnDecision | None = None
 
     def result(self) -> Transcription:
         from calmline.speech.remote_stt import TranscriptionFailed
@@ -173,6 +190,9 @@ class TurnListener:
     with ``tentative=True`` also ``TentativeTurn`` and ``SpeechResumed``. The caller
     resolves ``HeardTurn.result()`` on its own thread, so reading the microphone
     never waits for Whisper.
+
+    ``end_of_turn``: a policy that sets each pause's wait from the words and voice
+    (see the module docstring); None keeps the fixed ``min_silence_ms``.
     """
 
     def __init__(
@@ -183,8 +203,15 @@ class TurnListener:
         clock: Callable[[], float] = time.perf_counter,
         executor: ThreadPoolExecutor | None = None,
         tentative: bool = False,
+        end_of_turn: EndOfTurnPolicy | None = None,
     ) -> None:
         self.transcriber = transcriber
+        self._min_silence_ms = min_silence_ms
+        self._policy = end_of_turn
+        # The phrases of the turn at the last pause and that phrase's audio, until
+        # their text is in and the policy has decided; then the decision in force.
+        self._awaiting: tuple[list[Phrase], AudioArray] | None = None
+        self._decision: EndOfTurnDecision | None = None
         # 150 ms of speech (not 200) starts a turn: barge-in must stop the customer
         # within 300 ms of the learner's onset, and the VAD adds ~60 ms on its own.
         self._turn = Endpointer(
@@ -242,6 +269,8 @@ class TurnListener:
             if isinstance(event, UtteranceEnded):
                 self._add_phrase(event)
                 pause = event
+        if self._policy is not None:
+            self._adapt_turn_silence(pause)
         if self._paused and self._phrase.in_speech:
             self._paused = False
             out.append(SpeechResumed(self._clock()))
@@ -285,6 +314,37 @@ class TurnListener:
             and self._turn.in_speech
             and self._clock() - since >= limit
         )
+
+    def _adapt_turn_silence(self, pause: UtteranceEnded | None) -> None:
+        """The turn's silence for the current pause: the policy's, once the text is in.
+
+        Until the text is in, the policy's longest wait holds. Speech voids a
+        decision (the next pause brings its own), so the fixed wait holds again. A
+        transcription that failed or was cancelled gives no text to decide on: the
+        fixed wait, and the turn reports the failure as before.
+        """
+        if self._phrase.in_speech:
+            if self._awaiting is not None or self._decision is not None:
+                self._awaiting, self._decision = None, None
+                self._turn.set_min_silence(self._min_silence_ms)
+            return
+        if self._policy is None:
+            return
+        if pause is not None and self._phrases:
+            self._awaiting = (list(self._phrases), pause.audio)
+            self._turn.set_min_silence(self._policy.longest_ms)
+        if self._awaiting is None:
+            return
+        phrases, audio = self._awaiting
+        if not all(p.future.done() for p in phrases):
+            return
+        self._awaiting = None
+        if any(p.future.cancelled() or p.future.exception() is not None for p in phrases):
+            self._turn.set_min_silence(self._min_silence_ms)
+            return
+        text = " ".join(p.future.result().text.strip() for p in phrases)
+        self._decision = self._policy.decide(text, audio)
+        self._turn.set_min_silence(self._decision.wait_ms)
 
     def _add_phrase(self, event: UtteranceEnded) -> None:
         audio, start = event.audio, event.start
@@ -332,6 +392,9 @@ class TurnListener:
         self._phrases = []  # anything older belonged to no turn (cannot happen; bounded anyway)
         self._speech_started_at = None
         self._paused = False
+        decision, self._decision, self._awaiting = self._decision, None, None
+        if self._policy is not None:
+            self._turn.set_min_silence(self._min_silence_ms)
         return HeardTurn(
             audio=event.audio,
             start=event.start,
@@ -340,6 +403,7 @@ class TurnListener:
             phrases=mine,
             fallback=self.submit,
             forced=event.forced,
+            end_of_turn=decision,
         )
 
     def close(self) -> None:

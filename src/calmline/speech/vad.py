@@ -141,6 +141,15 @@ class Endpointer:
     def in_speech(self) -> bool:
         return self._in_speech
 
+    def set_min_silence(self, ms: int) -> None:
+        """Trailing silence that ends an utterance, from the next frame on.
+
+        For a listener that decides at each pause how long to wait (an end-of-turn
+        policy): a silence already longer than ``ms`` ends the utterance at the next
+        frame, since a decision can come after the pause began.
+        """
+        self._min_silence = ms * (SAMPLE_RATE // 1000)
+
     def feed(self, chunk: AudioArray) -> list[EndpointEvent]:
         """Add audio; return the events it completes, in order."""
         data = np.concatenate([self._pending, np.asarray(chunk, dtype=np.float32).reshape(-1)])
