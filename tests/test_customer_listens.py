@@ -210,5 +210,11 @@ def test_difficulty_changes_the_outcome_of_the_same_script(tmp_path: Path) -> No
     assert hard.outcome == "hung_up" and easy.outcome != "hung_up"
     assert easy.final_anger is not None and hard.final_anger is not None
     assert easy.final_anger < hard.final_anger
-    # the same turn moves a hard customer more than an easy one
-    assert learner(hard)[1].anger.delta > learner(easy)[1].anger.delta  # type: ignore[union-attr]
+    # the same turn pushes a hard customer harder than an easy one (before the 0-100 limit
+    # clips it: a hard customer may already be near the top)
+    def push(record) -> float:  # type: ignore[no-untyped-def]
+        step = learner(record)[1].anger
+        assert step is not None
+        return sum(r.delta for r in step.reasons if r.cause != "limit")
+
+    assert push(hard) > push(easy)

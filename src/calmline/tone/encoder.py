@@ -31,7 +31,6 @@ from calmline.errors import CalmlineError
 MODEL_FILE = Path(__file__).parent / "tone_encoder.onnx"
 META_FILE = Path(__file__).parent / "tone_encoder.json"
 MAX_LENGTH = 128
-CHUNK = 32
 
 Matrix = npt.NDArray[np.float32]
 
@@ -73,35 +72,31 @@ class ToneEncoder:
 
     def probabilities(self, pairs: Sequence[tuple[str, str]]) -> tuple[Matrix, Matrix]:
         """(tag probabilities, move shares), one row per (previous line, turn) pair; an
-        empty previous line means it is unknown. Shortest first in chunks, so memory is
-        one chunk's activations and little goes on padding."""
+        empty previous line means it is unknown.
+
+        One turn per run: the int8 graph quantises each run's activations with a scale
+        taken from the whole run, so a turn read in a batch beside longer ones would get a
+        (slightly) different reading than the same turn read alone in a call. A turn is a
+        few milliseconds here, so nothing is lost by reading them one at a time.
+        """
         n = len(pairs)
         tags = np.zeros((n, len(self.tags)), dtype=np.float32)
         moves = np.zeros((n, len(self.moves)), dtype=np.float32)
-        if not n:
-            return tags, moves
-        encs = [
-            self._tokenizer.encode(ctx.strip(), text if text.strip() else ".")
-            if ctx.strip()
-            else self._tokenizer.encode(text if text.strip() else ".")
-            for ctx, text in pairs
-        ]
-        order = sorted(range(n), key=lambda i: len(encs[i].ids))
-        for start in range(0, n, CHUNK):
-            rows = order[start : start + CHUNK]
-            width = max(len(encs[i].ids) for i in rows)
+        for i, (ctx, text) in enumerate(pairs):
+            text = text if text.strip() else "."
+            e = (
+                self._tokenizer.encode(ctx.strip(), text)
+                if ctx.strip()
+                else self._tokenizer.encode(text)
+            )
             feeds: dict[str, Any] = {
-                name: np.zeros((len(rows), width), dtype=np.int64)
-                for name in ("input_ids", "attention_mask", "token_type_ids")
+                "input_ids": np.array([e.ids], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids], dtype=np.int64),
             }
-            for r, i in enumerate(rows):
-                e = encs[i]
-                feeds["input_ids"][r, : len(e.ids)] = e.ids
-                feeds["attention_mask"][r, : len(e.ids)] = e.attention_mask
-                feeds["token_type_ids"][r, : len(e.ids)] = e.type_ids
             t, m = self._session.run(["tags", "moves"], feeds)
-            tags[rows] = t
-            moves[rows] = m
+            tags[i] = t[0]
+            moves[i] = m[0]
         return tags, moves
 
     def confidences(self, pairs: Sequence[tuple[str, str]]) -> tuple[Matrix, Matrix]:
