@@ -210,6 +210,7 @@ def test_difficulty_changes_the_outcome_of_the_same_script(tmp_path: Path) -> No
     assert hard.outcome == "hung_up" and easy.outcome != "hung_up"
     assert easy.final_anger is not None and hard.final_anger is not None
     assert easy.final_anger < hard.final_anger
+
     # the same turn pushes a hard customer harder than an easy one (before the 0-100 limit
     # clips it: a hard customer may already be near the top)
     def push(record) -> float:  # type: ignore[no-untyped-def]
