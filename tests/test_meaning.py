@@ -258,3 +258,18 @@ def test_a_hedged_promise_still_tells_the_customer_when(parcel: Scenario) -> Non
         parcel,
     )
     assert "time" in meaning.gives
+
+
+def test_a_reply_about_being_asked_questions_needs_leave_to_ask() -> None:
+    """ "Of course. Ask whatever you need" and "I'll answer, of course" answer "I need to ask
+    you a few questions", not "What can I do for you?" (which wants the problem told)."""
+    from calmline.customer.meaning import asks_customer, fits_turn
+
+    for line in [
+        "Of course. Ask whatever you need. I'd just like this resolved tonight.",
+        "I'll answer, of course. Then I'd like specifics, not more questions.",
+        "Yeah, fine. More questions. When does somebody actually help me?",
+        "Very well. Ask. But I'm noting how long this call is taking.",
+    ]:
+        assert not fits_turn(line, offered=False, asked=asks_customer("What can I do for you?"))
+        assert fits_turn(line, offered=False, asked=asks_customer("Can I ask a few questions?"))

@@ -42,3 +42,11 @@ def test_the_chooser_never_picks_a_retort_the_turn_did_not_earn():
     best = LineChooser().choose(candidates, BRUSH_OFF, [])
     assert best is not None
     assert best.candidate.text.startswith("Please don't brush me off")
+
+
+def test_a_denial_needs_a_doubt():
+    """ "I did not drop it" answers a suggestion that she did, not "What seems to be the
+    problem with it?"."""
+    line = "I did not drop it. Why would I come back if I'd broken it myself?"
+    assert not retort_fits(line, "Morning! What seems to be the problem with it?")
+    assert retort_fits(line, "Are you sure it wasn't knocked over at some point?")
