@@ -185,3 +185,11 @@ def test_bad_cue_data_is_one_clear_error() -> None:
         parse_cues({"tags": {"rudeness": {"weight": -1}}})
     with pytest.raises(CalmlineError, match="bad regex"):
         parse_cues({"tags": {"blame": {"weight": -1, "patterns": ["(unclosed"]}}})
+
+
+def test_references_in_capitals_are_not_shouting() -> None:
+    from calmline.tone.text import caps_words
+
+    assert caps_words("Thanks, that's K7PQ2N... sorry, K7PQ2M, got it.") == 0
+    assert caps_words("Right, I've got EL-230947 here, the Hallam WM8, and the NHS letter.") == 0
+    assert caps_words("I am NOT going to SIT here and listen to this") == 2

@@ -98,6 +98,22 @@ def share(part: Iterable[str], whole: set[str]) -> float:
     return sum(1 for w in items if w in whole) / len(items) if items else 0.0
 
 
+# Capitals that are names, not shouting: "OK", and the initialisms of service talk.
+NOT_SHOUTED = frozenset(
+    {"OK", "UK", "US", "EU", "ID", "TV", "PC", "GP", "BT", "NHS", "CEO", "ATM", "VAT", "PIN",
+     "SMS", "DVD", "HMRC", "DWP", "UC", "PIP", "ESA", "ADR", "CCTV", "FAQ", "IT", "HR", "AM", "PM"}
+)  # fmt: skip
+
+
 def caps_words(original: str) -> int:
-    """Words typed in capitals (two or more letters), a typed sign of shouting."""
-    return sum(1 for w in re.findall(r"[A-Za-z]{2,}", original) if w.isupper() and w != "OK")
+    """Words typed in capitals (two or more letters), a typed sign of shouting; a token with
+    digits is a reference (K7PQ2N, EL-230947, NW418), not a shout, and neither are common
+    initialisms."""
+    return sum(
+        1
+        for token in re.findall(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*", original)
+        if len(token) >= 2
+        and token.replace("'", "").isalpha()
+        and token.isupper()
+        and token not in NOT_SHOUTED
+    )
