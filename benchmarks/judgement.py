@@ -91,6 +91,7 @@ def tone_rows(data: dict[str, Any]) -> list[str]:
     for split, label in (
         ("dev", "tone dev/test"),
         ("test", "tone dev/test"),
+        ("test-rounds2-4", "tone dev/test"),
         ("esconv-dev", "ESConv dev"),
     ):
         s = data.get(split)
