@@ -250,7 +250,11 @@ def test_unicode_and_very_long_typed_turns_are_kept_and_the_call_goes_on(tmp_pat
     said = [t.text for t in record.turns if t.speaker == "learner"]
     assert said[:3] == [t.strip() for t in UNICODE_TURNS[:3]]
     assert len(said[3]) > 9000  # not cut
-    assert summary["outcome"] == "satisfied"
+    # the call went on to the end of the script: the last turn was heard and answered
+    # (whether the refund settles this customer is the anger model's business, not this test's)
+    assert said[4] == UNICODE_TURNS[4]
+    assert record.turns[-1].speaker == "customer" and record.turns[-1].text.strip()
+    assert summary["outcome"] in ("satisfied", "learner_ended")
 
 
 # --------------------------------------------------------------------------- broken files
