@@ -44,6 +44,7 @@ ASSIGNMENT = {
     "writer_g": "labeller_8",
     "writer_h": "labeller_9",
     "writer_i": "labeller_10",
+    "writer_j": "labeller_11",
 }
 SECOND = "labeller_4"  # a second, independent opinion on a sample of round 1, for agreement
 SECOND_SAMPLE = 240
@@ -62,10 +63,12 @@ ROUNDS = {
     "test_sha256_round2": ("writer_d", "writer_e"),
     "test_sha256_round3": ("writer_f", "writer_g"),
     "test_sha256_round4": ("writer_h", "writer_i"),
+    "test_sha256_round5": ("writer_j",),
 }
 WRITER_ITEMS = {
     "writer_a": 500, "writer_b": 500, "writer_c": 500, "writer_d": 400, "writer_e": 400,
     "writer_f": 400, "writer_g": 400, "writer_h": 390, "writer_i": 390,
+    "writer_j": 400,
 }  # fmt: skip
 PRIMARY_FROM = (
     "writer_d",
@@ -74,6 +77,7 @@ PRIMARY_FROM = (
     "writer_g",
     "writer_h",
     "writer_i",
+    "writer_j",
 )  # batches asking the primary move
 # Round 3 (customer-service turns): also what the turn does for the problem and which way
 # an upset customer's anger would go (LABELLING_GUIDE.md, last section).
