@@ -45,6 +45,7 @@ ASSIGNMENT = {
     "writer_h": "labeller_9",
     "writer_i": "labeller_10",
     "writer_j": "labeller_11",
+    "writer_k": "labeller_12",
 }
 SECOND = "labeller_4"  # a second, independent opinion on a sample of round 1, for agreement
 SECOND_SAMPLE = 240
@@ -55,6 +56,7 @@ CROSS = {
     "labeller_6": "writer_d",
     "labeller_7": "writer_g",  # round 3: writer_g's labeller started first, alone
     "labeller_9": "writer_i",
+    "labeller_12": "writer_j",  # round 5
 }
 CROSS_SAMPLE = 60
 # Each round's test split is frozen (hashed) on its own, before anything is fitted on it.
@@ -64,11 +66,12 @@ ROUNDS = {
     "test_sha256_round3": ("writer_f", "writer_g"),
     "test_sha256_round4": ("writer_h", "writer_i"),
     "test_sha256_round5": ("writer_j",),
+    "test_sha256_round5k": ("writer_k",),
 }
 WRITER_ITEMS = {
     "writer_a": 500, "writer_b": 500, "writer_c": 500, "writer_d": 400, "writer_e": 400,
     "writer_f": 400, "writer_g": 400, "writer_h": 390, "writer_i": 390,
-    "writer_j": 400,
+    "writer_j": 400, "writer_k": 400,
 }  # fmt: skip
 PRIMARY_FROM = (
     "writer_d",
@@ -78,12 +81,13 @@ PRIMARY_FROM = (
     "writer_h",
     "writer_i",
     "writer_j",
+    "writer_k",
 )  # batches asking the primary move
 # Round 3 (customer-service turns): also what the turn does for the problem and which way
 # an upset customer's anger would go (LABELLING_GUIDE.md, last section).
 # Round 4: contrastive sets (three replies to one customer line that share their topic words
 # and differ in what they do); a set's items share a ``group`` and so a split.
-DOES_FROM = ("writer_f", "writer_g", "writer_h", "writer_i")
+DOES_FROM = ("writer_f", "writer_g", "writer_h", "writer_i", "writer_k")  # k: its service turns
 
 
 def read_jsonl(path: Path) -> list[dict]:
