@@ -8,8 +8,9 @@ Runs, each writing its JSON into ``docs/``:
 - tone (``judgement_tone.py``): per-tag F1 on the dev and frozen test splits of
   ``data/tone`` and on ESConv dev (``../shared/data/tone-dev``, measured on, never trained on);
 - marking (``judgement_marking.py``): linear-weighted kappa per marking point on
-  ``../shared/data/assessment-dev`` (5-fold cross-validated and in-sample) and on the frozen
-  ``data/assessment-test``;
+  ``../shared/data/assessment-dev`` and ``data/assessment-train`` together (5-fold
+  cross-validated, concept thresholds and learned point models refitted inside each fold,
+  and in-sample), and on the frozen ``data/assessment-test``;
 - anger (``anger_direction.py``): one turn's anger step against the labelled direction on the
   dev and frozen test splits of rounds 3-4 of ``data/tone``;
 
@@ -34,11 +35,26 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 BENCH = REPO / "benchmarks"
 TEST_MARKING = REPO / "data" / "assessment-test"
+TRAIN_MARKING = REPO / "data" / "assessment-train"
+DEV_MARKING = next(
+    (a / "shared" / "data" / "assessment-dev" for a in REPO.parents if (a / "shared").is_dir()),
+    REPO / "data" / "assessment-dev",
+)
 
 RUNS: dict[str, list[tuple[str, list[str]]]] = {
     "tone": [("judgement_tone.json", ["judgement_tone.py", "--json"])],
     "marking": [
-        ("judgement_marking_dev.json", ["judgement_marking.py", "--json"]),
+        (
+            "judgement_marking_dev.json",
+            [
+                "judgement_marking.py",
+                "--labels",
+                str(DEV_MARKING / "gold.jsonl"),
+                "--labels",
+                str(TRAIN_MARKING / "gold.jsonl"),
+                "--json",
+            ],
+        ),
         (
             "judgement_marking_test.json",
             [
@@ -59,13 +75,14 @@ RUNS: dict[str, list[tuple[str, list[str]]]] = {
 }
 
 WHO = {
-    "tone dev/test": "data/tone rounds 1-4: nine writers (writer_a..i), labelled by ten "
+    "tone dev/test": "data/tone rounds 1-5: eleven writers (writer_a..k), labelled by twelve "
     "labellers who wrote none of them",
     "ESConv dev": "real supporter chat (Liu et al. 2021), labelled by the ESConv annotators",
     "assessment-dev": "two outside writers, two raters apart (agreement 0.92), adjudicated",
+    "assessment-train": "two more writers, two more raters apart (kappa 0.97), a third adjudicated",
     "assessment-test": "two writers apart, two raters apart (kappa 0.94), a third "
     "adjudicated; frozen",
-    "anger dev/test": "data/tone rounds 3-4: writers f-i, labellers 7-10 (direction)",
+    "anger dev/test": "data/tone rounds 3-5: writers f-i and k, labellers 7-10 and 12 (direction)",
 }
 
 
@@ -92,6 +109,7 @@ def tone_rows(data: dict[str, Any]) -> list[str]:
         ("dev", "tone dev/test"),
         ("test", "tone dev/test"),
         ("test-rounds2-4", "tone dev/test"),
+        ("test-round5", "tone dev/test"),
         ("esconv-dev", "ESConv dev"),
     ):
         s = data.get(split)
@@ -108,10 +126,18 @@ def tone_rows(data: dict[str, Any]) -> list[str]:
     return rows
 
 
+def who(name: str) -> str:
+    sets = [k for k in ("assessment-dev", "assessment-train", "assessment-test") if k in name]
+    return "; ".join(f"{k}: {WHO[k]}" for k in sets)
+
+
 def marking_rows(dev: dict[str, Any] | None, test: dict[str, Any] | None) -> list[str]:
     rows = []
+    by_set = (dev or {}).get("cross_validated_by_set", {})
     for name, data, key in (
-        ("assessment-dev, 5-fold CV", dev, "cross_validated"),
+        ("assessment-dev + assessment-train, 5-fold CV", dev, "cross_validated"),
+        ("assessment-dev (its folds of that CV)", by_set, "assessment-dev"),
+        ("assessment-train (its folds of that CV)", by_set, "assessment-train"),
         ("assessment-test (frozen)", test, "in_sample"),
     ):
         if not data or key not in data:
@@ -124,7 +150,7 @@ def marking_rows(dev: dict[str, Any] | None, test: dict[str, Any] | None) -> lis
             f"{ci(fig, 'mean_kappa_ci95')}, "
             f"leniency {fig['leniency']:.2f}, weakest {weakest} {points[weakest]['kappa']:.2f} "
             f"| >= 0.80, each >= 0.65, leniency <= 0.10 "
-            f"| {WHO['assessment-dev' if 'dev' in name else 'assessment-test']} |"
+            f"| {who(name)} |"
         )
     return rows
 

@@ -50,6 +50,9 @@ from calmline.paths import rubrics_dir
 from calmline.text import normalise
 from calmline.tone.reader import load_tone_reader
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_point_model import fit_models  # beside this script
+
 REPO = Path(__file__).resolve().parents[1]
 # The calibration set lives beside the checkouts, in the team's shared folder.
 DEV = next(
@@ -140,7 +143,7 @@ def fit_on(
 ) -> dict[str, float]:
     def mark_fn(thresholds: Mapping[str, float], points: Any) -> dict[str, list[Item]]:
         out: dict[str, list[Item]] = {}
-        for (f, src), verdict in mark(prepared, rubrics, thresholds, points).items():
+        for (f, src), verdict in mark(prepared, rubrics, thresholds, points, models={}).items():
             if (f, src) in labels:
                 out.setdefault(src, []).append((labels[(f, src)], verdict))
         return out
@@ -214,8 +217,16 @@ def write_thresholds(thresholds: Mapping[str, float], source: str) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--labels", type=Path, default=DEV / "gold.jsonl")
-    parser.add_argument("--transcripts", type=Path, default=None)
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        action="append",
+        help="a gold .jsonl (its transcripts in the folder beside it); give it again to mark "
+        "several sets as one (default: assessment-dev)",
+    )
+    parser.add_argument(
+        "--transcripts", type=Path, default=None, help="the transcripts of a single --labels"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
@@ -224,25 +235,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fit", action="store_true", help="fit thresholds on all labels and write them"
     )
+    parser.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="mark every point by its rubric rule (no learned point models), for comparison",
+    )
     args = parser.parse_args(argv)
-    transcripts = args.transcripts or args.labels.parent / "transcripts"
+    args.labels = args.labels or [DEV / "gold.jsonl"]
+    if args.transcripts and len(args.labels) > 1:
+        parser.error("--transcripts goes with a single --labels")
+    folders = [args.transcripts or path.parent / "transcripts" for path in args.labels]
     started = time.time()
 
-    labels = read_labels(args.labels)
+    sets = [read_labels(path) for path in args.labels]
+    labels = {k: v for one in sets for k, v in one.items()}
     files = sorted({f for f, _ in labels})
+    if len(files) != sum(len({f for f, _ in one}) for one in sets):
+        parser.error("two label sets name the same transcript file")
     rubrics = load_rubrics()
     embedder = load_embedder()
     scorer = concept_scorer(embedder)
     cues_only = {c for c in scorer.ids if scorer.bank.concept(c).cues_only}
     uses = concept_uses(rubrics, cues_only)
     groups = scorer.bank.threshold_groups(uses)
-    print(f"marking {len(files)} transcripts from {transcripts} ...", file=sys.stderr)
-    prepared = prepare(transcripts, files, scorer, load_tone_reader())
+    print(f"marking {len(files)} transcripts from {', '.join(map(str, folders))} ...",
+          file=sys.stderr)  # fmt: skip
+    prepared = [
+        p
+        for folder, one in zip(folders, sets, strict=True)
+        for p in prepare(folder, sorted({f for f, _ in one}), scorer, load_tone_reader())
+    ]
     options = FitOptions()
 
     if args.fit:
         fitted = fit_on(prepared, rubrics, labels, uses, groups, options)
-        path = write_thresholds(fitted, str(args.labels))
+        path = write_thresholds(fitted, " + ".join(map(str, args.labels)))
         print(f"wrote {path}", file=sys.stderr)
         shipped = fitted
     else:
@@ -250,14 +277,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/judgement_marking.py " + " ".join(argv or sys.argv[1:]),
-        "labels": str(args.labels),
+        "labels": [str(p) for p in args.labels],
         "transcripts": len(files),
         "machine": (
             f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
         ),
-        "judge": "offline (tone reader + all-MiniLM-L6-v2 concepts + rubric checks)",
+        "judge": "offline (tone reader + all-MiniLM-L6-v2 concepts + rubric checks"
+        + (")" if args.rules_only else " + learned point models where they beat the rule)"),
     }
-    insample = mark(prepared, rubrics, {c: shipped.get(c, DEFAULT_THRESHOLD) for c in uses})
+    insample = mark(
+        prepared,
+        rubrics,
+        {c: shipped.get(c, DEFAULT_THRESHOLD) for c in uses},
+        models={} if args.rules_only else None,
+    )
     report["in_sample"] = figures(labels, insample, rubrics, files, args.rounds)
     print_table("in-sample (shipped thresholds)", report["in_sample"])
 
@@ -267,7 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i, test in enumerate(folds, start=1):
             train = [p for p in prepared if p.file not in set(test)]
             fitted = fit_on(train, rubrics, labels, uses, groups, options)
-            pooled.update(mark([p for p in prepared if p.file in set(test)], rubrics, fitted))
+            models = {} if args.rules_only else fit_models(train, rubrics, labels, fitted)[0]
+            held_out = [p for p in prepared if p.file in set(test)]
+            pooled.update(mark(held_out, rubrics, fitted, models=models))
             print(f"fold {i}/{len(folds)} done", file=sys.stderr)
         report["cross_validated"] = {
             "folds": args.folds,
@@ -278,8 +313,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{args.folds}-fold cross-validated (thresholds fitted on training folds only)",
             report["cross_validated"],
         )
+        if len(sets) > 1:  # the same held-out verdicts, set by set
+            report["cross_validated_by_set"] = {}
+            for path, one in zip(args.labels, sets, strict=True):
+                name = path.parent.name
+                mine = sorted({f for f, _ in one})
+                report["cross_validated_by_set"][name] = figures(
+                    labels, pooled, rubrics, mine, args.rounds
+                )
+                print_table(f"  ... of which {name}", report["cross_validated_by_set"][name])
 
-    copied = copied_exemplars(transcripts, files)
+    copied = [
+        c
+        for folder, one in zip(folders, sets, strict=True)
+        for c in copied_exemplars(folder, sorted({f for f, _ in one}))
+    ]
     report["exemplars_copied_from_these_transcripts"] = copied
     print(f"\nconcept exemplars sharing 5 consecutive words with these transcripts: {len(copied)}")
     report["seconds"] = round(time.time() - started, 1)

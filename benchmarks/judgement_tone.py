@@ -3,10 +3,12 @@
     .venv/bin/python benchmarks/judgement_tone.py [--json OUT]
 
 Sets (who wrote and who labelled each is in ``data/tone/README.md``):
-- ``dev``, ``test`` (round 1) and ``test-rounds2-4`` of ``data/tone/items.jsonl``: round 1
-  written by three writers, rounds 2-4 by six more, all labelled by people who did not write
-  them. Each round's test split is frozen (hashed) and never used to fit or tune;
-  ``test-rounds2-4-primary`` scores those test items against the one primary move their
+- ``dev``, ``test`` (round 1), ``test-rounds2-4`` and ``test-round5`` of
+  ``data/tone/items.jsonl``: round 1 written by three writers, rounds 2-4 by six more,
+  round 5 by two more (typed peer-support chat, helplines, counselling, spoken service
+  calls), all labelled by people who did not write them. Each round's test split is frozen
+  (hashed) and never used to fit or tune; ``test-rounds2-4-primary`` and
+  ``test-round5-primary`` score those test items against the one primary move their
   labeller chose, as ESConv is scored.
 - ``esconv-dev``: ``../shared/data/tone-dev/esconv_dev.jsonl``, 480 real supporter
   utterances labelled by the ESConv annotators with one strategy each, mapped onto four
@@ -101,6 +103,7 @@ def tag_table(rows: Sequence[dict], got: Sequence[set[str]], tags: Sequence[str]
 
 
 ROUND1 = ("writer_a", "writer_b", "writer_c")
+ROUND5 = ("writer_j", "writer_k")  # written and frozen on 2026-12-07, after the first encoder
 
 
 def run() -> dict:
@@ -109,21 +112,25 @@ def run() -> dict:
         dev, test = load_items("dev"), load_items("test")
         sets["dev"] = dev
         sets["test"] = [r for r in test if r["writer"] in ROUND1]
-        sets["test-rounds2-4"] = [r for r in test if r["writer"] not in ROUND1]
-        # rounds 2-4's labellers also gave the one primary move: scored as one tag per turn,
-        # as ESConv's annotators label
-        sets["test-rounds2-4-primary"] = [
-            {**r, "tags": [r["primary"]] if r["primary"] in FOUR else []}
-            for r in sets["test-rounds2-4"]
-            if r.get("primary")
+        sets["test-rounds2-4"] = [
+            r for r in test if r["writer"] not in ROUND1 and r["writer"] not in ROUND5
         ]
+        sets["test-round5"] = [r for r in test if r["writer"] in ROUND5]
+        # rounds 2-5's labellers also gave the one primary move: scored as one tag per turn,
+        # as ESConv's annotators label
+        for name in ("test-rounds2-4", "test-round5"):
+            sets[f"{name}-primary"] = [
+                {**r, "tags": [r["primary"]] if r["primary"] in FOUR else []}
+                for r in sets[name]
+                if r.get("primary")
+            ]
     if ESCONV.exists():
         sets["esconv-dev"] = load_esconv()
     report: dict[str, dict] = {}
     for name, rows in sets.items():
         if not rows:
             continue
-        single = name in ("esconv-dev", "test-rounds2-4-primary")
+        single = name == "esconv-dev" or name.endswith("-primary")
         tags: Sequence[str] = FOUR if single else sorted({t for r in rows for t in r["tags"]})
         got, primary = predict(rows)
         report[name] = {

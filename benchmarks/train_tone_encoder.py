@@ -5,8 +5,10 @@
     .venv/bin/python benchmarks/train_tone_encoder.py --base /tmp/base [--epochs 4]
     .venv/bin/python benchmarks/train_tone_encoder.py --describe-only   # thresholds again
 
-Writes ``src/calmline/tone/tone_encoder.onnx`` (the encoder with two heads: a sigmoid per
-tag and a softmax over the primary move, dynamically quantised to int8) and
+Writes ``src/calmline/tone/tone_encoder.onnx`` (the encoder with three heads: a sigmoid per
+tag, a softmax over the primary move and a softmax over the *uptake*, which way an upset
+customer's anger would go on hearing the turn: fall, hold or rise; dynamically quantised to
+int8) and
 ``tone_encoder.json`` (labels, per-tag thresholds chosen on dev with the quantised model,
 which tags the reader takes from it, the figures and the data's hashes).
 
@@ -19,6 +21,13 @@ shipped weights on it); ``benchmarks/judgement_tone.py`` measures on both.
 Training shows each turn with its previous line half of the time (the reader must work
 when the context is unknown) and in speech-recognition style (lower case, no punctuation)
 three times in ten, so typed chat and transcribed speech read alike.
+
+The uptake head learns from two kinds of labels, both given by people who did not write
+the turns: the ``direction`` of the customer-service turns in ``data/tone`` (train split,
+read with the customer line they answer) and the ``should`` of every learner move in the
+realism rounds under ``data/realism`` (``labels/moves.jsonl``; read with the customer's
+last line in the call), each the latest round played and labelled before the model was
+trained; a newer round (not yet played) is the unseen measure of it.
 
 A tag is taken from the encoder only where its dev F1 is above the shipped reader's
 (rules and linear read-outs) on the same items; the others stay as they were.
@@ -74,6 +83,8 @@ MOVES = (
     "apology",
     "other",
 )
+UPTAKE = ("fall", "hold", "rise")
+REALISM = REPO / "data" / "realism"
 MAX_LENGTH = 128
 SEED = 13
 
@@ -81,6 +92,37 @@ SEED = 13
 def load(split: str) -> list[dict]:
     rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
     return [r for r in rows if r["split"] == split]
+
+
+def realism_moves(rounds: list[str]) -> list[dict]:
+    """The labelled learner moves of the realism rounds, as rows with no tags: the
+    learner's turn, the customer's last line before it, and ``direction`` = the label's
+    ``should``."""
+    rows = []
+    for name in rounds:
+        root = REALISM / name if name else REALISM
+        labels = {}
+        for line in (root / "labels" / "moves.jsonl").read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                labels[r["id"]] = r["should"]
+        for line in (root / "labelling" / "moves.jsonl").read_text().splitlines():
+            if not line.strip():
+                continue
+            m = json.loads(line)
+            if labels.get(m["id"]) not in UPTAKE:
+                continue
+            last = next(
+                (
+                    c.split(": ", 1)[1]
+                    for c in reversed(m["conversation"])
+                    if c.startswith("CUSTOMER: ")
+                ),
+                "",
+            )
+            rows.append({"id": m["id"], "context": last, "text": m["learner_turn"],
+                         "direction": labels[m["id"]], "untagged": True})  # fmt: skip
+    return rows
 
 
 def items_hash(rows: list[dict]) -> str:
@@ -154,6 +196,7 @@ def build_net(base: Path):
             self.drop = torch.nn.Dropout(0.1)
             self.tags = torch.nn.Linear(384, len(TAGS))
             self.moves = torch.nn.Linear(384, len(MOVES))
+            self.uptake = torch.nn.Linear(384, len(UPTAKE))
 
         def logits(self, ids, mask, types):
             hidden = self.encoder(
@@ -162,11 +205,11 @@ def build_net(base: Path):
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
             pooled = self.drop(pooled)
-            return self.tags(pooled), self.moves(pooled)
+            return self.tags(pooled), self.moves(pooled), self.uptake(pooled)
 
         def forward(self, ids, mask, types):
-            tags, moves = self.logits(ids, mask, types)
-            return torch.sigmoid(tags), torch.softmax(moves, dim=-1)
+            tags, moves, uptake = self.logits(ids, mask, types)
+            return torch.sigmoid(tags), torch.softmax(moves, dim=-1), torch.softmax(uptake, dim=-1)
 
     return ToneNet()
 
@@ -186,10 +229,19 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def truth(rows: list[dict]) -> np.ndarray:
-    return np.array([[t in r["tags"] for t in TAGS] for r in rows], dtype=bool)
+    return np.array([[t in r.get("tags", ()) for t in TAGS] for r in rows], dtype=bool)
 
 
-def train(base: Path, epochs: int, limit: int | None = None, progress=print):
+def uptake_accuracy(p: np.ndarray, rows: list[dict]) -> float:
+    pairs = [
+        (UPTAKE[int(np.argmax(q))], r["direction"])
+        for q, r in zip(p, rows, strict=True)
+        if r.get("direction")
+    ]
+    return sum(a == b for a, b in pairs) / max(len(pairs), 1)
+
+
+def train(base: Path, epochs: int, realism: list[str], limit: int | None = None, progress=print):
     import torch
 
     torch.manual_seed(SEED)
@@ -197,8 +249,9 @@ def train(base: Path, epochs: int, limit: int | None = None, progress=print):
     enc = Encoding()
     net = build_net(base)
     train_rows, dev_rows = load("train")[:limit], load("dev")[:limit]
+    train_rows += realism_moves(realism)[:limit]
     body = list(net.encoder.parameters())
-    heads = list(net.tags.parameters()) + list(net.moves.parameters())
+    heads = [*net.tags.parameters(), *net.moves.parameters(), *net.uptake.parameters()]
     opt = torch.optim.AdamW(
         [{"params": body, "lr": 4e-5}, {"params": heads, "lr": 1e-3}], weight_decay=0.01
     )
@@ -218,10 +271,23 @@ def train(base: Path, epochs: int, limit: int | None = None, progress=print):
                 for r in rows
             ]
             ids, mask, types = (torch.from_numpy(a) for a in enc.batch(pairs))
-            tag_logits, move_logits = net.logits(ids, mask, types)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                tag_logits, torch.from_numpy(truth(rows).astype(np.float32))
+            tag_logits, move_logits, uptake_logits = net.logits(ids, mask, types)
+            tagged = torch.tensor([not r.get("untagged") for r in rows])
+            loss = torch.zeros(())
+            if tagged.any():
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    tag_logits[tagged], torch.from_numpy(truth(rows).astype(np.float32))[tagged]
+                )
+            uptake = torch.tensor(
+                [
+                    UPTAKE.index(r["direction"]) if r.get("direction") in UPTAKE else -100
+                    for r in rows
+                ]
             )
+            if (uptake != -100).any():
+                loss = loss + 0.5 * torch.nn.functional.cross_entropy(
+                    uptake_logits, uptake, ignore_index=-100
+                )
             moves = torch.tensor(
                 [MOVES.index(r["primary"]) if r.get("primary") in MOVES else -100 for r in rows]
             )
@@ -232,16 +298,18 @@ def train(base: Path, epochs: int, limit: int | None = None, progress=print):
             opt.zero_grad()
             loss.backward()
             opt.step()
-        p_dev, _ = predict_torch(net, enc, dev_rows)
+        p_dev, _, u_dev = predict_torch(net, enc, dev_rows)
         scores = {
             t: best_threshold(p_dev[:, TAGS.index(t)], y_dev[:, TAGS.index(t)])[1]
             for t in CANDIDATES
         }
-        macro = float(np.mean(list(scores.values())))
+        uptake_acc = uptake_accuracy(u_dev, dev_rows)
+        # kept on the tags' macro F1 and the uptake's accuracy together
+        macro = float(np.mean([*scores.values(), uptake_acc]))
         progress(
             f"epoch {epoch + 1}/{epochs} ({time.time() - started:.0f} s): dev F1 "
             + ", ".join(f"{t} {s:.3f}" for t, s in scores.items())
-            + f", macro {macro:.3f}"
+            + f", uptake accuracy {uptake_acc:.3f}, kept on {macro:.3f}"
         )
         if macro > best[0]:
             best = (macro, {k: v.detach().clone() for k, v in net.state_dict().items()}, epoch + 1)
@@ -255,15 +323,16 @@ def predict_torch(net, enc: Encoding, rows: list[dict]):
     import torch
 
     net.eval()
-    tags, moves = [], []
+    tags, moves, uptake = [], [], []
     with torch.no_grad():
         for start in range(0, len(rows), 64):
             chunk = rows[start : start + 64]
             arrays = enc.batch([(r.get("context", ""), r["text"]) for r in chunk])
-            t, m = net(*(torch.from_numpy(a) for a in arrays))
+            t, m, u = net(*(torch.from_numpy(a) for a in arrays))
             tags.append(t.numpy())
             moves.append(m.numpy())
-    return np.concatenate(tags), np.concatenate(moves)
+            uptake.append(u.numpy())
+    return np.concatenate(tags), np.concatenate(moves), np.concatenate(uptake)
 
 
 def export(net, enc: Encoding, path: Path) -> None:
@@ -279,12 +348,12 @@ def export(net, enc: Encoding, path: Path) -> None:
             tuple(arrays),
             str(float_path),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["tags", "moves"],
+            output_names=["tags", "moves", "uptake"],
             dynamic_axes={
                 n: {0: "batch", 1: "tokens"}
                 for n in ("input_ids", "attention_mask", "token_type_ids")
             }
-            | {"tags": {0: "batch"}, "moves": {0: "batch"}},
+            | {"tags": {0: "batch"}, "moves": {0: "batch"}, "uptake": {0: "batch"}},
             opset_version=17,
             dynamo=False,
         )
@@ -327,6 +396,12 @@ def main(argv: list[str] | None = None) -> int:
         help="passes over the train split; the best on dev is kept (default 4)",
     )
     parser.add_argument(
+        "--realism",
+        default=",round2,round3,round4,round5",
+        help="the realism rounds whose labelled learner moves teach the uptake head, comma "
+        "separated ('' is round 1; default: rounds 1-5, played and labelled before training)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=OUT_DIR, help="where tone_encoder.onnx and .json go"
     )
     parser.add_argument(
@@ -343,13 +418,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.base is None:
             parser.error("--base is required to train (or give --describe-only)")
-        net, enc, epoch = train(base_dir(args.base), args.epochs, args.limit)
+        net, enc, epoch = train(
+            base_dir(args.base), args.epochs, args.realism.split(","), args.limit
+        )
         args.out.mkdir(parents=True, exist_ok=True)
         export(net, enc, onnx_path)
     dev_rows = load("dev")[: args.limit]
     y_dev = truth(dev_rows)
     probe = ToneEncoder(onnx_path, tags=TAGS, moves=MOVES, thresholds={}, use=())
-    p_dev, _ = probe.probabilities([(r.get("context", ""), r["text"]) for r in dev_rows])
+    p_dev, _, u_dev = probe.outputs([(r.get("context", ""), r["text"]) for r in dev_rows])
     before = shipped_reader_dev_f1(dev_rows)
     thresholds, report, use = {}, {}, []
     for t in TAGS:
@@ -363,13 +440,16 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "tags": list(TAGS),
         "moves": list(MOVES),
+        "uptake": list(UPTAKE),
+        "uptake_dev_accuracy": round(uptake_accuracy(u_dev, dev_rows), 3),
+        "uptake_realism_rounds": [r or "round1" for r in args.realism.split(",") if r is not None],
         "thresholds": thresholds,
         "use": use,
         "report": report,
         "epoch_kept": epoch,
         "epochs": args.epochs,
         "seed": SEED,
-        "trained_on": "data/tone/items.jsonl split=train",
+        "trained_on": "data/tone/items.jsonl split=train; uptake also data/realism labelled moves",
         "train_sha256": items_hash(load("train")),
         "thresholds_on": "split=dev (quantised model, one turn per run as the reader runs it)",
         "dev_sha256": items_hash(dev_rows),
@@ -381,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB); "
         f"the reader takes {', '.join(use) or 'no tag'} from it"
     )
+    print(f"  uptake (fall/hold/rise) dev accuracy {meta['uptake_dev_accuracy']:.3f}")
     for t in TAGS:
         print(
             f"  {t:14s} dev F1 {report[t]['dev_f1']:.3f}"

@@ -71,3 +71,45 @@ def test_a_brush_off_is_not_read_as_listening(reader):
         ]
     )
     assert not {"paraphrase", "empathy"} & set(reading.tags), reading.cues
+
+
+def test_the_uptake_is_read_from_what_the_turn_does(reader):
+    """How an upset customer takes a turn (the encoder's uptake head), on real turns:
+    a polite brush-off raises anger, a concrete fix lowers it, a routine check holds."""
+    assert load_tone_encoder().has_uptake, "the shipped encoder reads the uptake"
+    said = "I've rung three times about this refund and I'm still waiting. Order 5521."
+    turns = {
+        "rise": "I do understand, but these things happen and there's really nothing I can "
+        "do from here, I'm afraid.",
+        "fall": "I've put the refund of 89 pounds through now, you'll see it back on your "
+        "card within three working days, and I'll email you the confirmation.",
+        "hold": "Bear with me one moment while I bring that order up on the system.",
+    }
+    readings = reader.read_batch([ToneInput(text, said) for text in turns.values()])
+    for want, reading in zip(turns, readings, strict=True):
+        got = max(reading.uptake, key=reading.uptake.__getitem__)
+        assert got == want, f"{want} expected, read {reading.uptake}"
+
+
+def test_a_routine_check_neither_angers_nor_calms_the_customer(reader):
+    """Anger follows the uptake: a learner reading back the customer's reference holds an
+    angry customer where they are, and a polite brush-off never lowers anger."""
+    from calmline.customer.anger import step
+    from calmline.customer.scenario import load_scenario
+    from calmline.models import AngerState
+
+    persona = load_scenario("late-parcel").persona
+    said = "It's ND-558213. It says delivered and it wasn't."
+    check, brush = reader.read_batch(
+        [
+            ToneInput("Thanks, ND-558213, I've got that order up in front of me now.", said),
+            ToneInput(
+                "I'm sorry, but the tracking says delivered, so there's nothing I can do.", said
+            ),
+        ]
+    )
+    kwargs = {"resolution_offered": False, "repeated_failure": False}
+    _, held = step(AngerState(anger=60.0), check, persona, **kwargs)
+    _, pushed = step(AngerState(anger=60.0), brush, persona, **kwargs)
+    assert abs(held.after - held.before) <= 1.0, held.reasons
+    assert pushed.after > pushed.before, pushed.reasons

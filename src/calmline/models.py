@@ -104,6 +104,10 @@ class ToneReading(BaseModel):
     # The one move the turn is mainly there to do (question, paraphrase, empathy,
     # solution, information, reassurance, self_disclosure, apology, other), when known.
     primary: str | None = None
+    # How an upset customer would most likely take the turn, from the tone encoder's
+    # uptake head: probabilities of their anger falling, holding or rising (empty when
+    # the reader has no such model, e.g. on a fake embedder in unit tests).
+    uptake: dict[str, float] = Field(default_factory=dict)
 
     def has(self, tag: str, threshold: float = 0.5) -> bool:
         return self.tags.get(tag, 0.0) >= threshold

@@ -130,6 +130,15 @@ SIGNAL_AT = 0.5  # meaning and tag confidence that counts as the move
 # nothing for the problem can take off.
 DIRECTION_AT = 0.5
 HOLD_CAP = 1.0
+# The tone encoder's uptake (ToneReading.uptake: how an upset customer would take the turn,
+# learned from people's labels of which way anger should go) decides the direction when it
+# is sure: a "rise" pushes as a brush-off does, a "hold" keeps the step within HOLD_CAP
+# either way, a "fall" brings anger down at least MIN_FALL, unless the call's own facts
+# say otherwise (the failure repeated, a pack trigger, feelings-only talk again and again).
+# It replaces the linear moves model's direction, which it reads better (docs/judgement.md).
+UPTAKE_AT = 0.5
+UPTAKE_FALL_AT = 0.8  # a fall must be surer: warm words with nothing done read close to one
+MIN_FALL = 3.0
 GENTLE_PRIMARY = frozenset({"question", "paraphrase", "empathy", "apology"})
 LISTEN_CAP = 0.9  # the most listening, sympathy and questions take off with nothing done
 FIRST_PROMISE = "a promise without a when"
@@ -290,6 +299,13 @@ def _likely(meaning: TurnMeaning | None) -> tuple[str, float]:
     return best, meaning.direction[best]
 
 
+def _uptake(reading: ToneReading) -> tuple[str, float]:
+    if not reading.uptake:
+        return ("", 0.0)
+    best = max(reading.uptake, key=lambda d: reading.uptake[d])
+    return best, reading.uptake[best]
+
+
 def _empty(reading: ToneReading, meaning: TurnMeaning | None, acted: bool) -> bool:
     """Feelings (or a promise without a when) and nothing that moves the problem on."""
     if acted or meaning is None:
@@ -299,6 +315,81 @@ def _empty(reading: ToneReading, meaning: TurnMeaning | None, acted: bool) -> bo
         return False
     feelings = any(reading.tags.get(t, 0.0) >= MIN_CONFIDENCE for t in ("apology", "empathy"))
     return feelings or meaning.has("vague_action")
+
+
+def _follow_uptake(
+    uptake: str,
+    p_uptake: float,
+    moved: float,
+    persona: Persona,
+    temper: Temper,
+    state: AngerState,
+    rise_floor: float,
+    *,
+    resolution_offered: bool,
+    facts_push: bool,
+    grating: bool,
+    pushing: bool,
+) -> list[AngerReason]:
+    """The step follows how an upset customer takes the turn, within the call's facts: the
+    failure repeated or a pack trigger still angers, an accepted resolution still calms,
+    feelings-only talk again and again never calms, and a turn heard as a brush-off, a
+    wall or blame is not made to calm."""
+    if uptake == "rise" and not resolution_offered and moved < rise_floor:
+        return [AngerReason(cause="taken badly", delta=rise_floor - moved)]
+    if grating and uptake != "rise":
+        floor = EMPTY_AGAIN * min(max(state.empty_turns, 1), 2) * temper.sensitivity
+        if moved < floor:
+            return [AngerReason(cause="nothing done, again", delta=floor - moved)]
+        return []
+    if uptake == "hold":
+        low = -HOLD_CAP * temper.recovery
+        if moved < low and not resolution_offered:
+            return [AngerReason(cause="nothing done for the problem", delta=low - moved)]
+        if moved > HOLD_CAP and not facts_push:
+            return [AngerReason(cause="taken in its stride", delta=HOLD_CAP - moved)]
+    if uptake == "fall" and p_uptake >= UPTAKE_FALL_AT and not (facts_push or pushing):
+        fall = -MIN_FALL * persona.sensitivity * temper.recovery
+        if moved > fall:
+            return [AngerReason(cause="taken well", delta=fall - moved)]
+    return []
+
+
+def _meaning_floors(
+    reading: ToneReading,
+    meaning: TurnMeaning | None,
+    moved: float,
+    persona: Persona,
+    temper: Temper,
+    state: AngerState,
+    rise_floor: float,
+    *,
+    concrete: bool,
+    resolution_offered: bool,
+    repeated_failure: bool,
+    empty: bool,
+) -> list[AngerReason]:
+    """Without a sure uptake: the meaning reader's and the moves model's floors."""
+    likely, p_likely = _likely(meaning)
+    heard_rise = likely == "rise" and p_likely >= DIRECTION_AT
+    pushes = (_pushes_up(reading, meaning, repeated_failure) or heard_rise) and not (
+        concrete or resolution_offered
+    )
+    if pushes and moved < rise_floor:
+        return [AngerReason(cause="brushed off, nothing done", delta=rise_floor - moved)]
+    if empty and state.empty_turns >= 1 and state.anger >= persona.baseline_anger:
+        floor = EMPTY_AGAIN * min(state.empty_turns, 2) * temper.sensitivity
+        if moved < floor:
+            return [AngerReason(cause="nothing done, again", delta=floor - moved)]
+        return []
+    if (
+        likely == "hold"
+        and not (concrete or resolution_offered)
+        and moved < -HOLD_CAP * temper.recovery
+    ):
+        cap = -HOLD_CAP * temper.recovery
+        return [AngerReason(cause="nothing done for the problem", delta=cap - moved)]
+    return []
 
 
 def step(
@@ -384,29 +475,32 @@ def step(
         if heard < -LISTEN_CAP:
             reasons.append(AngerReason(cause="heard, nothing done yet", delta=-LISTEN_CAP - heard))
 
-    # Meaning floors: a brush-off (etc.) that does nothing else never lowers anger, nor
+    # The direction: the tone encoder's uptake when it is sure (learned from people's
+    # labels of which way anger goes), bounded by what the call itself says; else the
+    # meaning floors: a brush-off (etc.) that does nothing else never lowers anger, nor
     # does feelings-only talk after the first time.
     moved = sum(r.delta for r in reasons)
-    likely, p_likely = _likely(meaning)
-    heard_rise = likely == "rise" and p_likely >= DIRECTION_AT
-    pushes = (_pushes_up(reading, meaning, repeated_failure) or heard_rise) and not (
-        concrete or resolution_offered
-    )
+    uptake, p_uptake = _uptake(reading)
     empty = _empty(reading, meaning, acted)
-    if pushes and moved < MIN_RISE * persona.sensitivity * temper.sensitivity:
-        floor = MIN_RISE * persona.sensitivity * temper.sensitivity
-        reasons.append(AngerReason(cause="brushed off, nothing done", delta=floor - moved))
-    elif empty and state.empty_turns >= 1 and before >= persona.baseline_anger:
-        floor = EMPTY_AGAIN * min(state.empty_turns, 2) * temper.sensitivity
-        if moved < floor:
-            reasons.append(AngerReason(cause="nothing done, again", delta=floor - moved))
-    elif (
-        likely == "hold"
-        and not (concrete or resolution_offered)
-        and moved < -HOLD_CAP * temper.recovery
-    ):
-        cap = -HOLD_CAP * temper.recovery
-        reasons.append(AngerReason(cause="nothing done for the problem", delta=cap - moved))
+    # what the call itself says, whatever the words sound like
+    facts_push = repeated_failure or any(r.delta > 0 for r in extra)
+    grating = (state.apologies_without_action >= 2 and apology and not acted) or (
+        empty and state.empty_turns >= 1
+    )
+    rise_floor = MIN_RISE * persona.sensitivity * temper.sensitivity
+    if uptake and p_uptake >= UPTAKE_AT:
+        reasons += _follow_uptake(
+            uptake, p_uptake, moved, persona, temper, state, rise_floor,
+            resolution_offered=resolution_offered, facts_push=facts_push, grating=grating,
+            pushing=_pushes_up(reading, meaning, repeated_failure) and not concrete,
+        )  # fmt: skip
+    else:
+        reasons += _meaning_floors(
+            reading, meaning, moved, persona, temper, state, rise_floor,
+            concrete=concrete, resolution_offered=resolution_offered,
+            repeated_failure=repeated_failure, empty=empty,
+        )  # fmt: skip
+    settled = bool(uptake) and p_uptake >= UPTAKE_AT and uptake != "fall"
 
     anger = before + sum(r.delta for r in reasons)
     decay = (persona.baseline_anger - anger) * DECAY
@@ -415,8 +509,10 @@ def step(
     # only with a turn that itself calms (an action, a fair question, being heard) or once
     # a resolution is on the table; a turn that does nothing holds. Below the baseline the
     # customer drifts back up.
-    if decay < 0 and not (for_problem or resolution_offered or state.resolution_offered):
-        decay = 0.0
+    if decay < 0 and (
+        settled or not (for_problem or resolution_offered or state.resolution_offered)
+    ):
+        decay = 0.0  # (nor when the turn's uptake says it holds or angers)
     if abs(decay) >= 0.05 and not pushing_other_way:
         reasons.append(AngerReason(cause="drift to baseline", delta=decay))
         anger += decay

@@ -9,6 +9,7 @@ pack answers questions and moves itself and whether the model is asked at all.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -29,6 +30,14 @@ GENERIC_WARNINGS = {
         "Last chance, or I'm asking for a manager.",
     ],
 }
+
+# A customer line that already demands a manager ("I want to speak to the manager, please"):
+# after it, a warning that threatens to ask for one contradicts the customer's own words.
+DEMANDS_MANAGER = re.compile(
+    r"\b(want|get|fetch|speak to|talk to|see|asking for|bring|call)\b[^.?!]{0,30}"
+    r"\b(manager|supervisor|someone senior|(whoever|someone)('s| is) in charge)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +121,14 @@ class ScriptedMoments:
 
     def _warned(self, call: list[Turn]) -> bool:
         """Has the customer already given the last warning in this call? It is given once:
-        back at the top after it, the customer ends the call."""
-        return any(t.speaker == "customer" and LAST_WARNING in t.notes for t in call)
+        back at the top after it, the customer ends the call. A customer who ends calls by
+        asking for a manager and has already demanded one has warned the learner too."""
+        manager = self.scenario.persona.at_limit == "manager"
+        return any(
+            t.speaker == "customer"
+            and (LAST_WARNING in t.notes or (manager and DEMANDS_MANAGER.search(t.text)))
+            for t in call
+        )
 
     def _asked_detail(self, call: list[Turn], learner_text: str) -> HiddenDetail | None:
         said = " ".join(t.text for t in call if t.speaker == "customer")

@@ -19,6 +19,7 @@ from calmline.evaluate.concepts import ConceptReader, ConceptScorer
 from calmline.evaluate.hollow import sanitise
 from calmline.evaluate.match import CheckContext
 from calmline.evaluate.offline import ToneReaderLike, mark_points, read_tones
+from calmline.evaluate.point_model import PointModel
 from calmline.evaluate.transcript import load_transcript
 from calmline.models import Rubric
 
@@ -79,9 +80,11 @@ def mark(
     rubrics: Sequence[Rubric],
     thresholds: Mapping[str, float] | None = None,
     points: Collection[str] | None = None,
+    models: Mapping[str, PointModel] | None = None,
 ) -> dict[Key, str]:
     """``(file, point source) -> machine verdict``, under ``thresholds`` when given, for
-    every point or only those whose source is in ``points``."""
+    every point or only those whose source is in ``points``, with the learned point
+    ``models`` (None: the shipped ones; empty: the rubric rules alone)."""
     out: dict[Key, str] = {}
     chosen = [
         r.model_copy(
@@ -94,6 +97,6 @@ def mark(
         if thresholds is not None and isinstance(reader, ConceptReader):
             reader.scorer = reader.scorer.with_thresholds(thresholds)
         for rubric in chosen:
-            for verdict in mark_points(item.ctx, rubric):
+            for verdict in mark_points(item.ctx, rubric, models):
                 out[(item.file, verdict.source)] = verdict.verdict
     return out

@@ -6,11 +6,19 @@ from the live session keep it; the rest are read in one batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from calmline.evaluate.checks import CheckContext, run_check
 from calmline.evaluate.hollow import sanitise
+from calmline.evaluate.point_model import (
+    CallProfile,
+    PointModel,
+    call_profile,
+    features,
+    load_point_models,
+    model_for,
+)
 from calmline.evaluate.rules import SCORES, apply_rule, parse_rule
 from calmline.models import (
     Assessment,
@@ -94,13 +102,29 @@ def improvement_text(point: MarkingPoint, results: Sequence[CheckResult], verdic
     return " ".join([*notes, point.improvement]).strip()
 
 
+def point_features(
+    point: MarkingPoint, results: Sequence[CheckResult], profile: CallProfile
+) -> Any:
+    """What a learned point model reads (``point_model.features``) for one point."""
+    passed = {r.check_id: r.passed for r in results}
+    verdict = apply_rule(parse_rule(point.rule, [c.id for c in point.checks]), passed)
+    return features(point, results, verdict, bool(point_evidence(point, results)), profile)
+
+
 def verdict_for_point(
-    point: MarkingPoint, results: Sequence[CheckResult], session: SessionRecord
+    point: MarkingPoint,
+    results: Sequence[CheckResult],
+    session: SessionRecord,
+    model: PointModel | None = None,
+    profile: CallProfile | None = None,
 ) -> PointVerdict:
-    """Rule -> verdict, then the evidence rule: never met (nor partly) without a quote."""
+    """Rule -> verdict (or the point's learned weighing of its checks and the call, where
+    one was trained), then the evidence rule: never met (nor partly) without a quote."""
     passed = {r.check_id: r.passed for r in results}
     verdict = apply_rule(parse_rule(point.rule, [c.id for c in point.checks]), passed)
     evidence = point_evidence(point, results)
+    if model is not None and profile is not None:
+        verdict = model.verdict(point_features(point, results, profile))
     flag_reason = ""
     if verdict != "not_met" and not evidence:
         verdict, flag_reason = "not_met", "no verified learner quote supports this point"
@@ -130,16 +154,23 @@ def score_of(rubric: Rubric, verdicts: Sequence[PointVerdict]) -> float:
     return round(sum(weights[v.point_id] * v.score for v in verdicts) / total, 4)
 
 
-def mark_points(ctx: CheckContext, rubric: Rubric) -> list[PointVerdict]:
-    """Every point of ``rubric`` on a prepared context (its session already sanitised).
+def mark_points(
+    ctx: CheckContext, rubric: Rubric, models: Mapping[str, PointModel] | None = None
+) -> list[PointVerdict]:
+    """Every point of ``rubric`` on a prepared context (its session already sanitised),
+    with the learned point ``models`` (None: the shipped ones; empty: rules only).
 
     A context caches its clause readings, so calibration can mark the same sessions
     many times with different concept thresholds for the price of the checks alone.
     """
+    models = load_point_models() if models is None else models
+    profile = call_profile(ctx.session, ctx.tones)
     verdicts = []
     for point in rubric.points:
         results = [run_check(check, ctx) for check in point.checks]
-        verdicts.append(verdict_for_point(point, results, ctx.session))
+        verdicts.append(
+            verdict_for_point(point, results, ctx.session, model_for(point, models), profile)
+        )
     return verdicts
 
 

@@ -4,7 +4,9 @@ A turn is read together with the line it answers (a sentence pair: the customer'
 then the learner's), so whether a turn restates or acknowledges *what the customer said*
 is learned from both, not from the turn's wording alone. One forward pass gives a
 probability per tag (sigmoid) and a distribution over the move the turn is mainly there
-to do (softmax). Trained by ``benchmarks/train_tone_encoder.py`` on the train split of
+to do (softmax) and, in encoders trained since 2026-12-07, the *uptake*: how an upset
+customer would most likely take the turn, as probabilities of their anger falling, holding
+or rising (softmax). Trained by ``benchmarks/train_tone_encoder.py`` on the train split of
 ``data/tone``; each tag's threshold was chosen on dev with this quantised file, and the
 reader takes from it only the tags where it read dev better than the linear read-outs
 and rules did (``use`` in ``tone_encoder.json``).
@@ -31,6 +33,7 @@ from calmline.errors import CalmlineError
 MODEL_FILE = Path(__file__).parent / "tone_encoder.onnx"
 META_FILE = Path(__file__).parent / "tone_encoder.json"
 MAX_LENGTH = 128
+UPTAKE = ("fall", "hold", "rise")  # the uptake head's columns, as trained
 
 Matrix = npt.NDArray[np.float32]
 
@@ -69,10 +72,17 @@ class ToneEncoder:
                 f"cannot load the tone encoder {path}: {exc}",
                 "reinstall calmline, or retrain it with benchmarks/train_tone_encoder.py",
             ) from exc
+        self.has_uptake = "uptake" in {o.name for o in self._session.get_outputs()}
 
     def probabilities(self, pairs: Sequence[tuple[str, str]]) -> tuple[Matrix, Matrix]:
         """(tag probabilities, move shares), one row per (previous line, turn) pair; an
-        empty previous line means it is unknown.
+        empty previous line means it is unknown."""
+        tags, moves, _ = self.outputs(pairs)
+        return tags, moves
+
+    def outputs(self, pairs: Sequence[tuple[str, str]]) -> tuple[Matrix, Matrix, Matrix]:
+        """(tag probabilities, move shares, uptake probabilities over ``UPTAKE``), one row
+        per pair; the uptake has no columns for an encoder trained without that head.
 
         One turn per run: the int8 graph quantises each run's activations with a scale
         taken from the whole run, so a turn read in a batch beside longer ones would get a
@@ -82,6 +92,8 @@ class ToneEncoder:
         n = len(pairs)
         tags = np.zeros((n, len(self.tags)), dtype=np.float32)
         moves = np.zeros((n, len(self.moves)), dtype=np.float32)
+        names = ["tags", "moves"] + (["uptake"] if self.has_uptake else [])
+        uptake = np.zeros((n, len(UPTAKE) if self.has_uptake else 0), dtype=np.float32)
         for i, (ctx, text) in enumerate(pairs):
             text = text if text.strip() else "."
             e = (
@@ -94,18 +106,20 @@ class ToneEncoder:
                 "attention_mask": np.array([e.attention_mask], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids], dtype=np.int64),
             }
-            t, m = self._session.run(["tags", "moves"], feeds)
-            tags[i] = t[0]
-            moves[i] = m[0]
-        return tags, moves
+            got = self._session.run(names, feeds)
+            tags[i] = got[0][0]
+            moves[i] = got[1][0]
+            if self.has_uptake:
+                uptake[i] = got[2][0]
+        return tags, moves, uptake
 
-    def confidences(self, pairs: Sequence[tuple[str, str]]) -> tuple[Matrix, Matrix]:
+    def confidences(self, pairs: Sequence[tuple[str, str]]) -> tuple[Matrix, Matrix, Matrix]:
         """Tag probabilities mapped so each tag's dev threshold sits at 0.5 (present at
-        0.5 or more, as the reader's other read-outs), and the move shares."""
+        0.5 or more, as the reader's other read-outs), the move shares and the uptake."""
         from calmline.tone.model import at_half
 
-        p, moves = self.probabilities(pairs)
-        return at_half(p, self.thresholds), moves
+        p, moves, uptake = self.outputs(pairs)
+        return at_half(p, self.thresholds), moves, uptake
 
 
 def load_meta(path: Path = META_FILE) -> dict[str, Any]:

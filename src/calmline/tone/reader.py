@@ -33,7 +33,7 @@ from calmline.models import TONE_TAGS, Direction, ToneReading, VoiceFeatures
 from calmline.protocols import Embedder
 from calmline.text import normalise, words
 from calmline.tone.cues import TagCues, ToneCues, load_cues
-from calmline.tone.encoder import ToneEncoder, load_tone_encoder
+from calmline.tone.encoder import UPTAKE, ToneEncoder, load_tone_encoder
 from calmline.tone.model import ToneModel, TurnText, features, load_tone_model
 from calmline.tone.text import (
     SECOND_PERSON,
@@ -51,10 +51,12 @@ SOLUTION_SOFTENS_AT = 0.7
 
 @dataclass(frozen=True)
 class _Learned:
-    """What the learned model says of one turn: tag confidences and primary-move shares."""
+    """What the learned model says of one turn: tag confidences, primary-move shares and
+    the uptake (fall/hold/rise probabilities; empty without an encoder that reads it)."""
 
     tags: dict[str, float]
     moves: dict[str, float]
+    uptake: dict[str, float] = field(default_factory=dict)
 
 
 # Learned tags whose narrow rules still count beside the read-out (a short plain offer such
@@ -212,8 +214,16 @@ class ToneReader:
                     learned.moves.update({m: float(moves[i, k]) for k, m in enumerate(head.labels)})
         if self.encoder is not None:
             enc = self.encoder
-            conf, moves = enc.confidences([((i.context or "").strip(), i.text) for i in inputs])
+            conf, moves, uptake = enc.confidences(
+                [((i.context or "").strip(), i.text) for i in inputs]
+            )
             for i, learned in enumerate(out):
+                learned.uptake.update(
+                    {
+                        d: round(float(uptake[i, k]), 3)
+                        for k, d in enumerate(UPTAKE[: uptake.shape[1]])
+                    }
+                )
                 learned.tags.update(
                     {t: float(conf[i, j]) for j, t in enumerate(enc.tags) if t in enc.use}
                 )
@@ -258,7 +268,12 @@ class ToneReader:
             del tags[tag]
         cues = [f"{tag} {tags[tag]:.2f}: {ev.why[tag]}" for tag in tags]
         return ToneReading(
-            tags=tags, direction=self.direction(tags), voice=inp.voice, cues=cues, primary=primary
+            tags=tags,
+            direction=self.direction(tags),
+            voice=inp.voice,
+            cues=cues,
+            primary=primary,
+            uptake=learned.uptake,
         )
 
     def _gated(
