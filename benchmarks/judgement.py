@@ -9,8 +9,9 @@ Runs, each writing its JSON into ``docs/``:
   ``data/tone`` and on ESConv dev (``../shared/data/tone-dev``, measured on, never trained on);
 - marking (``judgement_marking.py``): linear-weighted kappa per marking point on
   ``../shared/data/assessment-dev`` and ``data/assessment-train`` together (5-fold
-  cross-validated, concept thresholds and learned point models refitted inside each fold,
-  and in-sample), and on the frozen ``data/assessment-test``;
+  cross-validated: the shipped concept thresholds, fitted on assessment-dev, and the learned
+  point models refitted inside each fold; and in-sample), and on the frozen
+  ``data/assessment-test``;
 - anger (``anger_direction.py``): one turn's anger step against the labelled direction on the
   dev and frozen test splits of rounds 3-4 of ``data/tone``;
 
@@ -52,6 +53,7 @@ RUNS: dict[str, list[tuple[str, list[str]]]] = {
                 str(DEV_MARKING / "gold.jsonl"),
                 "--labels",
                 str(TRAIN_MARKING / "gold.jsonl"),
+                "--fixed-thresholds",
                 "--json",
             ],
         ),

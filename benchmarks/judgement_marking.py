@@ -236,6 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--fit", action="store_true", help="fit thresholds on all labels and write them"
     )
     parser.add_argument(
+        "--fixed-thresholds",
+        action="store_true",
+        help="in cross-validation keep the shipped concept thresholds (refit only the learned "
+        "point models in each fold)",
+    )
+    parser.add_argument(
         "--rules-only",
         action="store_true",
         help="mark every point by its rubric rule (no learned point models), for comparison",
@@ -295,11 +301,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table("in-sample (shipped thresholds)", report["in_sample"])
 
     if not args.no_cv:
+        refit = (
+            " and ".join(
+                (["concept thresholds"] if not args.fixed_thresholds else [])
+                + (["point models"] if not args.rules_only else [])
+            )
+            or "nothing"
+        )
         pooled: dict[Key, str] = {}
         folds = folds_of(files, args.folds, args.seed)
         for i, test in enumerate(folds, start=1):
             train = [p for p in prepared if p.file not in set(test)]
-            fitted = fit_on(train, rubrics, labels, uses, groups, options)
+            fitted = (
+                dict(shipped)
+                if args.fixed_thresholds
+                else fit_on(train, rubrics, labels, uses, groups, options)
+            )
             models = {} if args.rules_only else fit_models(train, rubrics, labels, fitted)[0]
             held_out = [p for p in prepared if p.file in set(test)]
             pooled.update(mark(held_out, rubrics, fitted, models=models))
@@ -307,10 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["cross_validated"] = {
             "folds": args.folds,
             "seed": args.seed,
+            "refitted_in_each_fold": refit,
             **figures(labels, pooled, rubrics, files, args.rounds),
         }
         print_table(
-            f"{args.folds}-fold cross-validated (thresholds fitted on training folds only)",
+            f"{args.folds}-fold cross-validated ({refit} fitted on training folds only)",
             report["cross_validated"],
         )
         if len(sets) > 1:  # the same held-out verdicts, set by set
