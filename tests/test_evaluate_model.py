@@ -102,23 +102,9 @@ def test_well_done_calls_score_above_poorly_done_ones(held_out: HeldOut) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known gap (2026-12-06): the concept marker passes one rubric of this "
-                "call though the raters gave (nearly) every point not_met; to be fixed "
-                "against new gaming transcripts, not this frozen set (issue 12)",
-            )
-            if name == "t23.txt"
-            else (),  # t05 fails every rubric since the defences built on data/gaming
-        )
-        for name in GAMING
-    ],
-)
+@pytest.mark.parametrize("name", GAMING)
+# t05 fails every rubric since the defences built on data/gaming; t23 (recites the syllabus)
+# since the learned point models (2026-12-07), fitted on other people's transcripts
 def test_calls_that_game_the_marker_do_not_pass(held_out: HeldOut, name: str) -> None:
     _, assessed = held_out[name]
     assert not any(a.passed for a in assessed), (name, [a.score for a in assessed])

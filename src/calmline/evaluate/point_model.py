@@ -5,9 +5,9 @@ guess at how raters weigh a point's checks. Where people's labels show a better 
 ``rubrics/point_model.json`` holds one for the point: a multinomial logistic regression
 over
 
-- each of the point's checks (passed, and how many quotes it found),
+- each of the point's checks (passed or not),
 - the rule's own verdict and whether any quote supports the point,
-- whether there was a debrief and how long it was,
+- whether there was a debrief,
 - the share of the learner's call turns the tone reader heard each tag in, and the mean
   uptake (how an upset customer would take the turns: fall, hold, rise),
 
@@ -54,7 +54,6 @@ class CallProfile:
     """What the whole call looked like, the same for every point."""
 
     debrief: bool
-    debrief_words: int
     tag_share: tuple[float, ...]  # per PROFILE_TAGS: share of learner call turns with it
     uptake: tuple[float, ...]  # per UPTAKE: mean over learner call turns
 
@@ -65,7 +64,6 @@ def call_profile(session: SessionRecord, tones: Mapping[int, ToneReading]) -> Ca
     debrief = session.learner_turns("debrief")
     return CallProfile(
         debrief=bool(debrief),
-        debrief_words=sum(len(t.text.split()) for t in debrief),
         tag_share=tuple(sum(r.tags.get(t, 0.0) >= 0.5 for r in readings) / n for t in PROFILE_TAGS),
         uptake=tuple(sum(r.uptake.get(d, 0.0) for r in readings) / n for d in UPTAKE),
     )
@@ -86,10 +84,12 @@ def features(
 ) -> np.ndarray:
     by_id = {r.check_id: r for r in results}
     ids = sorted(c.id for c in point.checks)
+    # Only what a learner cannot pad: which checks passed (not how many quotes they found),
+    # whether there was a debrief (not how long it ran), and the call's tone profile read
+    # after marker-addressed text is stripped. Text addressed to the marker must never
+    # move a verdict (tests/test_injection.py).
     x = [float(by_id[i].passed) for i in ids]
-    x += [float(np.log1p(len(by_id[i].evidence))) for i in ids]
-    x += [float(evidenced), float(LEVELS.index(rule_verdict))]
-    x += [float(profile.debrief), float(np.log1p(profile.debrief_words)) / 5.0]
+    x += [float(evidenced), float(LEVELS.index(rule_verdict)), float(profile.debrief)]
     x += [*profile.tag_share, *profile.uptake]
     return np.array(x, dtype=np.float64)
 
