@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -180,7 +181,7 @@ class ToneModel:
 
     def save(self, path: Path) -> None:
         head = self.primary
-        extra = (
+        extra: dict[str, Any] = (
             {
                 "primary_labels": np.array(head.labels),
                 "primary_weights": head.weights.astype(np.float32),
