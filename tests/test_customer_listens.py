@@ -219,3 +219,22 @@ def test_difficulty_changes_the_outcome_of_the_same_script(tmp_path: Path) -> No
         return sum(r.delta for r in step.reasons if r.cause != "limit")
 
     assert push(hard) > push(easy)
+
+
+def test_the_customer_agrees_to_hold_only_when_asked_to() -> None:
+    """The parcel pack's "I'll hold, briefly" answers a request to hold, not a turn that only
+    says "wait" (realism round 6: said after "you'll need to wait 48 hours")."""
+    from calmline.customer.authored import AuthoredLines
+    from calmline.customer.choosing import LineChooser
+    from calmline.customer.scenario import load_scenario
+
+    pack = load_scenario("late-parcel")
+    asked = AuthoredLines(pack, LineChooser()).answer(
+        "Could you bear with me one minute while I pull up the order?", []
+    )
+    assert asked is not None and "hold" in asked.text.lower()
+    promised = AuthoredLines(pack, LineChooser()).answer(
+        "What I can do is open an investigation with the courier; you'll need to wait 48 hours.", []
+    )
+    agrees = ("i'll hold", "i'll wait")
+    assert promised is None or not any(a in promised.text.lower() for a in agrees), promised

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from calmline.customer.choosing import Candidate, LineChooser
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
-from calmline.customer.meaning import asks_for, fits_turn
+from calmline.customer.meaning import asks_customer, asks_for, fits_turn
 from calmline.customer.scenario import ALL_BANDS, Scenario
 from calmline.models import MOVES, AngerBand, Given, ToneReading, Turn, TurnMeaning
 
@@ -181,6 +181,9 @@ class AuthoredLines:
             fresh = unsaid(answer.lines, [*said, *self._spoken])
             if answer.id in reasked:
                 fresh = [t for t in fresh if t != answer.lines[0]]
+            # "I'll hold" answers a turn that asked the customer to hold, not one that
+            # only said "minute" or "wait" ("I won't make you wait again")
+            fresh = [t for t in fresh if fits_turn(t, True, asks_customer(learner_text))]
             if fresh:
                 self._spoken.append(fresh[0])
                 notes = [f"answer: {answer.id}"] + (["asked again"] if answer.id in reasked else [])

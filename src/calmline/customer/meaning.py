@@ -282,9 +282,9 @@ FOLLOWS_UP = re.compile(
 # A customer line that grants a request ("Whatever you need", "Go ahead", "Fine, ask"):
 # after a turn that asked nothing of the customer, it answers nobody.
 GRANTS_REQUEST = re.compile(
-    r"^\W*((oh|yes|yeah|ok(ay)?|fine|right|very well|well|of course|certainly|sure|that's fine)"
-    r"\W+)*(whatever\b|go ahead|go on\b|ask away|ask\b|(that's )?no bother|if you must|be quick"
-    r"|more questions|i'll answer)",
+    r"^\W*((oh|yes|yeah|ok(ay)?|fine|right|alright|all right|very well|well|of course|certainly"
+    r"|sure|that's fine)\W+)*(whatever\b|go ahead|go on\b|ask away|ask\b|(that's )?no bother"
+    r"|if you must|be quick|more questions|i'll answer|i'll hold\b(?! you)|i'll wait\b)",
     re.IGNORECASE,
 )
 # A learner turn that asks something of the customer that a "Go ahead" can grant: a
@@ -293,10 +293,10 @@ GRANTS_REQUEST = re.compile(
 ASKS_CUSTOMER = re.compile(
     r"\b(can|could|may) i (just |quickly )?(ask|take|grab|get|have|check|confirm|put|pop|go"
     r" through|run through|start|clarify|read)\b"
-    r"|\b(can|could|would) you (just |please )?(give|tell|confirm|spell|read|send|hold|bear|bring"
-    r"|describe|walk|talk|explain|check|pass|repeat)\b"
+    r"|\b(can|could|would) you (just |please )?(give|tell|confirm|spell|read|send|hold|bear|wait"
+    r"|bring|describe|walk|talk|explain|check|pass|repeat)\b"
     r"|\b(can|could|may) we (just )?(go through|start|check|confirm)\b"
-    r"|\bbear with\b|\bhold on\b|\b(one|a) (moment|sec(ond)?)\b"
+    r"|\bbear with\b|\b(hold|hang) on\b|\b(one|a) (moment|sec(ond)?|minute)\b|\bon hold\b"
     r"|\blet me\b|\bi('ll| will) (just )?need\b|\bplease\b|\bquick question\b"
     r"|\b(a few|a couple of|some) (more |quick )?questions\b|\bi('d| would) like to ask\b",
     re.IGNORECASE,
