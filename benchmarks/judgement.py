@@ -33,14 +33,14 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from train_point_model import dev_folder  # noqa: E402  (beside this script)
+
 DOCS = REPO / "docs"
 BENCH = REPO / "benchmarks"
 TEST_MARKING = REPO / "data" / "assessment-test"
 TRAIN_MARKING = REPO / "data" / "assessment-train"
-DEV_MARKING = next(
-    (a / "shared" / "data" / "assessment-dev" for a in REPO.parents if (a / "shared").is_dir()),
-    REPO / "data" / "assessment-dev",
-)
+DEV_MARKING = dev_folder()
 
 RUNS: dict[str, list[tuple[str, list[str]]]] = {
     "tone": [("judgement_tone.json", ["judgement_tone.py", "--json"])],

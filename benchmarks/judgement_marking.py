@@ -51,14 +51,11 @@ from calmline.text import normalise
 from calmline.tone.reader import load_tone_reader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_point_model import fit_models  # beside this script
+from train_point_model import dev_folder, fit_models  # beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 # The calibration set lives beside the checkouts, in the team's shared folder.
-DEV = next(
-    (a / "shared" / "data" / "assessment-dev" for a in REPO.parents if (a / "shared").is_dir()),
-    REPO / "data" / "assessment-dev",
-)
+DEV = dev_folder()
 RANK = {v: i for i, v in enumerate(LEVELS)}
 Item = tuple[str, str]  # (gold, machine) for one transcript and point
 

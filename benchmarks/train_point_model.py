@@ -44,6 +44,7 @@ class Row:
 
 
 def dev_folder() -> Path:
+    """The shared assessment-dev set, in the team's folder beside the checkout."""
     return next(
         (a / "shared" / "data" / "assessment-dev" for a in REPO.parents if (a / "shared").is_dir()),
         REPO / "data" / "assessment-dev",

@@ -292,18 +292,16 @@ def _heard(meaning: TurnMeaning | None, reading: ToneReading) -> TurnMeaning | N
     return meaning.model_copy(update={"moves": merged, "direction": direction})
 
 
+def _top(probs: dict[str, float]) -> tuple[str, float]:
+    """The likeliest direction and its probability ("", 0 when there are none)."""
+    if not probs:
+        return ("", 0.0)
+    best = max(probs, key=probs.__getitem__)
+    return best, probs[best]
+
+
 def _likely(meaning: TurnMeaning | None) -> tuple[str, float]:
-    if meaning is None or not meaning.direction:
-        return ("", 0.0)
-    best = max(meaning.direction, key=lambda d: meaning.direction[d])
-    return best, meaning.direction[best]
-
-
-def _uptake(reading: ToneReading) -> tuple[str, float]:
-    if not reading.uptake:
-        return ("", 0.0)
-    best = max(reading.uptake, key=lambda d: reading.uptake[d])
-    return best, reading.uptake[best]
+    return _top(meaning.direction) if meaning is not None else ("", 0.0)
 
 
 def _empty(reading: ToneReading, meaning: TurnMeaning | None, acted: bool) -> bool:
@@ -480,7 +478,7 @@ def step(
     # meaning floors: a brush-off (etc.) that does nothing else never lowers anger, nor
     # does feelings-only talk after the first time.
     moved = sum(r.delta for r in reasons)
-    uptake, p_uptake = _uptake(reading)
+    uptake, p_uptake = _top(reading.uptake)
     empty = _empty(reading, meaning, acted)
     # what the call itself says, whatever the words sound like
     facts_push = repeated_failure or any(r.delta > 0 for r in extra)
