@@ -4,13 +4,14 @@
     .venv/bin/python benchmarks/train_point_model.py --check    # report only, write nothing
 
 Data: the adjudicated labels of ``../shared/data/assessment-dev`` (40 transcripts by two
-outside writers, two raters) and ``data/assessment-train`` (48 transcripts by two more
-writers, two more raters, a third adjudicating); ``data/assessment-test`` is frozen and
-never read here. Each transcript is marked with the shipped concept thresholds; for each
-point, a multinomial logistic regression over ``calmline.evaluate.point_model.features``
-is compared with the rubric's rule by 5-fold cross-validation by transcript (linear-weighted
-kappa against the gold labels), over a few regularisation strengths; the point keeps the
-learned weighing only where it beat the rule there. ``judgement_marking.py`` measures the
+outside writers, two raters) and ``data/assessment-train`` (96 transcripts by four more
+writers; each round rated by two raters apart, a third adjudicating);
+``data/assessment-test`` is frozen and never read here. Each transcript is marked with
+the shipped concept thresholds; for each point, a multinomial logistic regression over
+``calmline.evaluate.point_model.features`` is compared with the rubric's rule by 5-fold
+cross-validation by transcript (linear-weighted kappa against the gold labels), over a few
+regularisation strengths; the point keeps the learned weighing only where it beat the rule
+there. ``judgement_marking.py`` measures the
 whole (thresholds and these models refitted inside each of its folds).
 """
 
@@ -28,7 +29,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "data" / "assessment-train"
-C_GRID = (0.3, 1.0, 3.0)
+C_GRID = (0.3, 1.0, 3.0, 10.0)
 MARGIN = 0.02  # a learned weighing must beat the rule's CV kappa by this much
 FOLDS = 5
 
