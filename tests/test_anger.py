@@ -332,3 +332,21 @@ def test_difficulty_scales_rises_and_falls(tag):
         assert moves["easy"] < moves["standard"] < moves["hard"]
     else:  # a fall: easier customers are won back faster
         assert moves["easy"] < moves["standard"] < moves["hard"] < 0
+
+
+def test_one_turn_of_words_adds_at_most_a_turns_worth():
+    """Blame, a wall and a pack trigger read in one turn move an angry customer a lot, but
+    not to the top in one step: later turns must still be heard to anger (realism round 6)."""
+    who = persona(baseline_anger=30, start_anger=50)
+    every = {t: 1.0 for t in NEGATIVE_TAGS}
+    trigger = [anger.AngerReason(cause="trigger: wait_again", delta=15.0)]
+    _, s = anger.step(
+        AngerState(anger=50), ToneReading(tags=every), who,
+        resolution_offered=False, repeated_failure=False, extra=trigger,
+    )  # fmt: skip
+    assert 0 < s.delta <= anger.MAX_RISE * who.sensitivity + 1e-6
+    _, again = anger.step(
+        AngerState(anger=50), ToneReading(tags=every), who,
+        resolution_offered=False, repeated_failure=True, extra=trigger,
+    )  # fmt: skip
+    assert again.delta > s.delta  # the failure happening again is not capped with the words

@@ -253,13 +253,13 @@ def test_hidden_details_are_revealed_only_when_asked(kettle: Scenario) -> None:
 
 
 def _at_the_top(scenario: Scenario, turns: int, *, warned_after: int | None = None) -> list[Turn]:
-    """A call whose last ``turns`` learner turns each left the customer furious, not falling."""
+    """A call whose last ``turns`` learner turns each pushed the customer further at the top."""
     history = [Turn(index=0, speaker="customer", text=scenario.opening_line)]
     for i in range(turns):
         if i:
             notes = ["last warning"] if warned_after == i else []
             history.append(Turn(index=len(history), speaker="customer", text="No!", notes=notes))
-        step = AngerStep(before=80 + i, after=81 + i, band="furious")
+        step = AngerStep(before=79 + i, after=81 + i, band="furious")
         history.append(Turn(index=len(history), speaker="learner", text="Policy.", anger=step))
     return history
 
@@ -280,6 +280,22 @@ def test_persisting_at_the_top_gives_a_last_warning_then_a_manager_or_hang_up(ke
     ]
     line = Customer(kettle, model).respond(_at_the_top(kettle, 4, warned_after=3), furious)
     assert line.outcome == "manager" and line.text == kettle.manager_line
+
+
+def test_a_neutral_turn_at_the_top_neither_warns_nor_ends_the_call(parcel) -> None:
+    """Reading back the order number while the customer is furious holds the anger: it is
+    not one more answer like that (round 6 of the realism benchmark: a customer demanding
+    a manager as the learner said "one moment while it loads")."""
+    model = FakeChatModel(replies=[" No!"], cycle=True)
+    furious = AngerState(anger=90, turns=3)
+    history = _at_the_top(parcel, 2, warned_after=1)
+    held = AngerStep(before=83, after=83, band="furious")
+    history += [
+        Turn(index=len(history), speaker="customer", text="Last chance.", notes=["last warning"]),
+        Turn(index=len(history) + 1, speaker="learner", text="ND-558213, one moment.", anger=held),
+    ]
+    line = Customer(parcel, model).respond(history, furious)
+    assert line.outcome is None and line.notes != ["last warning"]
 
 
 def test_settles_when_a_resolution_is_on_the_table_and_anger_is_low(kettle: Scenario) -> None:

@@ -238,3 +238,28 @@ def test_the_customer_agrees_to_hold_only_when_asked_to() -> None:
     )
     agrees = ("i'll hold", "i'll wait")
     assert promised is None or not any(a in promised.text.lower() for a in agrees), promised
+
+
+@pytest.mark.parametrize("opening", ["What can I do for you?", "hiya whats the problem"])
+def test_an_open_invitation_is_answered_with_the_problem(tmp_path: Path, opening: str) -> None:
+    """ "What can I do for you?" (with or without a question mark) is answered by saying
+    what is wrong, not "Ask away" (realism round 6)."""
+    pack = load_scenario("hotel-room")
+    record = play(tmp_path, "hotel-room", [opening])
+    first = replies(record)[0]
+    problem = next(a for a in pack.answers if a.id == "problem")
+    assert first.text in problem.lines
+
+
+def test_a_resolution_in_speech_recogniser_style_settles_the_customer(tmp_path: Path) -> None:
+    """No apostrophes ("im accepting the rejection ... well collect it"), no digits: still
+    the full refund the customer asked for, and the call ends satisfied."""
+    lines = [
+        "so its leaking from the door seal and stopping on e21 and you want your money back",
+        "ok youre well within the thirty days so im accepting the rejection full refund of "
+        "four hundred and forty nine pounds and well collect it free of charge",
+    ]
+    record = play(tmp_path, "cra-right-to-reject", lines)
+    second = learner(record)[1]
+    assert second.anger is not None and second.anger.delta < -10
+    assert any(r.cause == "resolution offered" for r in second.anger.reasons)

@@ -59,6 +59,11 @@ MIN_CONFIDENCE = 0.3  # tags below this are ignored as noise
 APOLOGY_DECAY = 0.5  # each apology without action is worth half the one before
 EMPTY_APOLOGY_PENALTY = 3.0  # from the third apology without action on, it grates
 REPEATED_FAILURE = 15.0
+# The most one turn's words add (times the customer's and the difficulty's sensitivity),
+# abuse and the failure happening again aside: a turn read as blame, a wall and a pack
+# trigger at once would otherwise take an angry customer to the top in one step, after
+# which no later turn can be heard to anger them further.
+MAX_RISE = 18.0
 RESOLUTION_FIRST = 20.0
 RESOLUTION_AGAIN = 6.0
 ACTION_INTO_CALM = 10.0  # how far into calm a concrete action takes anger before a resolution
@@ -481,7 +486,8 @@ def step(
     uptake, p_uptake = _top(reading.uptake)
     empty = _empty(reading, meaning, acted)
     # what the call itself says, whatever the words sound like
-    facts_push = repeated_failure or any(r.delta > 0 for r in extra)
+    abusive = meaning is not None and meaning.has("abusive")
+    facts_push = repeated_failure or abusive or any(r.delta > 0 for r in extra)
     grating = (state.apologies_without_action >= 2 and apology and not acted) or (
         empty and state.empty_turns >= 1
     )
@@ -499,6 +505,10 @@ def step(
             repeated_failure=repeated_failure, empty=empty,
         )  # fmt: skip
     settled = bool(uptake) and p_uptake >= UPTAKE_AT and uptake != "fall"
+    most = MAX_RISE * persona.sensitivity * temper.sensitivity
+    total = sum(r.delta for r in reasons if r.cause != "failure repeated")
+    if total > most and not abusive:
+        reasons.append(AngerReason(cause="one turn's worth", delta=most - total))
 
     anger = before + sum(r.delta for r in reasons)
     decay = (persona.baseline_anger - anger) * DECAY

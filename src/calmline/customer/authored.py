@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from calmline.customer.choosing import Candidate, LineChooser
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
-from calmline.customer.meaning import asks_customer, asks_for, fits_turn
+from calmline.customer.meaning import asks_customer, asks_for, fits_turn, invites_complaint
 from calmline.customer.scenario import ALL_BANDS, Scenario
 from calmline.models import MOVES, AngerBand, Given, ToneReading, Turn, TurnMeaning
 
@@ -23,6 +23,7 @@ REPLY_MIN_CONFIDENCE = 0.5  # a learner move this sure gets its authored reply o
 MEANING_FIT_BONUS = 0.15  # a reply to what the turn does beats one to how it sounds
 BAND_LINE_FIT = 0.3  # the band's own lines: they fit any turn a little
 MOMENT_DELTA = 5.0  # an anger move this big is a moment worth a stage direction
+PROBLEM_ANSWER = "problem"  # the pack's answer to "What can I do for you?" (every pack has one)
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,12 @@ class AuthoredLines:
         customer says it again the short way (the answer's later lines), once.
         """
         reasked = set(meaning.reasked) if meaning is not None else set()
+        invited = invites_complaint(learner_text)
         for answer in self.scenario.answers:
-            if not asked_about(learner_text, answer.topics) and answer.id not in reasked:
+            asked = asked_about(learner_text, answer.topics) or (
+                invited and answer.id == PROBLEM_ANSWER
+            )
+            if not asked and answer.id not in reasked:
                 continue
             fresh = unsaid(answer.lines, [*said, *self._spoken])
             if answer.id in reasked:

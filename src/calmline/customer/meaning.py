@@ -308,6 +308,23 @@ def follows_up(line: str) -> bool:
     return bool(FOLLOWS_UP.search(line))
 
 
+# An open invitation to say what is wrong ("What can I do for you?", "whats up with it",
+# "how can I help you today"), question mark or not (speech recognisers drop them): the
+# customer answers it by saying what the problem is (the pack's ``problem`` answer).
+INVITES_COMPLAINT = re.compile(
+    r"\b(what|how) (can|may|could) (i|we) (do for you|help|be of help|assist)\b"
+    r"|\bwhat('?s| is| seems to be) (up|wrong|the (problem|issue|matter|trouble))\b"
+    r"|\bwhat('?s| has) (happened|gone wrong)\b|\bwhat brings you\b"
+    r"|\bwhat can i help (you )?with\b|\bhow can i help\b",
+    re.IGNORECASE,
+)
+
+
+def invites_complaint(turn: str) -> bool:
+    """Does the learner's turn invite the customer to say what is wrong?"""
+    return bool(INVITES_COMPLAINT.search(turn.replace("’", "'")))
+
+
 def asks_customer(turn: str) -> bool:
     """Does the learner's turn ask something of the customer that a "Go ahead" grants (a
     request, leave to ask, a hold; not a plain question, which wants an answer)?"""
@@ -326,9 +343,33 @@ def asks_for(line: str) -> set[Given]:
     return {kind for kind, pattern in ASKS.items() if pattern.search(line.replace("’", "'"))}
 
 
+# A speech recogniser writes "im accepting the rejection", "ill email you", "well collect it":
+# the contractions the pledge grammar reads, put back. Only unambiguous ones, and "well" /
+# "ill" only before a verb of doing ("well, I think..." and "ill health" stay as they are).
+_SPOKEN = {
+    "im": "i'm", "ive": "i've", "weve": "we've", "youll": "you'll", "youre": "you're",
+    "youve": "you've", "theyll": "they'll", "theyre": "they're", "itll": "it'll",
+    "dont": "don't", "cant": "can't", "didnt": "didn't", "doesnt": "doesn't", "isnt": "isn't",
+    "wasnt": "wasn't", "havent": "haven't", "wouldnt": "wouldn't", "couldnt": "couldn't",
+    "thats": "that's", "whats": "what's",
+}  # fmt: skip
+_SPOKEN_WORD = re.compile(r"\b(" + "|".join(_SPOKEN) + r")\b", re.IGNORECASE)
+_SPOKEN_WILL = re.compile(
+    rf"\b(ill|well)\s+(?=(also\s+|just\s+|now\s+|personally\s+|then\s+)*({_ACTS})\b)",
+    re.IGNORECASE,
+)
+
+
+def with_contractions(text: str) -> str:
+    """``text`` with a speech recogniser's dropped apostrophes put back where unambiguous."""
+    text = _SPOKEN_WORD.sub(lambda m: _SPOKEN[m.group(1).lower()], text)
+    return _SPOKEN_WILL.sub(lambda m: "i'll " if m.group(1).lower() == "ill" else "we'll ", text)
+
+
 def clauses(text: str) -> list[str]:
     """The turn cut into clauses: sentences, and "..., and I'll ..." joins within them."""
-    parts = [p.strip(" ,") for p in _CLAUSE.split(text.replace("’", "'")) if p]
+    text = with_contractions(text.replace("’", "'"))
+    parts = [p.strip(" ,") for p in _CLAUSE.split(text) if p]
     return [p for p in parts if p and any(ch.isalpha() for ch in p)] or [text]
 
 

@@ -18,7 +18,7 @@ from calmline.customer.difficulty import Temper
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
 from calmline.customer.scenario import HiddenDetail, Scenario
-from calmline.models import AngerState, Turn
+from calmline.models import AngerState, AngerStep, Turn
 
 LineSource = Literal["generated", "authored-first", "authored"]
 LINE_SOURCES: tuple[LineSource, ...] = get_args(LineSource)
@@ -65,6 +65,16 @@ class SourcePolicy:
         return cls(pack_answers=True, move_replies_first=False, model=False)
 
 
+HELD = 1.0  # a step of at most this either way holds the anger (as realism_eval.py reads it)
+
+
+def _pushed(step: AngerStep) -> bool:
+    """Did the turn push the customer further: anger rose by more than ``HELD``, or would
+    have but for the ceiling?"""
+    raw = sum(r.delta for r in step.reasons if r.cause != "limit")
+    return step.delta > HELD or raw > HELD
+
+
 class ScriptedMoments:
     """The moments the customer's line is fixed by the pack, not chosen or generated."""
 
@@ -81,7 +91,8 @@ class ScriptedMoments:
         last = next((t for t in reversed(call) if t.speaker == "learner"), None)
         abusive = last is not None and last.meaning is not None and last.meaning.has("abusive")
         patience = self.limit_turns or self.temper.patience
-        if streak and (abusive or (streak >= patience and self._warned(call))):
+        at_top = state.anger >= self.temper.top
+        if (at_top and abusive) or (streak >= patience and self._warned(call)):
             if sc.persona.at_limit == "hang_up":
                 return CustomerLine(sc.hangup_line, source="authored", outcome="hung_up")
             return CustomerLine(sc.manager_line, source="authored", outcome="manager")
@@ -101,8 +112,11 @@ class ScriptedMoments:
         return None
 
     def _top_streak(self, call: list[Turn], state: AngerState) -> int:
-        """Learner turns in a row (the last one included) that left the customer at the top
-        and did not bring the anger down: a turn that lowers it, even at the top, resets it."""
+        """Learner turns (the last one included) that pushed the customer further while at
+        the top: a turn that lowers the anger, even at the top, resets the count; one that
+        holds it (reading back a reference, "one moment while it loads") neither counts nor
+        resets, and when it is the last turn there is no moment: a customer never warns or
+        walks out on a neutral turn."""
         if state.anger < self.temper.top:
             return 0
         learner = [t for t in call if t.speaker == "learner"]
@@ -116,7 +130,10 @@ class ScriptedMoments:
                 break
             if step.after < self.temper.top or step.delta < 0:
                 break
-            streak += 1
+            if _pushed(step):
+                streak += 1
+            elif i == 0:
+                return 0  # a warning or the end answers a push, never a neutral turn
         return streak
 
     def _warned(self, call: list[Turn]) -> bool:
