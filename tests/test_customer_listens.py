@@ -263,3 +263,17 @@ def test_a_resolution_in_speech_recogniser_style_settles_the_customer(tmp_path: 
     second = learner(record)[1]
     assert second.anger is not None and second.anger.delta < -10
     assert any(r.cause == "resolution offered" for r in second.anger.reasons)
+
+
+def test_a_reference_read_back_wrong_is_corrected(tmp_path: Path) -> None:
+    """ "ND-558231" for order ND-558213: the customer corrects it before anything else."""
+    record = play(tmp_path, "late-parcel", ["okay ND-558231 sir just one minute i am checking"])
+    assert replies(record)[0].text == "No, it's ND-558213."
+
+
+def test_a_reference_the_learner_read_out_is_not_given_back(tmp_path: Path) -> None:
+    """ "Is that the receipt? 40217, that all matches up" is not answered with "The
+    receipt's right here, number 40217" (realism round 6)."""
+    lines = ["Is that the receipt? Lovely. 40217, the Brightway BK-170. That all matches up."]
+    record = play(tmp_path, "kettle-counter", lines)
+    assert "40217" not in replies(record)[0].text

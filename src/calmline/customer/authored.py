@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from calmline.customer.choosing import Candidate, LineChooser
+from calmline.customer.choosing import Candidate, LineChooser, read_back
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
 from calmline.customer.meaning import asks_customer, asks_for, fits_turn, invites_complaint
@@ -187,8 +187,14 @@ class AuthoredLines:
             if answer.id in reasked:
                 fresh = [t for t in fresh if t != answer.lines[0]]
             # "I'll hold" answers a turn that asked the customer to hold, not one that
-            # only said "minute" or "wait" ("I won't make you wait again")
-            fresh = [t for t in fresh if fits_turn(t, True, asks_customer(learner_text))]
+            # only said "minute" or "wait" ("I won't make you wait again"); a reference the
+            # learner has just read out is not given back to them
+            fresh = [
+                t
+                for t in fresh
+                if fits_turn(t, True, asks_customer(learner_text))
+                and not read_back(t, learner_text)
+            ]
             if fresh:
                 self._spoken.append(fresh[0])
                 notes = [f"answer: {answer.id}"] + (["asked again"] if answer.id in reasked else [])

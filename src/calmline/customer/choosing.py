@@ -30,6 +30,7 @@ import numpy as np
 
 from calmline.customer.meaning import asks_for, fits_turn
 from calmline.customer.retorts import retort_fits
+from calmline.customer.scenario import spoken_numbers
 from calmline.embed import FloatMatrix
 from calmline.models import Given
 from calmline.protocols import Embedder
@@ -63,6 +64,13 @@ class Scored:
     candidate: Candidate
     score: float
     why: str
+
+
+def read_back(line: str, learner_text: str) -> bool:
+    """Does ``line`` only give the learner references they have just read out themselves
+    ("The receipt's right here, number 40217" after "40217, that all matches up")?"""
+    refs = {n for n in spoken_numbers(line) if sum(ch.isdigit() for ch in n) >= 4}
+    return bool(refs) and refs <= spoken_numbers(learner_text)
 
 
 def _said(text: str, said: Iterable[str]) -> bool:
@@ -110,6 +118,7 @@ class LineChooser:
             and not (asks_for(c.text) & given_set)
             and fits_turn(c.text, offered, asked)
             and retort_fits(c.text, learner_text, tags)
+            and not read_back(c.text, learner_text)
         ]
         if not allowed:
             return []

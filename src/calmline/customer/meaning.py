@@ -283,7 +283,8 @@ FOLLOWS_UP = re.compile(
 # after a turn that asked nothing of the customer, it answers nobody.
 GRANTS_REQUEST = re.compile(
     r"^\W*((oh|yes|yeah|ok(ay)?|fine|right|alright|all right|very well|well|of course|certainly"
-    r"|sure|that's fine)\W+)*(whatever\b|go ahead|go on\b|ask away|ask\b|(that's )?no bother"
+    r"|sure|that's fine|dear|love|pet|mate|sir|madam|then)\W+)*"
+    r"(whatever\b|go ahead|go on\b|ask away|ask\b|(that's )?no bother"
     r"|if you must|be quick|more questions|i'll answer|i'll hold\b(?! you)|i'll wait\b)",
     re.IGNORECASE,
 )

@@ -1,10 +1,11 @@
 """Which source says the customer's next line: a scripted moment, the pack, or the model.
 
 First the scripted moments (``ScriptedMoments``): settling when an accepted
-resolution is on the table and anger is low; after persisting at the top, one last
-warning, then demanding a manager or hanging up; revealing a hidden detail only when
-asked. Otherwise ``SourcePolicy`` says, for ``CustomerOptions.lines``, whether the
-pack answers questions and moves itself and whether the model is asked at all.
+resolution is on the table and anger is low; correcting a reference read back wrong;
+after persisting at the top, one last warning, then demanding a manager or hanging up;
+revealing a hidden detail only when asked. Otherwise ``SourcePolicy`` says, for
+``CustomerOptions.lines``, whether the pack answers questions and moves itself and whether
+the model is asked at all.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from calmline.customer.authored import unsaid
 from calmline.customer.difficulty import Temper
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
+from calmline.customer.references import misread_reference
 from calmline.customer.scenario import HiddenDetail, Scenario
 from calmline.models import AngerState, AngerStep, Turn
 
@@ -101,6 +103,12 @@ class ScriptedMoments:
             said = [t.text for t in call if t.speaker == "customer"]
             text = next(iter(unsaid(lines, said)), lines[-1])
             return CustomerLine(text, source="authored", notes=[LAST_WARNING])
+        earlier = [sc.opening_line, *(t.text for t in call[:-1])]
+        wrong = misread_reference(learner_text, sc.facts, earlier)
+        if wrong is not None:
+            return CustomerLine(
+                f"No, it's {wrong}.", source="authored", notes=[f"corrects a misread {wrong}"]
+            )
         settle_below = sc.settle_below + self.temper.settle_shift
         if state.resolution_offered and state.anger < settle_below:
             return CustomerLine(sc.satisfied_line, source="authored", outcome="satisfied")

@@ -1,0 +1,28 @@
+"""A reference read back wrong (``customer/references.py``): pure logic on the packs' facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from calmline.customer.references import misread_reference, references
+from calmline.customer.scenario import load_scenario
+
+
+def test_the_packs_references_are_found() -> None:
+    assert references(load_scenario("late-parcel").facts) == ["ND-558213"]
+    assert "7781 2290" in references(load_scenario("broadband-outages").facts)
+
+
+@pytest.mark.parametrize(
+    ("pack", "turn", "wrong"),
+    [
+        ("late-parcel", "okay ND-558231 sir", "ND-558213"),  # two digits swapped
+        ("late-parcel", "ND-558213, one moment", None),  # right
+        ("broadband-outages", "account 7781 2920", "7781 2290"),
+        ("kettle-counter", "receipt 40271?", "40217"),
+        ("kettle-counter", "£34.99 on your card", None),  # an amount, not a reference
+        ("late-parcel", "ND-912345", None),  # another reference altogether
+    ],
+)
+def test_a_misread_reference_is_named(pack: str, turn: str, wrong: str | None) -> None:
+    assert misread_reference(turn, load_scenario(pack).facts) == wrong
