@@ -70,6 +70,28 @@ def test_tiny_en_transcribes_customer_service_speech(
 
 
 @pytest.mark.models
+def test_phrases_are_read_in_a_short_window_as_well_as_whole_turns(
+    whisper: WhisperTranscriber, espeak: str
+) -> None:
+    """A phrase (read while the learner still talks) goes through a 10 s window: the same
+    words as the full 30 s window, word times inside the phrase, and whole turns after it
+    are read in the full window again."""
+    refs, phrase_hyps, full_hyps = [], [], []
+    for sentence in SENTENCES:
+        audio = say(sentence)
+        phrase = whisper.transcribe_phrase(audio)
+        check_words(phrase)
+        refs.append(normalise(sentence))
+        phrase_hyps.append(normalise(phrase.text))
+        full_hyps.append(normalise(whisper.transcribe(audio).text))
+    assert jiwer.wer(refs, phrase_hyps) <= MAX_WER, list(zip(refs, phrase_hyps, strict=True))
+    assert jiwer.wer(refs, full_hyps) <= MAX_WER
+    from calmline.speech import stt
+
+    assert stt._FRAMES.get() == stt.FULL_FRAMES  # the short window ends with the phrase
+
+
+@pytest.mark.models
 def test_silence_gives_empty_text(whisper: WhisperTranscriber) -> None:
     # Whisper invents "Thank you." for silence; the transcriber must not pass that on.
     result = whisper.transcribe(np.zeros(SAMPLE_RATE * 2, np.float32))

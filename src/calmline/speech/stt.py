@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,31 @@ _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
 WINDOW_S = 300.0  # transcribe_file's window: memory is bounded by this, not the file
 CUT_SEARCH_S = 10  # windows end at the quietest moment of their last 10 s
 ACCEPTED = "tiny.en (bundled), base, small, or a faster-whisper model directory"
+# Phrases (the pieces of a turn read while the learner is still talking) are short, but
+# faster-whisper pads every call to Whisper's 30 s window (3,000 mel frames). CTranslate2's
+# encoder takes a shorter input: a 10 s window (1,000 frames) for phrases up to 9 s cut the
+# time a phrase from 0.28 s to 0.09 s at the same word error rate (docs/latency.md).
+FULL_FRAMES = 3000
+PHRASE_FRAMES = 1000
+PHRASE_MAX_S = 9.0
+_FRAMES: ContextVar[int] = ContextVar("calmline_whisper_frames", default=FULL_FRAMES)
+
+
+@functools.cache
+def _window_from_context() -> None:
+    """Let ``_FRAMES`` (set per call, per thread) shorten faster-whisper's padding. Its
+    ``pad_or_trim`` is called with the 30 s default; outside ``transcribe_phrase`` the
+    context holds 3,000 frames and nothing changes."""
+    import faster_whisper.transcribe as fw
+
+    original = fw.pad_or_trim
+
+    def pad_or_trim(array: Any, length: int = FULL_FRAMES, *, axis: int = -1) -> Any:
+        if length == FULL_FRAMES:
+            length = _FRAMES.get()
+        return original(array, length, axis=axis)
+
+    fw.pad_or_trim = pad_or_trim
 
 
 def resolve_whisper_model(name_or_dir: str | Path = DEFAULT_MODEL) -> Path:
@@ -199,6 +225,19 @@ class WhisperTranscriber:
     def transcribe(self, audio: AudioArray) -> Transcription:
         """Transcribe one utterance; word times are seconds into ``audio``."""
         return self._run(np.asarray(audio, dtype=np.float32), vad_filter=False)
+
+    def transcribe_phrase(self, audio: AudioArray) -> Transcription:
+        """Transcribe a phrase of a turn still being spoken, in a 10 s window when it is
+        short enough (``PHRASE_MAX_S``): the reply cannot start before this text is in."""
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.size / SAMPLE_RATE > PHRASE_MAX_S:
+            return self.transcribe(audio)
+        _window_from_context()
+        token = _FRAMES.set(PHRASE_FRAMES)
+        try:
+            return self._run(audio, vad_filter=False)
+        finally:
+            _FRAMES.reset(token)
 
     def transcribe_file(self, path: str | Path, window_s: float = WINDOW_S) -> Transcription:
         """Transcribe a whole recording of any length in bounded memory.
