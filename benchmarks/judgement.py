@@ -81,7 +81,8 @@ WHO = {
     "labellers who wrote none of them",
     "ESConv dev": "real supporter chat (Liu et al. 2021), labelled by the ESConv annotators",
     "assessment-dev": "two outside writers, two raters apart (agreement 0.92), adjudicated",
-    "assessment-train": "two more writers, two more raters apart (kappa 0.97), a third adjudicated",
+    "assessment-train": "four more writers in two rounds of 48, each round rated by two more "
+    "raters apart (kappa 0.97 both times), a third adjudicating",
     "assessment-test": "two writers apart, two raters apart (kappa 0.94), a third "
     "adjudicated; frozen",
     "anger dev/test": "data/tone rounds 3-5: writers f-i and k, labellers 7-10 and 12 (direction)",
