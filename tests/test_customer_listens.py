@@ -277,3 +277,15 @@ def test_a_reference_the_learner_read_out_is_not_given_back(tmp_path: Path) -> N
     lines = ["Is that the receipt? Lovely. 40217, the Brightway BK-170. That all matches up."]
     record = play(tmp_path, "kettle-counter", lines)
     assert "40217" not in replies(record)[0].text
+
+
+def test_a_look_up_is_not_taken_as_a_promise(tmp_path: Path) -> None:
+    """ "let me just pull up that order, one sec" promises nothing: no "By when? I'll hold
+    you to it" (realism rounds 6 and 7)."""
+    lines = [
+        "so the machine is leaking and stopping on e21",
+        "let me just pull up that order one sec",
+    ]
+    record = play(tmp_path, "cra-right-to-reject", lines)
+    assert not asks_for(replies(record)[1].text) & {"time"}
+    assert "hold you to" not in replies(record)[1].text.lower()

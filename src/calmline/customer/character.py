@@ -331,7 +331,9 @@ class Customer:
             band=current,
             given=frozenset(_given(call)),
             offered=meaning is not None
-            and (meaning.has("concrete_action") or meaning.has("vague_action")),
+            and (meaning.has("concrete_action") or meaning.has("vague_action"))
+            # a look-up ("let me just pull up that order, one sec") promises nothing to take up
+            and any(offered_in(c) for c in clauses(learner_text)),
             asked=asks_customer(learner_text),
             tags=frozenset(reading.tags) if reading is not None else frozenset(),
         )

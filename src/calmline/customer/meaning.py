@@ -273,7 +273,8 @@ FOLLOWS_UP = re.compile(
     r"|\bthat's a (plan|start)\b"
     # asking for the when or the who of something the learner has said will happen
     r"|\bwhen exactly\b|\bwho's doing it\b|\bwhen does that happen\b|\btoday, yeah\b"
-    r"|\bholding you to (it|that)\b"
+    r"|\bhold(ing)? you to (it|that)\b|\bwhen,? exactly\b|^\W*by when\b|\bwhat that means\b"
+    r"|\bconfirm it\b|\btonight, or\b"
     r"|\bif (that|the|an?|nobody|no one|he|she|they)\b[^.?!]{0,30}\bturns? up\b"
     # relief at news nobody gave
     r"|\bglad to hear (that|it)\b|\ba weight off\b|\b(so |very )?relieved\b",
