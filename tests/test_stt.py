@@ -14,7 +14,12 @@ from calmline.errors import CalmlineError
 from calmline.models import Transcription
 from calmline.protocols import SAMPLE_RATE, Transcriber
 from calmline.speech.audio import write_wav
-from calmline.speech.stt import WhisperTranscriber, resolve_whisper_model
+from calmline.speech.stt import (
+    FULL_FRAMES,
+    WhisperTranscriber,
+    resolve_whisper_model,
+    window_frames,
+)
 from calmline.text import words
 from support.speech import say
 
@@ -86,9 +91,7 @@ def test_phrases_are_read_in_a_short_window_as_well_as_whole_turns(
         full_hyps.append(normalise(whisper.transcribe(audio).text))
     assert jiwer.wer(refs, phrase_hyps) <= MAX_WER, list(zip(refs, phrase_hyps, strict=True))
     assert jiwer.wer(refs, full_hyps) <= MAX_WER
-    from calmline.speech import stt
-
-    assert stt._FRAMES.get() == stt.FULL_FRAMES  # the short window ends with the phrase
+    assert window_frames() == FULL_FRAMES  # the short window ends with the phrase
 
 
 @pytest.mark.models

@@ -49,6 +49,11 @@ PHRASE_MAX_S = 9.0
 _FRAMES: ContextVar[int] = ContextVar("calmline_whisper_frames", default=FULL_FRAMES)
 
 
+def window_frames() -> int:
+    """The mel frames Whisper is padded to in this thread now (3,000 outside a phrase)."""
+    return _FRAMES.get()
+
+
 @functools.cache
 def _window_from_context() -> None:
     """Let ``_FRAMES`` (set per call, per thread) shorten faster-whisper's padding. Its
