@@ -432,7 +432,7 @@ def test_authored_first_answers_a_known_move_from_the_pack_until_its_lines_run_o
     assert len(model.calls) == 1
     # a move the pack has no reply for goes to the model, as without authored_first
     asked = customer.respond(
-        call(pack, "When did you buy it?"), IRRITATED, ToneReading(tags={"question": 0.9})
+        call(pack, "Was it a present for someone?"), IRRITATED, ToneReading(tags={"question": 0.9})
     )
     assert asked.source == "llm"
 

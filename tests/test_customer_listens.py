@@ -289,3 +289,28 @@ def test_a_look_up_is_not_taken_as_a_promise(tmp_path: Path) -> None:
     record = play(tmp_path, "cra-right-to-reject", lines)
     assert not asks_for(replies(record)[1].text) & {"time"}
     assert "hold you to" not in replies(record)[1].text.lower()
+
+
+def test_an_identity_check_is_answered_and_leaves_anger_where_it_was(tmp_path: Path) -> None:
+    """ "Can I confirm the name on the order?" gets the customer's name, not the order
+    number, and neither calms nor angers a customer who has not been asked it before
+    (realism round 7: "EL-230947. A Hallam WM8" to a request for the name)."""
+    lines = ["For security, can I just confirm your full name and postcode, please?"]
+    record = play(tmp_path, "cra-right-to-reject", lines)
+    assert replies(record)[0].text.startswith("It's Tomasz Kowalski, postcode LS6 2QT.")
+    step = learner(record)[0].anger
+    assert step is not None and abs(step.delta) <= 1.0
+
+
+def test_reading_back_what_was_offered_is_not_offering_it_again(tmp_path: Path) -> None:
+    """Reading the customer's account back ("the app's only offering you Monday the 21st")
+    is not the learner repeating the failure, and the customer is not angered by it."""
+    lines = [
+        "Can I take the booking reference, please?",
+        "So the text came through at 11:05, and the app's only offering you Monday the 21st.",
+    ]
+    record = play(tmp_path, "cancelled-flight", lines)
+    step = learner(record)[1].anger
+    assert step is not None
+    assert all(r.cause != "failure repeated" for r in step.reasons)
+    assert step.delta <= 1.0

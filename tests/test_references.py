@@ -9,7 +9,7 @@ from calmline.customer.scenario import load_scenario
 
 
 def test_the_packs_references_are_found() -> None:
-    assert references(load_scenario("late-parcel").facts) == ["ND-558213"]
+    assert references(load_scenario("late-parcel").facts) == ["ND-558213", "07700 900412"]
     assert "7781 2290" in references(load_scenario("broadband-outages").facts)
 
 

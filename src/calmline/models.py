@@ -173,6 +173,10 @@ class TurnMeaning(BaseModel):
         gives: what the turn tells the customer, so that the reply does not ask for it.
         reasked: ids of the pack answers asked for again.
         cues: the clause and exemplar behind each move, for people.
+        neutral: when every clause of the turn is a question, a look-up, a hold, a
+            read-back of the customer's account, an identity check or an acknowledgement,
+            what it is made of ("question, look-up"); None otherwise
+            (``customer.neutral``). An upset customer is left where they were.
     """
 
     moves: dict[str, float] = Field(default_factory=dict)
@@ -182,6 +186,7 @@ class TurnMeaning(BaseModel):
     gives: list[Given] = Field(default_factory=list)
     reasked: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list)
+    neutral: str | None = None
 
     def has(self, move: Move, threshold: float = 0.5) -> bool:
         return self.moves.get(move, 0.0) >= threshold

@@ -119,14 +119,14 @@ class LearnerTurns:
             turn.notes.append("the customer cut in: the learner had talked for too long")
         reading = step.reading
         customer = self.customer
-        extra = customer.trigger_reasons(utt.text, reading)
+        # what the turn does for the customer, beside how it sounds (customer.meaning)
+        turn.meaning = customer.read_meaning(utt.text, self.writer.record.turns)
+        extra = customer.trigger_reasons(utt.text, reading, turn.meaning)
         if looks_like_injection(utt.text):
             # A real customer hears "ignore your instructions" as a strange, unhelpful
             # remark: it annoys a little and changes nothing else.
             extra.append(AngerReason(cause="odd remark", delta=ODD_REMARK))
             turn.notes.append("learner turn looked like instructions to the model")
-        # what the turn does for the customer, beside how it sounds (customer.meaning)
-        turn.meaning = customer.read_meaning(utt.text, self.writer.record.turns)
         step.state, turn.anger = anger_model.step(
             self.state,
             reading,

@@ -144,6 +144,7 @@ HOLD_CAP = 1.0
 UPTAKE_AT = 0.5
 UPTAKE_FALL_AT = 0.8  # a fall must be surer: warm words with nothing done read close to one
 MIN_FALL = 3.0
+NEUTRAL_HOLD = 0.9  # the most a neutral turn moves anger either way (customer/neutral.py)
 GENTLE_PRIMARY = frozenset({"question", "paraphrase", "empathy", "apology"})
 LISTEN_CAP = 0.9  # the most listening, sympathy and questions take off with nothing done
 FIRST_PROMISE = "a promise without a when"
@@ -524,6 +525,23 @@ def step(
     if abs(decay) >= 0.05 and not pushing_other_way:
         reasons.append(AngerReason(cause="drift to baseline", delta=decay))
         anger += decay
+
+    # A question, a look-up, a hold, a read-back, an identity check: the customer is left
+    # where they were, whatever the words sound like (customer/neutral.py), unless the call
+    # itself says otherwise (a pack trigger, the failure repeated, abuse)
+    # (a restatement the tone reader hears as listening, or one with a sorry, is left to
+    # the rest of the model: people hear it as being listened to)
+    listened = any(reading.tags.get(t, 0.0) >= SIGNAL_AT for t in (*FEELING_TAGS, "ownership"))
+    if (
+        meaning is not None
+        and meaning.neutral
+        and not (facts_push or resolution_offered or listened)
+    ):
+        moved = anger - before
+        held = max(-NEUTRAL_HOLD, min(NEUTRAL_HOLD, moved))
+        if held != moved:
+            reasons.append(AngerReason(cause=f"neutral: {meaning.neutral}", delta=held - moved))
+            anger = before + held
 
     floor = 0.0 if on_table else min(before, CALM_BELOW)
     if concrete and not on_table:

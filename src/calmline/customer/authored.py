@@ -23,6 +23,7 @@ REPLY_MIN_CONFIDENCE = 0.5  # a learner move this sure gets its authored reply o
 MEANING_FIT_BONUS = 0.15  # a reply to what the turn does beats one to how it sounds
 BAND_LINE_FIT = 0.3  # the band's own lines: they fit any turn a little
 MOMENT_DELTA = 5.0  # an anger move this big is a moment worth a stage direction
+READ_BACK_FIT = 0.8  # a read-back of the customer's account gets the replies to a restatement
 PROBLEM_ANSWER = "problem"  # the pack's answer to "What can I do for you?" (every pack has one)
 
 
@@ -99,6 +100,9 @@ class AuthoredLines:
         if reading is not None:
             for tag, confidence in reading.tags.items():
                 moves[tag] = max(moves.get(tag, 0.0), confidence)
+        if meaning is not None and meaning.neutral and "read-back" in meaning.neutral:
+            # the customer's account read back: confirmed, as a restatement is
+            moves["paraphrase"] = max(moves.get("paraphrase", 0.0), READ_BACK_FIT)
         for i, reply in enumerate(self.scenario.replies):
             if current not in reply.bands:
                 continue

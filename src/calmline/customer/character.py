@@ -23,6 +23,7 @@ from calmline.customer.authored import AuthoredLines, AuthoredState, LineContext
 from calmline.customer.choosing import LineChooser
 from calmline.customer.difficulty import Temper, temper_for
 from calmline.customer.generation import GenerationSettings, LineGenerator, clean_generation
+from calmline.customer.identity import identity_answer, identity_details
 from calmline.customer.line import CustomerLine, LineOutcome, Source
 from calmline.customer.line_check import (
     affirmed_phrase_in,
@@ -34,6 +35,7 @@ from calmline.customer.line_check import (
     resolution_offered,
 )
 from calmline.customer.meaning import MeaningReader, asks_customer, clauses, offered_in
+from calmline.customer.neutral import Account
 from calmline.customer.policy import (
     LAST_WARNING,
     LINE_SOURCES,
@@ -56,11 +58,13 @@ from calmline.models import (
     AngerReason,
     AngerState,
     Given,
+    Move,
     ToneReading,
     Turn,
     TurnMeaning,
 )
 from calmline.protocols import ChatMessage, ChatModel, GenerationOptions
+from calmline.text import sentence_parts
 
 __all__ = [
     "COMPLETION_STOPS",
@@ -166,6 +170,7 @@ class Customer:
         )
         self.generator = LineGenerator(scenario, interruptible(model), settings, role_check)
         self._resolutions: FloatMatrix | None = None  # will_accept descriptions, embedded
+        self._facts: Account | None = None  # the pack's facts, for read-backs
 
     @property
     def model(self) -> ChatModel:
@@ -207,7 +212,9 @@ class Customer:
             return match is not None
         hedges = [*self.meanings.cues.hedges, *self.meanings.cues.kinds["vague_promise"].patterns]
         unhedged = [c for c in clauses(text) if not any(h.search(c.lower()) for h in hedges)]
-        offers = [c for c in unhedged if offered_in(c)]
+        # reading back what was done before ("engineer attended Tuesday") offers nothing
+        account = self._account()
+        offers = [c for c in unhedged if offered_in(c) and not account.read_back(c, strict=True)]
         if not offers:
             return False
         if match is not None:
@@ -219,6 +226,11 @@ class Customer:
         wanted = self._resolution_vectors()
         said = self.meanings.embedder.embed(offers)
         return bool((said @ wanted.T).max() >= RESOLUTION_FLOOR)
+
+    def _account(self) -> Account:
+        if self._facts is None:
+            self._facts = Account(self.scenario, [self.scenario.opening_line])
+        return self._facts
 
     def _resolution_vectors(self) -> FloatMatrix:
         if self._resolutions is None:
@@ -233,11 +245,22 @@ class Customer:
             return meaning.has("repeats_failure")
         return any(phrase_in(text, p) for p in self.scenario.repeat_failure_phrases)
 
-    def trigger_reasons(self, text: str, reading: ToneReading | None) -> list[AngerReason]:
-        """The scenario's own triggers hit by this turn, for ``anger.step(extra=...)``."""
+    def trigger_reasons(
+        self, text: str, reading: ToneReading | None, meaning: TurnMeaning | None = None
+    ) -> list[AngerReason]:
+        """The scenario's own triggers hit by this turn, for ``anger.step(extra=...)``.
+
+        A trigger heard only in the tone (blame, a policy shield) needs the meaning reader
+        to agree that the turn pushes, or the tone to be sure: "You checked the porch and
+        numbers 12 and 16" reads the customer's account back, and the tone encoder's
+        *blame* on it is the "you" at its start, not an accusation.
+        """
         out = []
         for trigger in self.scenario.triggers:
-            by_tag = reading is not None and any(reading.has(t) for t in trigger.tags)
+            by_tag = reading is not None and any(
+                reading.has(t) and _heard_push(reading.tags.get(t, 0.0), meaning)
+                for t in trigger.tags
+            )
             if by_tag or any(affirmed_phrase_in(text, p) for p in trigger.phrases):
                 out.append(AngerReason(cause=f"trigger: {trigger.id}", delta=trigger.extra_anger))
         return out
@@ -339,7 +362,7 @@ class Customer:
         )
         policy, authored = self.policy, self.authored
         if policy.pack_answers:
-            answer = authored.answer(learner_text, context.earlier, meaning)
+            answer = self._answer(learner_text, context.earlier, meaning, current)
             if answer is not None:
                 yield answer.text
                 return answer
@@ -366,6 +389,20 @@ class Customer:
         yield line.text
         return replace(line, notes=notes)
 
+    def _answer(
+        self, learner_text: str, said: list[str], meaning: TurnMeaning | None, current: AngerBand
+    ) -> CustomerLine | None:
+        """The answer to an identity check (``customer.identity``), then the pack's answer
+        to any other question in the turn (``AuthoredLines.answer``)."""
+        identity = identity_answer(learner_text, self.scenario, current)
+        if identity is None:
+            return self.authored.answer(learner_text, said, meaning)
+        rest = " ".join(s for s in sentence_parts(learner_text) if not identity_details(s))
+        answer = self.authored.answer(rest, said, meaning) if rest.strip() else None
+        text = identity if answer is None else f"{identity} {answer.text}"
+        notes = ["answer: identity check"] + (answer.notes if answer is not None else [])
+        return CustomerLine(text, source="authored", notes=notes)
+
     def _trend(self, call: list[Turn], reading: ToneReading | None) -> str:
         last = next((t for t in reversed(call) if t.speaker == "learner"), None)
         if last is not None and last.anger is not None:
@@ -382,6 +419,28 @@ class Customer:
         return build_request(
             self.scenario, self.model.prompt_style, call, current, trend, learner_text
         )
+
+
+# the escalating moves of the meaning reader that agree with a pushing tone tag
+PUSHING_MOVES: tuple[Move, ...] = (
+    "brush_off",
+    "transfer",
+    "policy_wall",
+    "refusal",
+    "blames",
+    "abusive",
+)
+TAG_TRIGGER_SURE = 0.8  # a tone tag alone this sure hits a trigger
+
+
+def _heard_push(confidence: float, meaning: TurnMeaning | None) -> bool:
+    """Does a pushing tone tag of this confidence count, given what the turn does?"""
+    if meaning is None:
+        return True
+    if meaning.neutral is not None:
+        return False
+    agrees = any(meaning.has(m) for m in PUSHING_MOVES) or bool(meaning.learned)
+    return agrees or confidence >= TAG_TRIGGER_SURE
 
 
 def _given(call: list[Turn]) -> set[Given]:

@@ -51,6 +51,13 @@ from calmline.customer.line_check import (
     phrase_in,
 )
 from calmline.customer.moves import MovesModel, load_moves_model
+from calmline.customer.neutral import (
+    Account,
+    asks_again,
+    identity_details,
+    neutral_kind,
+    neutral_turn,
+)
 from calmline.customer.scenario import Answer, Scenario, calendar_words, spoken_numbers
 from calmline.errors import CalmlineError
 from calmline.models import Given, Move, TurnMeaning
@@ -120,7 +127,9 @@ AMOUNT = re.compile(
 _DONE_VERBS = (
     r"booked|ordered|sent|arranged|refunded|credited|reinstated|moved|issued|raised|logged"
     r"|dispatched|approved|processed|applied|rebooked|replaced|upgraded|reserved|paid|transferred"
-    r"|waived|removed|written off|scanned|emailed|reconnected|restored|found|confirmed"
+    r"|waived|removed|written off|scanned|emailed|reconnected|restored|found|confirmed|attached"
+    r"|added|submitted|forwarded|uploaded|updated|chased|escalated|fixed|sorted|corrected"
+    r"|amended|flagged|requested|authorised|authorized"
 )
 DONE = re.compile(
     r"\b(i've|i have|we've|we have)\s+(just\s+|now\s+|already\s+|also\s+|all\s+)?"
@@ -140,13 +149,15 @@ _ACTS = (
 # The grammar of a pledge: the agent (or a thing) will do, is doing or can do something.
 PLEDGE = re.compile(
     r"\b(i'll|i will|i'm going to|we'll|we will|we're going to)\s+(also\s+|just\s+|personally\s+"
-    r"|definitely\s+|then\s+)*(?!(be|have to|need|try|tell|say|admit|explain|help)\b)[a-z]{2,}\b"
+    r"|definitely\s+|then\s+)*(?!(be|have to|need|try|tell|say|admit|explain|help|not|never)\b)"
+    r"[a-z]{2,}\b"
     r"|\b(i'll|i will|i'm going to|i am going to|i'm gonna|we'll|we will|we're going to|let me"
     r"|i can|we can|i could|we could|i'm|i am|we're|we are)\s+"
     r"(also\s+|just\s+|now\s+|personally\s+|going to\s+|able to\s+|happy to\s+|definitely\s+"
     r"|straight away\s+|immediately\s+|then\s+|right now\s+|only\s+)*"
     rf"(({_ACTS})\b|(?!(looking|seeing|hearing|thinking|wondering|trying|going|afraid|checking"
-    r"|reading|showing|saying|telling|asking|sorry|speaking|listening|waiting|hoping|expecting"
+    r"|reading|showing|saying|telling|asking|sorry|speaking|talking|listening|waiting|hoping"
+    r"|expecting|typing|searching"
     r"|having|being|feeling|struggling|doing|working)\b)\w{3,}ing\b)"
     r"|\b(you'll|you will) (get|have(?! to)|receive|see|be getting|be receiving|hear from me)\b"
     r"|\b(it'll|it will|they'll|they will|that'll|that will|he'll|he will|she'll|she will"
@@ -176,6 +187,10 @@ _LOOKUP_VERB = (
     r"|have a look at (it|that|this)\b"
     r"|(write|writing|jot|jotting|note|noting|take|taking)\s+([\w-]+\s+){0,3}?down\b"
     r"|(make|making) a note\b|noting\b"
+    r"|(type|typing|enter|entering|search|searching|key|keying)\s+([\w-]+\s+){0,2}?(in|now|up)\b"
+    r"(?!\s+and\b)"
+    r"|(check|checking) (the|your|on|what|whether|if) ([\w-]+ ){0,2}?(status|system|notes|record"
+    r"|account|order|booking|details|line)\b(?!\s+and\b)"
     r"|(open|opening) (up )?(the |your |it |that )?"
     r"(account|job|case|claim|order|booking|record|file)\b"
 )
@@ -196,6 +211,17 @@ FAILED_BEFORE = re.compile(
 _NEGATED_BEFORE = re.compile(
     r"\b(not|never|won't|wont|don't|dont|can't|cant|cannot|no need|shouldn't|stop|unable|instead)"
     r"\W+(\w+\W+){0,3}$",
+    re.IGNORECASE,
+)
+# Taking the fault on, or taking back a doubt ("that's our problem to sort, not yours",
+# "sorry, I didn't mean you'd done anything wrong"): the learned reader, which hears the
+# words of blame, must not read it as blame or a brush-off.
+OWNS = re.compile(
+    r"\b(i('m| am)?|i was|we('re| are)?) not (saying|suggesting|blaming|implying)\b"
+    r"|\b(didn't|did not|never) mean (to|that|you|it)\b|\bwasn't (saying|suggesting)\b"
+    r"|\bnot (your|yours) (fault|problem|doing)\b|\bnot yours\b|\bi take (that|it) back\b"
+    r"|\b(our|my) (problem|fault|mistake|error|responsibility)\b|\b(that's|that is|it's|this is)"
+    r" on (us|me)\b|\bwe('ve| have) (let you down|got (this|it) wrong)\b",
     re.IGNORECASE,
 )
 # A suggestion or offer: what can repeat a failure (a paraphrase of it cannot).
@@ -243,7 +269,8 @@ _CLAUSE = re.compile(
 # What a customer line asks for, so that it is not asked right after it was given.
 ASKS: dict[Given, re.Pattern[str]] = {
     "time": re.compile(
-        r"\bwhen\b[^.!]*\?|\bby when\b|\bwhat time\b|\bwhich day\b|\bwhat day\b|\bhow (long|soon)\b"
+        r"\bwhen\b[^.!]*\?|\bby when\b|\bwhat time\b|\bwhich day\b|\bwhat day\b"
+        r"|\bhow (long|soon)\b[^.!]*\?"
         r"|\b(a|the|proper|real) (date|day|time)\b|\bneed to know when\b|\bwill that be today\b"
         r"|\btoday\?|\btonight\?|\btomorrow\?",
         re.IGNORECASE,
@@ -274,7 +301,8 @@ FOLLOWS_UP = re.compile(
     # asking for the when or the who of something the learner has said will happen
     r"|\bwhen exactly\b|\bwho's doing it\b|\bwhen does that happen\b|\btoday, yeah\b"
     r"|\bhold(ing)? you to (it|that)\b|\bwhen,? exactly\b|^\W*by when\b|\bwhat that means\b"
-    r"|\bconfirm it\b|\btonight, or\b"
+    r"|\bconfirm it\b|\btonight, or\b|\bnot intentions\b|\bwhat exactly,? and when\b"
+    r"|\b(heard|had) (promises|that) before\b|\bwhat makes this (one|time) different\b"
     r"|\bif (that|the|an?|nobody|no one|he|she|they)\b[^.?!]{0,30}\bturns? up\b"
     # relief at news nobody gave
     r"|\bglad to hear (that|it)\b|\ba weight off\b|\b(so |very )?relieved\b",
@@ -317,7 +345,8 @@ INVITES_COMPLAINT = re.compile(
     r"\b(what|how) (can|may|could) (i|we) (do for you|help|be of help|assist)\b"
     r"|\bwhat('?s| is| seems to be) (up|wrong|the (problem|issue|matter|trouble))\b"
     r"|\bwhat('?s| has) (happened|gone wrong)\b|\bwhat brings you\b"
-    r"|\bwhat can i help (you )?with\b|\bhow can i help\b",
+    r"|\bwhat can i help (you )?with\b|\bhow can i help\b"
+    r"|\b(describe|tell me (a bit )?about|explain) (the |your )?(problem|issue|fault)\b",
     re.IGNORECASE,
 )
 
@@ -375,6 +404,12 @@ def clauses(text: str) -> list[str]:
     return [p for p in parts if p and any(ch.isalpha() for ch in p)] or [text]
 
 
+# What a choice put to the customer offers when it is a remedy, not a question.
+REMEDY = re.compile(
+    r"£\s?\d|\b(new one|replacement|refund|money back|credit|voucher|swap|exchange|upgrade"
+    r"|discount|compensation|rebook|another (room|flight|one|pair))\b",
+    re.IGNORECASE,
+)
 # A proposal the customer can take up ("shall I book them?", "would you like a refund?").
 OFFER = re.compile(
     r"\b(shall i|should i|shall we|would you like|do you want|would you prefer|which would you"
@@ -392,8 +427,8 @@ def offered_in(clause: str) -> bool:
 
 # Reading out the state of things ("I can see the part has been ordered") is not doing them.
 STATUS = re.compile(
-    r"^\W*((ok(ay)?|right|so|and|well)\W+)*(i can see|it says|it shows|the system (shows|says)"
-    r"|according to|it looks like|apparently|our records show)\b",
+    r"^\W*((ok(ay)?|right|so|and|well|um|er|erm|uh)\W+)*(i can see|it says|it shows"
+    r"|the system (shows|says)|according to|it looks like|apparently|our records show)\b",
     re.IGNORECASE,
 )
 
@@ -505,12 +540,26 @@ class MeaningReader:
                 moves[move] = round(conf, 3)
             cues.append(f"{move}: {why}")
 
+        account = Account(scenario, customer_lines)
+        kinds: list[str | None] = []
         for part, vector in zip(parts, vectors, strict=True):
             ck = self._kind(part, vector)
             by_pattern = ck.score >= PATTERN_CONFIDENCE
             pledged = pledge_in(part)
+            neutral = None
+            if not (by_pattern and ck.kind != "other"):
+                # (a plain "this or that?" is a question here; "would you like..." and "a new
+                # one, or your money back?" are offers)
+                remedy = offered_in(part) and REMEDY.search(part)
+                if not (pledged or OFFER.search(part) or remedy):
+                    neutral = neutral_kind(part, account)
+                elif account.read_back(part, strict=True):
+                    neutral = "read-back"  # "engineer went out Tuesday, part's been ordered"
+            kinds.append(neutral)
             if ck.kind == "brush_off" and pledged and WHEN.search(part):
                 ck = ClauseKind(part, None, 0.0, "")  # "..., which is why I'm sending one today"
+            if neutral == "read-back" and not by_pattern:
+                continue  # the customer's own account, read back, is no brush-off or wall
             if ck.kind in SIGNALS and (by_pattern or not pledged):
                 found(str(ck.kind), ck.score, ck.why)
                 continue
@@ -544,7 +593,10 @@ class MeaningReader:
                 gives.add("confirmation")
             if _CONTACT.search(part):
                 gives.add("contact")
-        repeat = self._repeat(parts, vectors, scenario)
+        if invites_complaint(text):
+            kinds.append(None)  # "How can I help?" after the customer has explained
+        neutral_as = neutral_turn(kinds)
+        repeat = self._repeat(parts, vectors, scenario, account)
         if repeat is not None:
             found("repeats_failure", repeat[1], f"'{repeat[0]}' repeats what failed")
         if _monologue(text, parts):
@@ -554,6 +606,9 @@ class MeaningReader:
         reasked = reasked_answers(text, scenario, customer_lines)
         if reasked:
             found("reasks_given", 0.9, "asks again for " + ", ".join(reasked))
+        again = [p for p in parts if asks_again(p, customer_lines)]
+        if again and not reasked:
+            found("reasks_given", 0.7, f"'{again[0]}' asks for what the customer said")
         direction: dict[str, float] = {}
         learned: dict[str, float] = {}
         learned_acts: float | None = None
@@ -562,9 +617,12 @@ class MeaningReader:
             reading = self.learned.read(self.embedder, [TurnText(text, context)])[0]
             # a turn that acts is not also a brush-off: what it does for the problem wins
             acts = "concrete_action" in moves or reading.does.get("acts", 0.0) >= SIGNAL_AT
+            owns = bool(OWNS.search(with_contractions(text.replace("’", "'"))))
             for label, move in LEARNED_MOVES.items():
                 conf = reading.does.get(label, 0.0)
-                if conf >= SIGNAL_AT and not acts:
+                if owns and move in ("blames", "brush_off"):
+                    continue  # "I didn't mean you'd done anything wrong": it takes blame back
+                if conf >= SIGNAL_AT and not acts and neutral_as is None:
                     learned[move] = round(conf, 3)
                     cues.append(f"{move} (learned): the turn reads as {label} ({conf:.2f})")
             direction = reading.direction
@@ -579,6 +637,7 @@ class MeaningReader:
             gives=sorted(gives),
             reasked=reasked,
             cues=cues,
+            neutral=neutral_as if not (reasked or again or repeat is not None) else None,
         )
 
     # ------------------------------------------------------------------ parts
@@ -615,7 +674,7 @@ class MeaningReader:
         return self._phrase_cache[key]
 
     def _repeat(
-        self, parts: list[str], vectors: FloatMatrix, scenario: Scenario
+        self, parts: list[str], vectors: FloatMatrix, scenario: Scenario, account: Account
     ) -> tuple[str, float] | None:
         phrases = list(scenario.repeat_failure_phrases)
         if not phrases:
@@ -624,8 +683,14 @@ class MeaningReader:
         sentence_of = _sentence_starts(parts)
         for i, part in enumerate(parts):
             sentence = sentence_of[i]
-            if _RESTATES.match(sentence) or (is_question(part) and not _SUGGESTS.match(part)):
-                continue  # a paraphrase or a question about the failure is not a repeat of it
+            if (
+                _RESTATES.match(sentence)
+                or (is_question(part) and not _SUGGESTS.match(part))
+                or account.read_back(part)
+            ):
+                # a paraphrase or a question about the failure is not a repeat of it, nor
+                # is reading back what the app offered ("and it's offering you Monday")
+                continue
             for phrase in phrases:
                 before = part.lower().split(phrase.split()[0])[0]
                 if phrase_in(part, phrase) and not (
@@ -671,15 +736,18 @@ def reasked_answers(text: str, scenario: Scenario, customer_lines: Sequence[str]
     """Ids of the pack answers the learner asks for although the customer already said them."""
     said_ids = _identifiers(" ".join(customer_lines))
     out: list[str] = []
-    for sentence in sentence_parts(text.replace("’", "'")):
+    for sentence in sentence_parts(with_contractions(text.replace("’", "'"))):
         asking = is_question(sentence.lower()) or _REQUEST.match(sentence)
-        if not asking or not _IDENTIFYING.search(sentence):
+        if not asking or not _IDENTIFYING.search(sentence) or identity_details(sentence):
             continue
         for answer in scenario.answers:
             if answer.id in out or not _asks_topic(sentence, answer):
                 continue
             wanted = _identifiers(answer.lines[0])
-            if wanted and wanted <= said_ids:
+            # its references ("HB-662019", "NW 418") said is enough: "the last two times"
+            # in the same answer is no reason to ask for the claim number again
+            refs = {w for w in wanted if sum(ch.isdigit() for ch in w) >= 3 and "." not in w}
+            if (wanted and wanted <= said_ids) or (refs and refs <= said_ids):
                 out.append(answer.id)
     return out
 

@@ -22,12 +22,18 @@ def _plain(ref: str) -> str:
 
 
 def references(facts: Mapping[str, str]) -> list[str]:
-    """The pack's facts that look like references (at least four digits in a run)."""
+    """The pack's facts that look like references (at least four digits in a run, not a
+    year): an order number, an account, a phone number."""
     out = []
     for value in facts.values():
         for match in _REFERENCE.finditer(str(value)):
             ref = match.group(0).strip(" -")
-            if sum(ch.isdigit() for ch in ref) >= 4 and not re.search(r"[£$€.:,]", ref):
+            year = re.fullmatch(r"(19|20)\d\d", ref)  # "born 30 September 1980"
+            if (
+                sum(ch.isdigit() for ch in ref) >= 4
+                and not re.search(r"[£$€.:,]", ref)
+                and not year
+            ):
                 out.append(ref)
     return out
 

@@ -27,9 +27,13 @@ class Retort:
     line: re.Pattern[str]
     turn: re.Pattern[str]
     tags: frozenset[str]
+    unless: re.Pattern[str] | None = None  # the turn takes it back ("sorry, that policy was wrong")
 
     def answers(self, learner_text: str, tags: Iterable[str]) -> bool:
-        return bool(self.turn.search(learner_text.replace("’", "'"))) or bool(self.tags & set(tags))
+        text = learner_text.replace("’", "'")
+        if self.unless is not None and self.unless.search(text):
+            return False
+        return bool(self.turn.search(text)) or bool(self.tags & set(tags))
 
 
 def load_retorts(path: Path | None = None) -> tuple[Retort, ...]:
@@ -43,6 +47,7 @@ def load_retorts(path: Path | None = None) -> tuple[Retort, ...]:
                 line=re.compile(r["line"], re.IGNORECASE),
                 turn=re.compile(r["turn"], re.IGNORECASE),
                 tags=frozenset(r.get("tags") or ()),
+                unless=re.compile(r["unless"], re.IGNORECASE) if r.get("unless") else None,
             )
             for r in data["retorts"]
         )
