@@ -10,6 +10,11 @@ over
 - whether there was a debrief,
 - the share of the learner's call turns the tone reader heard each tag in, and the mean
   uptake (how an upset customer would take the turns: fall, hold, rise),
+- for a point that counts a mistake (a negative check: a lapse, blame, solving before
+  understanding), the call's worst moment: the highest probability the tone reader gave
+  any single learner call turn for each negative tag (one sarcastic, blaming or
+  dismissive line costs professionalism even when the rest of the call is warm, and a
+  share over all the turns dilutes it),
 
 trained by ``benchmarks/train_point_model.py`` on labelled transcripts written and rated by
 people outside the marker's code (``assessment-dev`` and ``data/assessment-train``), and
@@ -34,6 +39,7 @@ import numpy as np
 
 from calmline.errors import CalmlineError
 from calmline.models import (
+    NEGATIVE_TAGS,
     TONE_TAGS,
     CheckResult,
     MarkingPoint,
@@ -47,6 +53,7 @@ from calmline.tone.encoder import UPTAKE
 MODEL_FILE = "point_model.json"
 LEVELS: tuple[Verdict, ...] = ("not_met", "partly", "met")
 PROFILE_TAGS = TONE_TAGS  # every tag the tone reader gives
+PEAK_TAGS = tuple(t for t in TONE_TAGS if t in NEGATIVE_TAGS)  # the mistakes, in tag order
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class CallProfile:
     debrief: bool
     tag_share: tuple[float, ...]  # per PROFILE_TAGS: share of learner call turns with it
     uptake: tuple[float, ...]  # per UPTAKE: mean over learner call turns
+    # per PEAK_TAGS: the highest probability any one learner call turn has it
+    tone_peak: tuple[float, ...] = (0.0,) * len(PEAK_TAGS)
 
 
 def call_profile(session: SessionRecord, tones: Mapping[int, ToneReading]) -> CallProfile:
@@ -66,12 +75,17 @@ def call_profile(session: SessionRecord, tones: Mapping[int, ToneReading]) -> Ca
         debrief=bool(debrief),
         tag_share=tuple(sum(r.tags.get(t, 0.0) >= 0.5 for r in readings) / n for t in PROFILE_TAGS),
         uptake=tuple(sum(r.uptake.get(d, 0.0) for r in readings) / n for d in UPTAKE),
+        tone_peak=tuple(
+            max((r.tags.get(t, 0.0) for r in readings), default=0.0) for t in PEAK_TAGS
+        ),
     )
 
 
 def point_stamp(point: MarkingPoint) -> str:
-    """A hash of what the model was trained against: the point's check ids and its rule."""
-    text = json.dumps([sorted(c.id for c in point.checks), " ".join(point.rule.split())])
+    """A hash of what the model was trained against: the point's check ids, its rule and
+    the layout of its features (with or without the tone peaks)."""
+    layout = ["tone_peak", *PEAK_TAGS] if any(c.negative for c in point.checks) else []
+    text = json.dumps([sorted(c.id for c in point.checks), " ".join(point.rule.split()), *layout])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -91,6 +105,10 @@ def features(
     x = [float(by_id[i].passed) for i in ids]
     x += [float(evidenced), float(LEVELS.index(rule_verdict)), float(profile.debrief)]
     x += [*profile.tag_share, *profile.uptake]
+    if any(c.negative for c in point.checks):
+        # A point that counts a mistake reads the call's worst turn too. A peak can only
+        # show a mistake: padding the call with good turns cannot lower it.
+        x += [*profile.tone_peak]
     return np.array(x, dtype=np.float64)
 
 
