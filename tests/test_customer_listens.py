@@ -314,3 +314,29 @@ def test_reading_back_what_was_offered_is_not_offering_it_again(tmp_path: Path) 
     assert step is not None
     assert all(r.cause != "failure repeated" for r in step.reasons)
     assert step.delta <= 1.0
+
+
+def test_taking_back_a_policy_line_is_not_quoting_it_again(tmp_path: Path) -> None:
+    """ "I want to apologise for quoting our policy at you" names the policy to take it back:
+    no pack trigger, no wall, and the customer is not angered (realism round 8)."""
+    lines = [
+        "Our policy is we repair faulty items first.",
+        "Sir, I want to apologise for quoting our policy at you just now. You are right, "
+        "it is 18 days since delivery, and under section 22 you can reject it.",
+    ]
+    record = play(tmp_path, "cra-right-to-reject", lines)
+    first, second = learner(record)[:2]
+    assert first.anger is not None and first.anger.delta > 1.0
+    assert second.anger is not None and second.anger.delta <= 1.0
+    assert not any(r.cause.startswith("trigger") for r in second.anger.reasons)
+
+
+def test_a_brisk_booked_settles_the_customer(tmp_path: Path) -> None:
+    """ "Four seats, tomorrow, 09:40 ... Booked." is the rerouting the customer wants."""
+    lines = [
+        "Four seats, tomorrow, 09:40 Manchester to Alicante on a partner airline. Booked. "
+        "Confirmation to your email in ten minutes."
+    ]
+    record = play(tmp_path, "cancelled-flight", lines)
+    step = learner(record)[0].anger
+    assert step is not None and any(r.cause == "resolution offered" for r in step.reasons)

@@ -56,3 +56,33 @@ def test_a_retort_is_taken_back_by_an_apology_for_it() -> None:
     )
     assert not retort_fits("No. My contract is with you, not the manufacturer.", "Let me look.")
     assert not retort_fits("Don't tell me to wait. I've already waited.", "I'm opening it now.")
+
+
+def test_a_retort_of_an_apology_or_a_doubt_needs_one() -> None:
+    """ "Sorry's cheap" after "K7PQ2N... sorry, K7PQ2M" (a slip corrected, not an apology),
+    and "I'm not imagining it" after the learner took the doubt back, answer nothing said."""
+    cheap = "I don't want sorry, I want seats. Sorry's cheap."
+    assert not retort_fits(cheap, "Thanks, that's K7PQ2N... sorry, K7PQ2M, got it.")
+    assert retort_fits(cheap, "I'm so sorry about this, sir.")
+    line = "I'm not imagining it. The worktop's soaked every time."
+    assert not retort_fits(
+        line, "Sorry, I didn't mean it like that, I'm sure you've used it properly."
+    )
+    assert retort_fits(line, "Are you sure you haven't overfilled it?")
+
+
+def test_a_statement_that_opens_with_what_is_not_a_question() -> None:
+    from calmline.customer.line_check import is_question
+
+    assert not is_question("what i can do is open an investigation with the courier")
+    assert not is_question("so what normally happens is we raise a claim")
+    assert is_question("what is the order number")
+    assert is_question("what do you need from me")
+
+
+def test_lines_about_monday_or_questions_need_the_turn_to_be_about_them() -> None:
+    booked = "Four seats, tomorrow, 09:40 Manchester to Alicante on a partner airline. Booked."
+    assert not retort_fits("Monday? That's 3 days. We've a villa paid for from Friday.", booked)
+    assert retort_fits("Monday? That's 3 days.", "The earliest the app shows is Monday the 21st.")
+    assert not retort_fits("Fine. Ask. But every minute counts.", "K7PQ2M. Give me one moment.")
+    assert retort_fits("Fine. Ask.", "Can I ask you a few questions about the flight?")

@@ -26,3 +26,14 @@ def test_the_packs_references_are_found() -> None:
 )
 def test_a_misread_reference_is_named(pack: str, turn: str, wrong: str | None) -> None:
     assert misread_reference(turn, load_scenario(pack).facts) == wrong
+
+
+def test_a_reference_spelled_out_by_the_recogniser_is_read() -> None:
+    """ "sorry was that j b three oh four eight one" is JB-30481, read back wrong; a booking
+    code with two digits ("K7PQ2N" for K7PQ2M) is a reference too (realism round 8)."""
+    boiler = load_scenario("boiler-repair-sla").facts
+    assert misread_reference("sorry was that j b three oh four eight one", boiler) == "JB-30418"
+    assert misread_reference("j b three oh four one eight aye", boiler) is None
+    flight = load_scenario("cancelled-flight").facts
+    assert misread_reference("Okay, K7PQ2N, four passengers, correct?", flight) == "K7PQ2M"
+    assert misread_reference("k seven p q two m thank you", flight) is None

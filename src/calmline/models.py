@@ -177,6 +177,9 @@ class TurnMeaning(BaseModel):
             read-back of the customer's account, an identity check or an acknowledgement,
             what it is made of ("question, look-up"); None otherwise
             (``customer.neutral``). An upset customer is left where they were.
+        owns: the turn takes the fault on or takes back what it said before ("that's on
+            us, not you", "I shouldn't have pushed you to the app"): the tone's *blame* or
+            *policy* in its words is the thing it takes back.
     """
 
     moves: dict[str, float] = Field(default_factory=dict)
@@ -187,6 +190,7 @@ class TurnMeaning(BaseModel):
     reasked: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list)
     neutral: str | None = None
+    owns: bool = False
 
     def has(self, move: Move, threshold: float = 0.5) -> bool:
         return self.moves.get(move, 0.0) >= threshold

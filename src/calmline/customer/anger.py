@@ -144,6 +144,7 @@ HOLD_CAP = 1.0
 UPTAKE_AT = 0.5
 UPTAKE_FALL_AT = 0.8  # a fall must be surer: warm words with nothing done read close to one
 MIN_FALL = 3.0
+TAKEN_BACK = frozenset({"blame", "policy_shield", "defensive", "dismissive"})
 NEUTRAL_HOLD = 0.9  # the most a neutral turn moves anger either way (customer/neutral.py)
 GENTLE_PRIMARY = frozenset({"question", "paraphrase", "empathy", "apology"})
 LISTEN_CAP = 0.9  # the most listening, sympathy and questions take off with nothing done
@@ -424,6 +425,11 @@ def step(
     """
     temper = temper or Temper()
     before = state.anger
+    if meaning is not None and meaning.owns:
+        # "that's on us, not you", "sorry, I shouldn't have quoted policy": the blame or the
+        # policy the tone reader hears in it is what the turn takes back
+        kept = {t: c for t, c in reading.tags.items() if t not in TAKEN_BACK}
+        reading = reading.model_copy(update={"tags": kept})
     meaning = _heard(meaning, reading)
     concrete = meaning is not None and meaning.has("concrete_action")
     promise_only = meaning is not None and meaning.has("vague_action") and not concrete
@@ -503,7 +509,7 @@ def step(
         reasons += _meaning_floors(
             reading, meaning, moved, persona, temper, state, rise_floor,
             concrete=concrete, resolution_offered=resolution_offered,
-            repeated_failure=repeated_failure, empty=empty,
+            repeated_failure=repeated_failure or facts_push, empty=empty,
         )  # fmt: skip
     settled = bool(uptake) and p_uptake >= UPTAKE_AT and uptake != "fall"
     most = MAX_RISE * persona.sensitivity * temper.sensitivity

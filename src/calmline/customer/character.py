@@ -34,7 +34,13 @@ from calmline.customer.line_check import (
     phrase_in,
     resolution_offered,
 )
-from calmline.customer.meaning import MeaningReader, asks_customer, clauses, offered_in
+from calmline.customer.meaning import (
+    RETRACTS,
+    MeaningReader,
+    asks_customer,
+    clauses,
+    offered_in,
+)
 from calmline.customer.neutral import Account
 from calmline.customer.policy import (
     LAST_WARNING,
@@ -87,6 +93,7 @@ __all__ = [
 
 # an offer this near in meaning to one of the pack's accepted resolutions offers it
 RESOLUTION_FLOOR = 0.5
+BRISK_WORDS = 3  # a clause this short ("Booked.", "Swapped now.") is about the one before it
 
 
 @dataclass
@@ -211,10 +218,18 @@ class Customer:
         if self.meanings is None or looks_like_injection(text):
             return match is not None
         hedges = [*self.meanings.cues.hedges, *self.meanings.cues.kinds["vague_promise"].patterns]
-        unhedged = [c for c in clauses(text) if not any(h.search(c.lower()) for h in hedges)]
-        # reading back what was done before ("engineer attended Tuesday") offers nothing
+        parts = clauses(text)
+        unhedged = [
+            (i, c) for i, c in enumerate(parts) if not any(h.search(c.lower()) for h in hedges)
+        ]
+        # reading back what was done before ("engineer attended Tuesday") offers nothing;
+        # "Four seats, tomorrow, 09:40. Booked.": the brisk "Booked." offers what was before it
         account = self._account()
-        offers = [c for c in unhedged if offered_in(c) and not account.read_back(c, strict=True)]
+        offers = [
+            f"{parts[i - 1]} {c}" if i and len(c.split()) <= BRISK_WORDS else c
+            for i, c in unhedged
+            if offered_in(c) and not account.read_back(c, strict=True)
+        ]
         if not offers:
             return False
         if match is not None:
@@ -261,7 +276,10 @@ class Customer:
                 reading.has(t) and _heard_push(reading.tags.get(t, 0.0), meaning)
                 for t in trigger.tags
             )
-            if by_tag or any(affirmed_phrase_in(text, p) for p in trigger.phrases):
+            # "I apologise for quoting our policy at you" names the trigger to take it back
+            said = [c for c in clauses(text) if not RETRACTS.search(c)]
+            by_words = any(affirmed_phrase_in(c, p) for c in said for p in trigger.phrases)
+            if by_tag or by_words:
                 out.append(AngerReason(cause=f"trigger: {trigger.id}", delta=trigger.extra_anger))
         return out
 
@@ -437,7 +455,7 @@ def _heard_push(confidence: float, meaning: TurnMeaning | None) -> bool:
     """Does a pushing tone tag of this confidence count, given what the turn does?"""
     if meaning is None:
         return True
-    if meaning.neutral is not None:
+    if meaning.neutral is not None or meaning.owns:
         return False
     agrees = any(meaning.has(m) for m in PUSHING_MOVES) or bool(meaning.learned)
     return agrees or confidence >= TAG_TRIGGER_SURE

@@ -188,9 +188,20 @@ _QUESTION_START = re.compile(
 )
 
 
+# "What I can do is...", "what normally happens is...": a statement, not a question.
+_PSEUDO_QUESTION = re.compile(
+    r"^\W*((ok(ay)?|so|well|right|now|and|um|er)\W+)*what (i|we|you|ye|they|normally|usually"
+    r"|generally)\b[^?]*?\b(do|does|happens|happen|need|suggest|recommend|can|could)\b[^?]*?\bis\b",
+    re.IGNORECASE,
+)
+
+
 def is_question(sentence: str) -> bool:
-    """Is ``sentence`` a question (a question mark, or a question word at the start)?"""
-    return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
+    """Is ``sentence`` a question (a question mark, or a question word at the start that
+    does not open a statement: "what I can do is...")?"""
+    if sentence.rstrip().endswith("?"):
+        return True
+    return bool(_QUESTION_START.match(sentence)) and not _PSEUDO_QUESTION.match(sentence)
 
 
 def asked_about(text: str, topics: Iterable[str]) -> bool:

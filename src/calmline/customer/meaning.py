@@ -54,6 +54,7 @@ from calmline.customer.moves import MovesModel, load_moves_model
 from calmline.customer.neutral import (
     Account,
     asks_again,
+    gentle_turn,
     identity_details,
     neutral_kind,
     neutral_turn,
@@ -135,7 +136,11 @@ DONE = re.compile(
     r"\b(i've|i have|we've|we have)\s+(just\s+|now\s+|already\s+|also\s+|all\s+)?"
     rf"({_DONE_VERBS}|cancelled|put (it|you|a|the))\b"
     r"|\b([\w-]+'s|[\w-]+ (is|are|has been|have been))\s+(just\s+|now\s+|already\s+|all\s+)?"
-    rf"(been\s+)?({_DONE_VERBS})\b",
+    rf"(been\s+)?({_DONE_VERBS})\b"
+    # said the brisk way: "Booked.", "swapped now", "all sorted"
+    r"|^\W*(all |that's |it's )?(booked|sorted|swapped|refunded|credited|reinstated)"
+    r"(\s+(now|already|for you|just now))?\W*$"
+    r"|\b(swapped|replaced|refunded|credited|booked|reinstated) (now|just now|already)\b",
     re.IGNORECASE,
 )
 _ACTS = (
@@ -220,8 +225,17 @@ OWNS = re.compile(
     r"\b(i('m| am)?|i was|we('re| are)?) not (saying|suggesting|blaming|implying)\b"
     r"|\b(didn't|did not|never) mean (to|that|you|it)\b|\bwasn't (saying|suggesting)\b"
     r"|\bnot (your|yours) (fault|problem|doing)\b|\bnot yours\b|\bi take (that|it) back\b"
-    r"|\b(our|my) (problem|fault|mistake|error|responsibility)\b|\b(that's|that is|it's|this is)"
-    r" on (us|me)\b|\bwe('ve| have) (let you down|got (this|it) wrong)\b",
+    r"|\b(our|my) (problem|fault|mistake|error|responsibility)\b|\b(that's|that is|it's|its"
+    r"|this is) on (us|me)\b|\bwe('ve| have) (let you down|got (this|it) wrong)\b"
+    r"|\bthat was (rubbish|wrong|unfair|out of order|not (fair|right|ok(ay)?)) of me\b",
+    re.IGNORECASE,
+)
+# Taking back what was said before ("I apologise for quoting our policy at you", "I should
+# not have pushed you to the app"): naming the policy or the failure is not repeating it.
+RETRACTS = re.compile(
+    r"\b(should(n't| not| never) have|apologi[sz]e for|(i'm|i am|so|really) sorry (for|that i|i)"
+    r"|i was wrong (to|about)|that was wrong|forget (i said|what i said)|scratch that"
+    r"|i take (that|it) back)\b",
     re.IGNORECASE,
 )
 # A suggestion or offer: what can repeat a failure (a paraphrase of it cannot).
@@ -303,6 +317,7 @@ FOLLOWS_UP = re.compile(
     r"|\bhold(ing)? you to (it|that)\b|\bwhen,? exactly\b|^\W*by when\b|\bwhat that means\b"
     r"|\bconfirm it\b|\btonight, or\b|\bnot intentions\b|\bwhat exactly,? and when\b"
     r"|\b(heard|had) (promises|that) before\b|\bwhat makes this (one|time) different\b"
+    r"|\b(sounds like|that's|that is) a proper (answer|plan)\b"
     r"|\bif (that|the|an?|nobody|no one|he|she|they)\b[^.?!]{0,30}\bturns? up\b"
     # relief at news nobody gave
     r"|\bglad to hear (that|it)\b|\ba weight off\b|\b(so |very )?relieved\b",
@@ -560,6 +575,8 @@ class MeaningReader:
                 ck = ClauseKind(part, None, 0.0, "")  # "..., which is why I'm sending one today"
             if neutral == "read-back" and not by_pattern:
                 continue  # the customer's own account, read back, is no brush-off or wall
+            if RETRACTS.search(part) and not pledged:
+                continue  # "I apologise for quoting our policy at you": no wall
             if ck.kind in SIGNALS and (by_pattern or not pledged):
                 found(str(ck.kind), ck.score, ck.why)
                 continue
@@ -596,10 +613,13 @@ class MeaningReader:
         if invites_complaint(text):
             kinds.append(None)  # "How can I help?" after the customer has explained
         neutral_as = neutral_turn(kinds)
+        gentle = gentle_turn(kinds)
         repeat = self._repeat(parts, vectors, scenario, account)
         if repeat is not None:
             found("repeats_failure", repeat[1], f"'{repeat[0]}' repeats what failed")
-        if _monologue(text, parts):
+        plain = with_contractions(text.replace("’", "'"))
+        owns = bool(OWNS.search(plain) or RETRACTS.search(plain))
+        if _monologue(text, parts) and not owns:
             found(
                 "monologue", 0.8, f"{len(text.split())} words that neither offer, ask nor restate"
             )
@@ -617,12 +637,11 @@ class MeaningReader:
             reading = self.learned.read(self.embedder, [TurnText(text, context)])[0]
             # a turn that acts is not also a brush-off: what it does for the problem wins
             acts = "concrete_action" in moves or reading.does.get("acts", 0.0) >= SIGNAL_AT
-            owns = bool(OWNS.search(with_contractions(text.replace("’", "'"))))
             for label, move in LEARNED_MOVES.items():
                 conf = reading.does.get(label, 0.0)
-                if owns and move in ("blames", "brush_off"):
+                if owns:
                     continue  # "I didn't mean you'd done anything wrong": it takes blame back
-                if conf >= SIGNAL_AT and not acts and neutral_as is None:
+                if conf >= SIGNAL_AT and not acts and not gentle:
                     learned[move] = round(conf, 3)
                     cues.append(f"{move} (learned): the turn reads as {label} ({conf:.2f})")
             direction = reading.direction
@@ -638,6 +657,7 @@ class MeaningReader:
             reasked=reasked,
             cues=cues,
             neutral=neutral_as if not (reasked or again or repeat is not None) else None,
+            owns=owns,
         )
 
     # ------------------------------------------------------------------ parts
@@ -687,6 +707,7 @@ class MeaningReader:
                 _RESTATES.match(sentence)
                 or (is_question(part) and not _SUGGESTS.match(part))
                 or account.read_back(part)
+                or RETRACTS.search(part)
             ):
                 # a paraphrase or a question about the failure is not a repeat of it, nor
                 # is reading back what the app offered ("and it's offering you Monday")

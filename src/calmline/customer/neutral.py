@@ -79,8 +79,6 @@ _SUGGESTS = re.compile(
     r"|you should|you must|please (restart|reset|switch|turn|wait))\b",
     re.I,
 )
-# "What normally happens is...", "what you'll have to do is...": a statement, not a question.
-_PSEUDO_QUESTION = re.compile(r"^\W*((ok(ay)?|so|well|right|now)\W+)*what\b[^?]*\b(is|was)\b", re.I)
 _FIRST_PERSON = re.compile(r"\b(i|i'm|i'll|we|we're|we'll)\b", re.I)
 _STOP = frozenset(
     "the a an and or but so that this these those with from into onto your you yours our ours"  # noqa: SIM905
@@ -156,6 +154,17 @@ class Account:
         return len(ids) >= 2 or (len(ids) >= 1 and share >= READ_BACK_SHARE) or share >= 0.8
 
 
+SYMPATHY = "sympathy"
+# Sorry, understanding, that it is not right: feelings, which the anger model weighs.
+_SYMPATHY = re.compile(
+    r"^\W*((ok(ay)?|oh|right|well|and|look|honestly)\W+)*"
+    r"((i'm|i am) (so |really |very |truly )?sorry|sorry|i (do )?apologi[sz]e"
+    r"|i (completely |totally |really )?understand|i can (see|hear|imagine)"
+    r"|that('s| is| must be) (awful|terrible|horrible|rubbish|dreadful|frustrating|upsetting"
+    r"|worrying|urgent|not (right|good enough|fair|ok(ay)?|acceptable|on))|that must (be|have)"
+    r"|i appreciate|i hear you|what a (nightmare|pain))\b",
+    re.I,
+)
 # A question or request for information: what a re-ask is made of ("can I take the account
 # number", "when did you send the tenancy agreement"); not a check ("..., is that right?").
 _ASKS_FOR = re.compile(
@@ -189,6 +198,8 @@ def neutral_kind(clause: str, account: Account) -> str | None:
         return None
     if identity_details(text):
         return "identity check"
+    if _SYMPATHY.match(text):
+        return SYMPATHY
     if _ACK.match(text):
         return "acknowledgement"
     if account.read_back(text):
@@ -199,13 +210,21 @@ def neutral_kind(clause: str, account: Account) -> str | None:
         return "hold"
     if _LOOKUP.search(text):
         return "look-up"
-    if text.endswith("?") or (is_question(text.lower()) and not _PSEUDO_QUESTION.match(text)):
+    if is_question(text.lower()):
         return "question"
     return None
 
 
 def neutral_turn(clause_kinds: Sequence[str | None]) -> str | None:
-    """The turn is neutral when every clause is: the kinds it is made of, else None."""
-    if not clause_kinds or any(k is None for k in clause_kinds):
+    """The turn is neutral when every clause is (sympathy aside, which the anger model
+    weighs itself): the kinds it is made of, else None."""
+    if not clause_kinds or any(k is None or k == SYMPATHY for k in clause_kinds):
         return None
     return ", ".join(dict.fromkeys(k for k in clause_kinds if k is not None))
+
+
+def gentle_turn(clause_kinds: Sequence[str | None]) -> bool:
+    """Is every clause neutral or sympathy ("You checked the porch and numbers 12 and 16.
+    I understand, that's urgent.")? Such a turn pushes nobody: the learned reader's
+    brush-off or blame on it is the words of the account it repeats."""
+    return bool(clause_kinds) and all(k is not None for k in clause_kinds)

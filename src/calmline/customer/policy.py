@@ -42,6 +42,15 @@ DEMANDS_MANAGER = re.compile(
 )
 
 
+# A customer line that is itself a last warning ("Last chance.", "I'm warning you"), said
+# as a band line: a second warning after it would give the learner one chance too many.
+WARNS = re.compile(
+    r"\b(last chance|one more (chance|answer like that|opportunity)|i'm warning you"
+    r"|final warning)\b",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class SourcePolicy:
     """Where an unscripted line comes from, for one ``LineSource``.
@@ -145,13 +154,18 @@ class ScriptedMoments:
         return streak
 
     def _warned(self, call: list[Turn]) -> bool:
-        """Has the customer already given the last warning in this call? It is given once:
+        """Has the customer already given the last warning in this call (scripted, or in a line
+        of their own)? It is given once:
         back at the top after it, the customer ends the call. A customer who ends calls by
         asking for a manager and has already demanded one has warned the learner too."""
         manager = self.scenario.persona.at_limit == "manager"
         return any(
             t.speaker == "customer"
-            and (LAST_WARNING in t.notes or (manager and DEMANDS_MANAGER.search(t.text)))
+            and (
+                LAST_WARNING in t.notes
+                or WARNS.search(t.text)
+                or (manager and DEMANDS_MANAGER.search(t.text))
+            )
             for t in call
         )
 
