@@ -535,16 +535,13 @@ def step(
     # A question, a look-up, a hold, a read-back, an identity check: the customer is left
     # where they were, whatever the words sound like (customer/neutral.py), unless the call
     # itself says otherwise (a pack trigger, the failure repeated, abuse)
-    # (a restatement the tone reader hears as listening, or one with a sorry, is left to
-    # the rest of the model: people hear it as being listened to)
+    # (a restatement the tone reader hears as listening may still bring anger down, but
+    # never up)
     listened = any(reading.tags.get(t, 0.0) >= SIGNAL_AT for t in (*FEELING_TAGS, "ownership"))
-    if (
-        meaning is not None
-        and meaning.neutral
-        and not (facts_push or resolution_offered or listened)
-    ):
+    if meaning is not None and meaning.neutral and not (facts_push or resolution_offered):
         moved = anger - before
-        held = max(-NEUTRAL_HOLD, min(NEUTRAL_HOLD, moved))
+        low = moved if listened else -NEUTRAL_HOLD
+        held = min(NEUTRAL_HOLD, max(low, moved))
         if held != moved:
             reasons.append(AngerReason(cause=f"neutral: {meaning.neutral}", delta=held - moved))
             anger = before + held

@@ -227,7 +227,8 @@ OWNS = re.compile(
     r"|\bnot (your|yours) (fault|problem|doing)\b|\bnot yours\b|\bi take (that|it) back\b"
     r"|\b(our|my) (problem|fault|mistake|error|responsibility)\b|\b(that's|that is|it's|its"
     r"|this is) on (us|me)\b|\bwe('ve| have) (let you down|got (this|it) wrong)\b"
-    r"|\bthat was (rubbish|wrong|unfair|out of order|not (fair|right|ok(ay)?)) of me\b",
+    r"|\bthat was (rubbish|wrong|unfair|out of order|not (fair|right|ok(ay)?)) of me\b"
+    r"|\b(nobody|no one|no-one)('s| is) (saying|suggesting|blaming|accusing)\b|\bi believe you\b",
     re.IGNORECASE,
 )
 # Taking back what was said before ("I apologise for quoting our policy at you", "I should
