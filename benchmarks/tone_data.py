@@ -46,6 +46,7 @@ ASSIGNMENT = {
     "writer_i": "labeller_10",
     "writer_j": "labeller_11",
     "writer_k": "labeller_12",
+    "writer_l": "labeller_13",
 }
 SECOND = "labeller_4"  # a second, independent opinion on a sample of round 1, for agreement
 SECOND_SAMPLE = 240
@@ -59,6 +60,8 @@ CROSS = {
     "labeller_12": "writer_j",  # round 5
 }
 CROSS_SAMPLE = 60
+# Round 6 (writer_l): a labeller who labels only a sample, for the agreement figure.
+AGREEMENT_ONLY = {"labeller_14": "writer_l"}
 # Each round's test split is frozen (hashed) on its own, before anything is fitted on it.
 ROUNDS = {
     "test_sha256": ("writer_a", "writer_b", "writer_c"),
@@ -67,11 +70,12 @@ ROUNDS = {
     "test_sha256_round4": ("writer_h", "writer_i"),
     "test_sha256_round5": ("writer_j",),
     "test_sha256_round5k": ("writer_k",),
+    "test_sha256_round6": ("writer_l",),
 }
 WRITER_ITEMS = {
     "writer_a": 500, "writer_b": 500, "writer_c": 500, "writer_d": 400, "writer_e": 400,
     "writer_f": 400, "writer_g": 400, "writer_h": 390, "writer_i": 390,
-    "writer_j": 400, "writer_k": 400,
+    "writer_j": 400, "writer_k": 400, "writer_l": 500,
 }  # fmt: skip
 PRIMARY_FROM = (
     "writer_d",
@@ -82,6 +86,7 @@ PRIMARY_FROM = (
     "writer_i",
     "writer_j",
     "writer_k",
+    "writer_l",
 )  # batches asking the primary move
 # Round 3 (customer-service turns): also what the turn does for the problem and which way
 # an upset customer's anger would go (LABELLING_GUIDE.md, last section).
@@ -181,6 +186,14 @@ def batches() -> int:
         random.Random(f"{writer}-{labeller}").shuffle(mine)
         write_jsonl(path, _blind(mine, writer in PRIMARY_FROM, writer in DOES_FROM))
         print(labeller, len(mine))
+    for labeller, writer in AGREEMENT_ONLY.items():  # a second opinion, never a label
+        path = ROOT / "labelling" / f"batch_{labeller}.jsonl"
+        theirs = [r for r in rows if r["writer"] == writer]
+        if path.exists() or len(theirs) < WRITER_ITEMS[writer]:
+            continue
+        sample = random.Random(f"agree-{labeller}").sample(theirs, CROSS_SAMPLE)
+        write_jsonl(path, _blind(sample, writer in PRIMARY_FROM))
+        print(labeller, len(sample))
     second = ROOT / "labelling" / f"batch_{SECOND}.jsonl"
     round1 = [r for r in rows if r["writer"] in ROUNDS["test_sha256"]]
     if second.exists() or len(round1) < 1500:

@@ -16,8 +16,9 @@ SHA-256 in ``test.sha256`` before anything is fitted. ``fit`` refuses a test fil
 hash has changed.
 
 ``fit`` fits a logistic regression (IRLS, L2 chosen on dev) on train, sets the two
-probability thresholds on dev (short wait: at most 2 % of dev's unfinished prefixes
-above it; long wait: at most 5 % of dev's finished prefixes below it), and reports dev
+probability thresholds on dev (short wait: at most 1 % of dev's unfinished prefixes
+both above it and ending on a finishing cue, a question or a courtesy, which the short
+wait also needs; long wait: at most 5 % of dev's finished prefixes below it), and reports dev
 and test: accuracy at 0.5 and the three-way decisions, with the false cut-in rate
 (unfinished prefixes given the short wait). Figures go to ``metrics.json``.
 """
@@ -49,6 +50,7 @@ from calmline.speech.end_of_turn import (
     SHORT_MS,
     EndOfTurnModel,
     feature_matrix,
+    finishing_cue,
 )
 from calmline.speech.prosody import FEATURE_NAMES as VOICE_FEATURES
 from calmline.speech.prosody import voice_features
@@ -91,7 +93,7 @@ FILLERS = ("um", "er", "uh")
 SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
 CLAUSE_END = re.compile(r"[,;:\u2014\u2013-][\"')\]]*$")
 ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "no.", "e.g.", "i.e.", "etc."}
-SHORT_TARGET, LONG_TARGET = 0.02, 0.05  # dev: unfinished given the short wait, finished the long
+SHORT_TARGET, LONG_TARGET = 0.01, 0.05  # dev: unfinished given the short wait, finished the long
 
 
 @dataclass
@@ -253,15 +255,22 @@ def fit_logistic(x: Matrix, y: Matrix, lam: Matrix, iters: int = 25) -> tuple[Ma
     return w[:-1], float(w[-1])
 
 
-def decisions(p: npt.NDArray[np.floating], short_above: float, long_below: float) -> list[str]:
-    return ["short" if v >= short_above else "long" if v < long_below else "default" for v in p]
+def decisions(
+    p: npt.NDArray[np.floating], cues: Sequence[bool], short_above: float, long_below: float
+) -> list[str]:
+    """The policy's wait for each prefix: short needs the probability and a finishing cue."""
+    return [
+        "short" if v >= short_above and cue else "long" if v < long_below else "default"
+        for v, cue in zip(p, cues, strict=True)
+    ]
 
 
 def report(
     samples: Sequence[Sample], p: npt.NDArray[np.floating], model: EndOfTurnModel
 ) -> dict[str, object]:
     y = np.array([s.label == "finished" for s in samples])
-    d = np.array(decisions(p, model.short_above, model.long_below))
+    cues = [finishing_cue(s.text) for s in samples]
+    d = np.array(decisions(p, cues, model.short_above, model.long_below))
     unfinished, finished = ~y, y
     mid = np.array([s.cut in ("mid", "filler") for s in samples])
 
@@ -312,8 +321,9 @@ def fit() -> None:
     }
     metrics: dict[str, object] = {}
     shipped: EndOfTurnModel | None = None
+    dev_cues = np.array([finishing_cue(s.text) for s in splits["dev"]])
     for name, cols in groups.items():
-        model = fit_group(x, y, cols, embedder.name)
+        model = fit_group(x, y, cols, embedder.name, dev_cues)
         dev_p = model.probabilities(x["dev"][:, cols].astype(np.float32))
         test_p = model.probabilities(x["test"][:, cols].astype(np.float32))
         metrics[name] = {
@@ -331,7 +341,11 @@ def fit() -> None:
 
 
 def fit_group(
-    x: dict[str, Matrix], y: dict[str, Matrix], cols: slice | npt.NDArray[np.intp], embedder: str
+    x: dict[str, Matrix],
+    y: dict[str, Matrix],
+    cols: slice | npt.NDArray[np.intp],
+    embedder: str,
+    dev_cues: npt.NDArray[np.bool_],
 ) -> EndOfTurnModel:
     """The model over columns ``cols``: L2 strength and thresholds chosen on dev."""
     train = x["train"][:, cols]
@@ -355,10 +369,12 @@ def fit_group(
     model = best[1]
     dev_p = model.probabilities(x["dev"][:, cols].astype(np.float32))
     unfinished, finished = dev_p[y["dev"] == 0], dev_p[y["dev"] == 1]
-    # Short wait only above (almost) every unfinished prefix; long only below (almost)
-    # every finished one. A long threshold above the short one would make "long" win
-    # where both hold; clamp so the default band never inverts.
-    short_above = float(np.quantile(unfinished, 1 - SHORT_TARGET)) + 1e-6
+    # Short wait only where (almost) no unfinished prefix with a finishing cue is as
+    # likely; long only below (almost) every finished one. A long threshold above the
+    # short one would make "long" win where both hold; clamp so the band never inverts.
+    cued = np.sort(dev_p[(y["dev"] == 0) & dev_cues])[::-1]
+    allowed = int(SHORT_TARGET * len(unfinished))
+    short_above = float(cued[allowed]) + 1e-6 if allowed < len(cued) else 0.5
     long_below = min(float(np.quantile(finished, LONG_TARGET)), short_above)
     return EndOfTurnModel(
         model.coef, model.bias, model.mean, model.std, short_above, long_below, embedder

@@ -148,7 +148,9 @@ def test_a_short_bench_reports_every_figure(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     for row in (
         "STT real-time factor (tiny.en)", "LLM time to first token", "LLM tokens per second",
-        "speech end → first reply audio, median", "end-of-turn decision → first audio",
+        "speech end → first reply audio, median (fixed 600 ms wait)",
+        "speech end → first reply audio, median (adaptive end of turn)",
+        "end-of-turn decision → first audio",
         "naive pipeline, median", "streaming / naive", "replies started at the phrase pause",
         "barge-in: learner onset → customer stopped", "evaluator (offline tier, one session)",
         "resident memory, all models loaded", "memory growth over 2 turns",
@@ -162,7 +164,10 @@ def test_a_short_bench_reports_every_figure(tmp_path: Path) -> None:
     assert data["stt_rtf"]["tiny.en"] > 0
     assert data["llm_first_token_s"] > 0 and data["llm_tokens_per_s"] > 0
     assert 0 <= data["llm_reused_share"] <= 1 and data["tts_first_audio_s"] > 0
-    for name, n in (("turn_latency", 2), ("decision_to_audio", 2), ("naive_latency", 1)):
+    for name, n in (
+        ("turn_latency", 2), ("decision_to_audio", 2), ("naive_latency", 1),
+        ("turn_latency_adaptive", 2),  # the same two turns, the adaptive wait
+    ):  # fmt: skip
         dist = data[name]
         assert dist["n"] == n and 0 < dist["median"] <= dist["p95"] <= dist["max"], name
     naive = data["naive_latency"]["median"]

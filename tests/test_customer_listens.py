@@ -184,17 +184,29 @@ def test_a_reply_never_asks_for_what_it_was_just_told(tmp_path: Path) -> None:
         assert "time" not in asks_for(turn.text), turn.text
 
 
-def test_asked_again_for_what_the_customer_opened_with_he_says_so_and_minds(
+def test_asked_again_for_what_the_customer_opened_with_he_says_so_but_holds(
     tmp_path: Path,
 ) -> None:
+    """Taking the reference first is how calls start: he says he gave it, anger holds.
+
+    Asked later in the call, it is a re-ask that counts against the learner (below)."""
     record = play(tmp_path, "late-parcel", ["Can I take the order number, please?"])
     (turn,) = learner(record)
-    assert turn.meaning is not None and turn.meaning.has("reasks_given")
-    assert turn.anger is not None and turn.anger.delta > 0
+    assert turn.meaning is not None and turn.meaning.reasked
+    assert not turn.meaning.has("reasks_given")
+    assert turn.anger is not None and abs(turn.anger.delta) <= 1
     (reply,) = replies(record)
     assert (
         "ND-558213" in reply.text and reply.text != load_scenario("late-parcel").answers[2].lines[0]
     )
+    later = play(
+        tmp_path,
+        "late-parcel",
+        ["I'm sorry it hasn't come.", "Can I take the order number, please?"],
+    )
+    asked = learner(later)[1]
+    assert asked.meaning is not None and asked.meaning.has("reasks_given")
+    assert asked.anger is not None and asked.anger.delta > 1
 
 
 def test_difficulty_changes_the_outcome_of_the_same_script(tmp_path: Path) -> None:

@@ -380,3 +380,31 @@ def test_the_microphone_input_hands_the_policy_to_its_listener() -> None:
     # wait, and the longest wait while it is not.
     assert heard(_Fixed(LONG_MS)) == ["phrase1 phrase2"]
     assert heard(None) == ["phrase1", "phrase2"]  # the fixed 600 ms cuts at the pause
+
+
+def test_the_short_wait_needs_a_turn_handed_over_not_only_a_complete_clause() -> None:
+    """A clause that looks complete but hands nothing over keeps the usual wait."""
+    from calmline.speech.end_of_turn import EndOfTurnModel, EndOfTurnPolicy, finishing_cue
+
+    assert finishing_cue("Can I take the order number")  # a question, even without "?"
+    assert finishing_cue("I've booked it for Friday. What time suits you?")
+    assert finishing_cue("That's all sorted for you, thank you")
+    assert not finishing_cue("I'm sorry about that")
+    assert not finishing_cue("Can I just say. I've checked the order")  # the last sentence
+
+    class _Sure(EndOfTurnModel):
+        def probabilities(self, x):  # type: ignore[no-untyped-def]
+            return np.full(len(x), 0.99, np.float32)
+
+    sure = _Sure(np.zeros(1, np.float32), 0.0, np.zeros(1, np.float32),
+                 np.ones(1, np.float32), 0.8, 0.2, "fake")  # fmt: skip
+
+    class _Embedder:
+        name = "fake"
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            return np.zeros((len(texts), 1), np.float32)
+
+    policy = EndOfTurnPolicy(embedder=_Embedder(), model=sure)  # type: ignore[arg-type]
+    assert policy.decide("I'm sorry about that").wait_ms == 600
+    assert policy.decide("Can you read me the postcode, please").wait_ms == 250

@@ -252,6 +252,8 @@ class BenchResult:
     per_turn: list[dict[str, Any]] = field(default_factory=list)  # see ``turn_details``
     turns: int = 0
     end_of_turn: EndOfTurnRun | None = None  # fixed against adaptive, on paused turns
+    turn_latency_adaptive: Distribution | None = None  # the same turns, adaptive wait
+    decision_to_audio_adaptive: Distribution | None = None
 
     def rss_at(self, turn: int) -> float | None:
         """RSS in MB after ``turn`` (1-based), if the run got that far."""
@@ -339,6 +341,8 @@ class BenchOptions:
             with the bundled models (``--lines auto``).
         end_of_turn_turns: turns with a mid-turn pause streamed through the fixed and
             the adaptive end of turn (``calmline.bench.end_of_turn``); 0 skips it.
+        adaptive_pass: stream the same turns again with the adaptive end of turn, for
+            its speech end -> first reply audio beside the fixed wait's.
     """
 
     turns: int = 30
@@ -349,12 +353,12 @@ class BenchOptions:
     speculative: bool = True
     lines: LineSource = "generated"
     end_of_turn_turns: int = 18
+    adaptive_pass: bool = True
 
 
 def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> BenchResult:
     """Load everything once, run the streaming calls, then the naive pipeline; measure."""
     from calmline.call.factory import BackendChoice, load_llm, load_transcriber
-    from calmline.customer.character import Customer, CustomerOptions
     from calmline.customer.scenario import list_scenarios, load_scenario
     from calmline.speech.tts import load_speaker
     from calmline.tone.reader import load_tone_reader
@@ -396,47 +400,12 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     wavs = {name: [resample(a, r) for a, r in items] for name, items in spoken.items()}
 
     recording = RecordingChatModel(chat)
-    records: list[tuple[str, SessionRecord, list[AudioArray]]] = []
-    rss_per_turn: list[float] = []  # before each turn, then once after the last
-    barge_stops: list[float] = []
-    speculation = {"started": 0, "confirmed": 0, "discarded": 0, "discarded_generating": 0}
-    done = 0
-    import tempfile
-
-    out = Path(tempfile.mkdtemp(prefix="calmline-bench-"))
-    for round_ in range(100):
-        for name, _lines in scripts:
-            if done >= options.turns:
-                break
-            want = min(len(wavs[name]), options.turns - done)
-            barge = {2} if options.barge_in and round_ == 0 and not records and want > 3 else set()
-            progress(f"Streaming call {len(records) + 1}: {name} ({done}/{options.turns} turns)")
-            record, used, stops, spec = _streaming_call(
-                name,
-                wavs[name][:want],
-                Customer(
-                    load_scenario(name),
-                    recording,
-                    CustomerOptions(stream_early=True, lines=options.lines),
-                    seed=options.seed + round_,
-                ),
-                tone,
-                speaker,
-                transcriber,
-                out,
-                barge,
-                rss_per_turn,
-                options.speculative,
-            )
-            barge_stops.extend(stops)
-            for key in speculation:
-                speculation[key] += getattr(spec, key)
-            records.append((name, record, wavs[name][:used]))
-            done += used
-        if done >= options.turns:
-            break
-    result.turns = done
-    result.barge_in_stop_s = [round(s, 3) for s in barge_stops]
+    streamed = _stream_calls(
+        options, scripts, wavs, recording, tone, speaker, transcriber, progress
+    )
+    records, rss_per_turn, speculation = streamed.records, streamed.rss, streamed.speculation
+    result.turns = streamed.turns
+    result.barge_in_stop_s = [round(s, 3) for s in streamed.barge_stops]
     total: list[float] = []
     decision: list[float] = []
     for _name, record, _w in records:
@@ -456,6 +425,20 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
         result.llm_tokens_per_s = statistics.median(s.tokens_per_s for s in stats)
         prompt = sum(s.prompt_tokens for s in stats)
         result.llm_reused_share = sum(s.reused_tokens for s in stats) / prompt if prompt else 0.0
+    if options.adaptive_pass:
+        from calmline.speech.end_of_turn import EndOfTurnPolicy
+
+        adaptive = _stream_calls(
+            options, scripts, wavs, recording, tone, speaker, transcriber, progress,
+            end_of_turn=EndOfTurnPolicy(),
+        )  # fmt: skip
+        total, decision = [], []
+        for _name, record, _w in adaptive.records:
+            t, d = latencies(record)
+            total += t
+            decision += d
+        result.turn_latency_adaptive = Distribution.of(total)
+        result.decision_to_audio_adaptive = Distribution.of(decision)
 
     progress("Naive pipeline on the same turns…")
     naive = _naive_turns(records, options, transcriber, tone, speaker, chat)
@@ -526,6 +509,83 @@ def memory_curve(result: BenchResult, rss: list[float]) -> None:
         result.rss_growth_after_10_mb = rss[-1] - after_10
 
 
+@dataclass
+class _Streamed:
+    """What one pass of streaming calls over the learner scripts gave."""
+
+    records: list[tuple[str, SessionRecord, list[AudioArray]]]
+    turns: int
+    rss: list[float]  # before each turn
+    barge_stops: list[float]
+    speculation: dict[str, int]
+
+
+def _stream_calls(
+    options: BenchOptions,
+    scripts: list[tuple[str, list[str]]],
+    wavs: dict[str, list[AudioArray]],
+    recording: Any,
+    tone: Any,
+    speaker: Any,
+    transcriber: Any,
+    progress: Progress,
+    end_of_turn: Any = None,
+) -> _Streamed:
+    """The packs' learner turns, call after call until ``options.turns``, in real time.
+
+    ``end_of_turn``: an ``EndOfTurnPolicy`` for the adaptive wait (the fixed 600 ms when
+    None; the barge-in turn is only in the fixed pass).
+    """
+    from calmline.customer.character import Customer, CustomerOptions
+    from calmline.customer.scenario import load_scenario
+
+    records: list[tuple[str, SessionRecord, list[AudioArray]]] = []
+    rss_per_turn: list[float] = []  # before each turn, then once after the last
+    barge_stops: list[float] = []
+    speculation = {"started": 0, "confirmed": 0, "discarded": 0, "discarded_generating": 0}
+    done = 0
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="calmline-bench-"))
+    for round_ in range(100):
+        for name, _lines in scripts:
+            if done >= options.turns:
+                break
+            want = min(len(wavs[name]), options.turns - done)
+            first = round_ == 0 and not records and want > 3
+            barge = {2} if options.barge_in and end_of_turn is None and first else set()
+            wait = "fixed wait" if end_of_turn is None else "adaptive end of turn"
+            progress(
+                f"Streaming call {len(records) + 1} ({wait}): {name} ({done}/{options.turns} turns)"
+            )
+            record, used, stops, spec = _streaming_call(
+                name,
+                wavs[name][:want],
+                Customer(
+                    load_scenario(name),
+                    recording,
+                    CustomerOptions(stream_early=True, lines=options.lines),
+                    seed=options.seed + round_,
+                ),
+                tone,
+                speaker,
+                transcriber,
+                out,
+                barge,
+                rss_per_turn,
+                options.speculative,
+                end_of_turn,
+            )
+            barge_stops.extend(stops)
+            for key in speculation:
+                speculation[key] += getattr(spec, key)
+            records.append((name, record, wavs[name][:used]))
+            done += used
+        if done >= options.turns:
+            break
+    return _Streamed(records, done, rss_per_turn, barge_stops, speculation)
+
+
 def _streaming_call(
     name: str,
     turns: list[AudioArray],
@@ -537,6 +597,7 @@ def _streaming_call(
     barge: set[int],
     rss_per_turn: list[float],
     speculative: bool,
+    end_of_turn: Any = None,
 ) -> tuple[SessionRecord, int, list[float], Any]:
     from rich.console import Console
 
@@ -548,7 +609,7 @@ def _streaming_call(
     clock = RealClock()
     mic = SimulatedMic(clock)
     sink = SimulatedSink(clock)
-    live = LiveInput(transcriber, mic, clock=clock.now, source="simulated")
+    live = LiveInput(transcriber, mic, clock=clock.now, source="simulated", end_of_turn=end_of_turn)
     learner = SimulatedLearner(
         live,
         mic,

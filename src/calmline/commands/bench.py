@@ -14,15 +14,16 @@ from calmline.cli import app
 
 if TYPE_CHECKING:
     from calmline.bench.end_of_turn import EndOfTurnRun
-    from calmline.bench.harness import BenchResult
+    from calmline.bench.harness import BenchResult, Distribution
     from calmline.customer.character import LineSource
 
 _status = Console(stderr=True, highlight=False)
 
-# The targets of the latency issue, on a 2-core machine with the embedded defaults.
+# The targets of the turn-taking issue, on a 2-core machine with the embedded defaults:
+# the median depends on where the customer's lines come from (the packs' or the model's).
+MEDIAN_TARGETS = {"authored": 0.5, "authored-first": 0.8, "generated": 0.8}
 TARGETS = {
-    "turn_median": 1.0,
-    "turn_p95": 1.6,
+    "turn_p95": 1.2,
     "decision_median": 0.6,
     "ratio": 0.5,
     "rss_mb": 1200.0,
@@ -42,24 +43,15 @@ def render_table(r: BenchResult) -> Table:
         table.add_column(col)
     turn, dec, naive = r.turn_latency, r.decision_to_audio, r.naive_latency
     assert turn is not None and dec is not None and naive is not None
+    median_target = MEDIAN_TARGETS.get(str(r.machine.get("lines")), 0.8)
     rows: list[tuple[str, str, str, str]] = [
         *((f"STT real-time factor ({m})", f"{v:.3f}", "", "") for m, v in r.stt_rtf.items()),
         ("LLM time to first token (median)", f"{r.llm_first_token_s:.3f} s", "", ""),
         ("LLM tokens per second (median)", f"{r.llm_tokens_per_s:.1f}", "", ""),
         ("LLM prompt tokens reused from cache", f"{r.llm_reused_share:.0%}", "", ""),
         ("TTS time to first audio (1st sentence)", f"{r.tts_first_audio_s:.3f} s", "", ""),
-        (
-            "speech end → first reply audio, median",
-            f"{turn.median:.2f} s",
-            "≤ 1.0 s",
-            _mark(turn.median <= TARGETS["turn_median"]),
-        ),
-        (
-            "speech end → first reply audio, p95",
-            f"{turn.p95:.2f} s (max {turn.max:.2f})",
-            "≤ 1.6 s",
-            _mark(turn.p95 <= TARGETS["turn_p95"]),
-        ),
+        *_latency_rows("fixed 600 ms wait", turn, median_target),
+        *_latency_rows("adaptive end of turn", r.turn_latency_adaptive, median_target),
         (
             "end-of-turn decision → first audio, median",
             f"{dec.median:.2f} s (p95 {dec.p95:.2f})",
@@ -105,6 +97,28 @@ def render_table(r: BenchResult) -> Table:
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _latency_rows(
+    wait: str, turn: Distribution | None, median_target: float
+) -> list[tuple[str, str, str, str]]:
+    """Speech end -> first reply audio, median and p95, with one way of ending the turn."""
+    if turn is None or not turn.n:
+        return [(f"speech end → first reply audio ({wait})", "not run", "", "")]
+    return [
+        (
+            f"speech end → first reply audio, median ({wait})",
+            f"{turn.median:.2f} s",
+            f"≤ {median_target} s",
+            _mark(turn.median <= median_target),
+        ),
+        (
+            f"speech end → first reply audio, p95 ({wait})",
+            f"{turn.p95:.2f} s (max {turn.max:.2f})",
+            f"≤ {TARGETS['turn_p95']} s",
+            _mark(turn.p95 <= TARGETS["turn_p95"]),
+        ),
+    ]
 
 
 def _end_of_turn_rows(run: EndOfTurnRun | None) -> list[tuple[str, str, str, str]]:
@@ -198,13 +212,20 @@ def bench(
         help="Turns with a mid-turn pause streamed through the fixed 600 ms wait and the "
         "adaptive end of turn at once, for false cut-ins and the wait (0: skip; ~10 s each).",
     ),
+    adaptive_pass: bool = typer.Option(
+        True,
+        "--adaptive-pass/--no-adaptive-pass",
+        help="Stream the same turns again with the adaptive end of turn, for its latency "
+        "beside the fixed wait's (about three minutes more).",
+    ),
 ) -> None:
     """Measure reply latency, speed of each model and memory, fed in real time.
 
     Synthesised learner speech goes through the same input path as a microphone
     (30 ms chunks, Silero end of turn, Whisper, tone, anger, the customer model,
     espeak-ng) in real time; a simulated speaker timestamps each reply's first
-    sample. A naive pipeline runs on the same turns for comparison. Then turns with
+    sample. The same turns are streamed again with the adaptive end of turn. A naive
+    pipeline runs on the same turns for comparison. Then turns with
     a mid-turn pause go through the fixed 600 ms wait and the adaptive end of turn
     at once (false cut-ins, and the wait each takes). Takes about eight minutes for
     30 turns; run it on an otherwise idle machine.
@@ -221,6 +242,7 @@ def bench(
                 speculative=speculative,
                 lines=_line_source(lines),
                 end_of_turn_turns=end_of_turn_turns,
+                adaptive_pass=adaptive_pass,
             ),
             progress=lambda message: status.update(message),
         )

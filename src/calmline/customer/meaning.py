@@ -624,10 +624,15 @@ class MeaningReader:
             found(
                 "monologue", 0.8, f"{len(text.split())} words that neither offer, ask nor restate"
             )
+        # Taking the reference at the start of the call is how calls begin, even when the
+        # customer's opening line had it: labellers held it twice as often as they raised
+        # it (realism rounds 1-8: 21 hold, 10 rise). The customer still says they gave it
+        # (``reasked``), but it is no move against them. Asked again later, it is.
+        opening = len(set(customer_lines)) <= 1
         reasked = reasked_answers(text, scenario, customer_lines)
-        if reasked:
+        if reasked and not opening:
             found("reasks_given", 0.9, "asks again for " + ", ".join(reasked))
-        again = [p for p in parts if asks_again(p, customer_lines)]
+        again = [] if opening else [p for p in parts if asks_again(p, customer_lines)]
         if again and not reasked:
             found("reasks_given", 0.7, f"'{again[0]}' asks for what the customer said")
         direction: dict[str, float] = {}
@@ -640,8 +645,10 @@ class MeaningReader:
             acts = "concrete_action" in moves or reading.does.get("acts", 0.0) >= SIGNAL_AT
             for label, move in LEARNED_MOVES.items():
                 conf = reading.does.get(label, 0.0)
-                if owns:
-                    continue  # "I didn't mean you'd done anything wrong": it takes blame back
+                if owns or (opening and move == "reasks_given"):
+                    # "I didn't mean you'd done anything wrong" takes blame back; the
+                    # reference taken at the start is no re-ask (above)
+                    continue
                 if conf >= SIGNAL_AT and not acts and not gentle:
                     learned[move] = round(conf, 3)
                     cues.append(f"{move} (learned): the turn reads as {label} ({conf:.2f})")
@@ -657,7 +664,9 @@ class MeaningReader:
             gives=sorted(gives),
             reasked=reasked,
             cues=cues,
-            neutral=neutral_as if not (reasked or again or repeat is not None) else None,
+            neutral=neutral_as
+            if not ((reasked and not opening) or again or repeat is not None)
+            else None,
             owns=owns,
         )
 

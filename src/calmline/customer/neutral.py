@@ -65,6 +65,8 @@ _ACK = re.compile(
     r"|i follow( you)?|understood|noted|good (morning|afternoon|evening)|hello|hi( there)?"
     r"|thanks for (calling|waiting|holding|your patience)|you're through to [\w ]+"
     r"|(this is|my name is) [a-z]+( [a-z]+)?( speaking| here)?"
+    r"|customer (relations|services?|care)|(technical|tech) support|reservations|reception"
+    r"|front desk|(the )?[a-z]+ (team|desk|department)|(you are )?welcome to [\w ]+"
     r"|sir|madam|ma'?am|mr \w+|mrs \w+|ms \w+|miss \w+)\W*)+$",
     re.I,
 )
