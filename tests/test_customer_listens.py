@@ -352,3 +352,26 @@ def test_a_brisk_booked_settles_the_customer(tmp_path: Path) -> None:
     record = play(tmp_path, "cancelled-flight", lines)
     step = learner(record)[0].anger
     assert step is not None and any(r.cause == "resolution offered" for r in step.reasons)
+
+
+@pytest.mark.parametrize(
+    ("turn", "neutral"),
+    [
+        # the reason for a question is no promise, and taking the reference is no move
+        ("Can I see the receipt, just so I can put it through quickly?", True),
+        ("Has it done anything else? Any sparking? I want to be sure you've been safe.", False),
+        # ... unless the reason is itself an action with a when
+        ("Can you hold so I can refund you now?", False),
+    ],
+)
+def test_a_question_and_its_reason_hold_the_customer(turn: str, neutral: bool) -> None:
+    pack = load_scenario("kettle-counter")
+    meaning = load_meaning_reader().read(turn, pack, [pack.opening_line])
+    assert (meaning.neutral is not None) == neutral, meaning
+    assert not meaning.has("vague_action") and not meaning.learned
+
+
+def test_a_real_question_about_what_else_happened_is_not_dismissive() -> None:
+    tone = load_tone_reader()
+    assert "dismissive" not in tone.read("Has it done anything else?", context="It leaked.").tags
+    assert "dismissive" in tone.read("Anything else?", context="It still leaks.").tags

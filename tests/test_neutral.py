@@ -27,6 +27,7 @@ def test_an_identity_check_is_answered_with_the_details_asked_for() -> None:
     [
         ("Can I just take the first line of your address for data protection?", "identity check"),
         ("Good afternoon.", "acknowledgement"),
+        ("Customer relations, good morning.", "acknowledgement"),
         ("ND-558213, Sonara wireless headphones, black, ordered on the fifth", "read-back"),
         ("Bear with me one moment.", "hold"),
         ("let me just pull that order up", "look-up"),

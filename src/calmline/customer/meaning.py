@@ -52,6 +52,7 @@ from calmline.customer.line_check import (
 )
 from calmline.customer.moves import MovesModel, load_moves_model
 from calmline.customer.neutral import (
+    SYMPATHY,
     Account,
     asks_again,
     gentle_turn,
@@ -449,6 +450,25 @@ STATUS = re.compile(
 )
 
 
+# The learned reader's brush-off beside a clause of sympathy must be this sure: warm
+# words around a real brush-off ("so sorry, these things happen") are caught by the
+# patterns, and the reader took "I can hear how worried you are. I'm stepping back so
+# we've both got room" for one at 0.58.
+SYMPATHY_BRUSH_OFF = 0.7
+# A clause that gives the reason for the question before it ("..., just so I can put it
+# through quickly"); ``clauses`` has cut the "so" off it.
+_PURPOSE = re.compile(r"^\W*(i|we) (can|could|will|'ll)\b", re.I)
+
+
+def _purpose(part: str, text: str) -> bool:
+    """Is ``part`` the "so (that) I can ..." reason for the question before it?"""
+    if not _PURPOSE.match(part):
+        return False
+    lead = re.escape(with_contractions(part.replace("’", "'"))[:25].lower())
+    plain = with_contractions(text.replace("’", "'")).lower()
+    return re.search(rf"\bso( that)?,?\s+{lead}", plain) is not None
+
+
 def pledge_in(clause: str) -> bool:
     """Does the clause commit someone to doing something (not negated, not a look-up, not
     a reading of the record)?"""
@@ -558,7 +578,17 @@ class MeaningReader:
 
         account = Account(scenario, customer_lines)
         kinds: list[str | None] = []
-        for part, vector in zip(parts, vectors, strict=True):
+        for k, (part, vector) in enumerate(zip(parts, vectors, strict=True)):
+            if (
+                k
+                and is_question(parts[k - 1].lower())
+                and _purpose(part, text)
+                and not (WHEN.search(part) or AMOUNT.search(part) or REMEDY.search(part))
+            ):
+                # "Can I see the receipt, just so I can put it through quickly?": the
+                # reason for the question, not a promise
+                kinds.append("question")
+                continue
             ck = self._kind(part, vector)
             by_pattern = ck.score >= PATTERN_CONFIDENCE
             pledged = pledge_in(part)
@@ -620,7 +650,8 @@ class MeaningReader:
             found("repeats_failure", repeat[1], f"'{repeat[0]}' repeats what failed")
         plain = with_contractions(text.replace("’", "'"))
         owns = bool(OWNS.search(plain) or RETRACTS.search(plain))
-        if _monologue(text, parts) and not owns:
+        sympathy = SYMPATHY in kinds  # "I can hear how worried you are": no lecture
+        if _monologue(text, parts) and not owns and not sympathy:
             found(
                 "monologue", 0.8, f"{len(text.split())} words that neither offer, ask nor restate"
             )
@@ -645,6 +676,8 @@ class MeaningReader:
             acts = "concrete_action" in moves or reading.does.get("acts", 0.0) >= SIGNAL_AT
             for label, move in LEARNED_MOVES.items():
                 conf = reading.does.get(label, 0.0)
+                if sympathy and move == "brush_off" and conf < SYMPATHY_BRUSH_OFF:
+                    continue  # warm words read as a brush-off only when it is plain
                 if owns or (opening and move == "reasks_given"):
                     # "I didn't mean you'd done anything wrong" takes blame back; the
                     # reference taken at the start is no re-ask (above)

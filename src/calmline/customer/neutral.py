@@ -159,12 +159,16 @@ class Account:
 SYMPATHY = "sympathy"
 # Sorry, understanding, that it is not right: feelings, which the anger model weighs.
 _SYMPATHY = re.compile(
-    r"^\W*((ok(ay)?|oh|right|well|and|look|honestly)\W+)*"
+    r"^\W*((ok(ay)?|oh|right|well|and|look|honestly"
+    r"|(mr|mrs|ms|miss|dr) \w+|sir|madam|love|pet)\W+)*"
     r"((i'm|i am) (so |really |very |truly )?sorry|sorry|i (do )?apologi[sz]e"
     r"|i (completely |totally |really )?understand|i can (see|hear|imagine)"
     r"|that('s| is| must be) (awful|terrible|horrible|rubbish|dreadful|frustrating|upsetting"
     r"|worrying|urgent|not (right|good enough|fair|ok(ay)?|acceptable|on))|that must (be|have)"
-    r"|i appreciate|i hear you|what a (nightmare|pain))\b",
+    r"|i appreciate|i hear you|what a (nightmare|pain)"
+    r"|i (just )?want(ed)? to (be sure|make sure|check) (you|you're|you are|you've|everyone)"
+    r"|i'd hate to think"
+    r"|(i )?hope (you're|you are|you've been|everyone's) (ok(ay)?|alright|safe))\b",
     re.I,
 )
 # A question or request for information: what a re-ask is made of ("can I take the account
