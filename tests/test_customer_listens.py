@@ -375,3 +375,50 @@ def test_a_real_question_about_what_else_happened_is_not_dismissive() -> None:
     tone = load_tone_reader()
     assert "dismissive" not in tone.read("Has it done anything else?", context="It leaked.").tags
     assert "dismissive" in tone.read("Anything else?", context="It still leaks.").tags
+
+
+@pytest.mark.parametrize(
+    ("scenario", "turns"),
+    [
+        # reporting the wall, then owning it
+        (
+            "cra-right-to-reject",
+            [
+                "I can see the note where you were told repair only, it's our policy. "
+                "I'm sorry, that was wrong of us."
+            ],
+        ),
+        # naming the failure to promise not to repeat it
+        (
+            "broadband-outages",
+            [
+                "That is not acceptable, and I apologise for it. I can see the router was "
+                "reset on each of your calls, so I will not ask you to do that again."
+            ],
+        ),
+        # the customer's own account, checked back
+        (
+            "boiler-repair-sla",
+            [
+                "Right, let me make sure I've got it straight. Heating and hot water went on "
+                "Monday, the engineer didn't get to you till Tuesday, and yesterday nobody "
+                "came and nobody rang. Is that it?"
+            ],
+        ),
+    ],
+)
+def test_naming_the_failure_to_own_or_check_it_does_not_repeat_it(
+    tmp_path: Path, scenario: str, turns: list[str]
+) -> None:
+    (turn,) = learner(play(tmp_path, scenario, turns))
+    assert turn.anger is not None and turn.anger.delta <= 1, turn.anger
+    causes = {r.cause for r in turn.anger.reasons}
+    assert not any(c.startswith("trigger:") for c in causes), causes
+    assert not causes & {"failure repeated", "policy as the answer", "blame"}, causes
+
+
+def test_a_trigger_said_to_rule_it_out_is_not_hit() -> None:
+    from calmline.customer.line_check import affirmed_phrase_in
+
+    assert not affirmed_phrase_in("Nobody's going to send it off anywhere.", "send it off")
+    assert affirmed_phrase_in("We'll have to send it off for repair.", "send it off")

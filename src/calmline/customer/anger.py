@@ -425,9 +425,12 @@ def step(
     """
     temper = temper or Temper()
     before = state.anger
-    if meaning is not None and meaning.owns:
+    reads_back = meaning is not None and "read-back" in (meaning.neutral or "")
+    if meaning is not None and (meaning.owns or reads_back):
         # "that's on us, not you", "sorry, I shouldn't have quoted policy": the blame or the
-        # policy the tone reader hears in it is what the turn takes back
+        # policy the tone reader hears in it is what the turn takes back; in a neutral
+        # read-back ("..., the engineer didn't get to you till Tuesday. Is that it?") it is
+        # the customer's own account
         kept = {t: c for t, c in reading.tags.items() if t not in TAKEN_BACK}
         reading = reading.model_copy(update={"tags": kept})
     meaning = _heard(meaning, reading)

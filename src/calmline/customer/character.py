@@ -15,6 +15,7 @@ anger state, which moves only through ``anger.step``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -35,6 +36,7 @@ from calmline.customer.line_check import (
     resolution_offered,
 )
 from calmline.customer.meaning import (
+    REPORTED,
     RETRACTS,
     MeaningReader,
     asks_customer,
@@ -276,8 +278,16 @@ class Customer:
                 reading.has(t) and _heard_push(reading.tags.get(t, 0.0), meaning)
                 for t in trigger.tags
             )
-            # "I apologise for quoting our policy at you" names the trigger to take it back
-            said = [c for c in clauses(text) if not RETRACTS.search(c)]
+            # "I apologise for quoting our policy at you" names the trigger to take it back;
+            # "you were told repair only" reports it; in a turn that owns the failure, "I
+            # can see the router was reset on every call" reads it back
+            owned = meaning is not None and meaning.owns
+            said = [
+                c
+                for c in clauses(text)
+                if not (RETRACTS.search(c) or REPORTED.search(c))
+                and not (owned and _READS_BACK.search(c))
+            ]
             by_words = any(affirmed_phrase_in(c, p) for c in said for p in trigger.phrases)
             if by_tag or by_words:
                 out.append(AngerReason(cause=f"trigger: {trigger.id}", delta=trigger.extra_anger))
@@ -449,6 +459,7 @@ PUSHING_MOVES: tuple[Move, ...] = (
     "abusive",
 )
 TAG_TRIGGER_SURE = 0.8  # a tone tag alone this sure hits a trigger
+_READS_BACK = re.compile(r"^\W*(and |so |right,? )?(i|we) can see\b", re.IGNORECASE)
 
 
 def _heard_push(confidence: float, meaning: TurnMeaning | None) -> bool:

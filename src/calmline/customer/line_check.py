@@ -52,7 +52,7 @@ _META = re.compile(
 _ALWAYS_OK = {"0", "1"}
 _NEGATION = re.compile(
     r"\b(not|no|never|cannot|can't|cant|won't|wont|unable|don't|dont|isn't|aren't|"
-    r"couldn't|wouldn't|shouldn't|without|nothing|refuse)\b"
+    r"couldn't|wouldn't|shouldn't|without|nothing|refuse|nobody|nobody's|nobodys|neither)\b"
 )
 _INJECTION = re.compile(
     r"ignore (all |any |your |the |previous |prior |those )*(instructions|prompt|rules)"

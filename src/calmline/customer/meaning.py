@@ -52,6 +52,7 @@ from calmline.customer.line_check import (
 )
 from calmline.customer.moves import MovesModel, load_moves_model
 from calmline.customer.neutral import (
+    CHECKS_BACK,
     SYMPATHY,
     Account,
     asks_again,
@@ -238,6 +239,13 @@ RETRACTS = re.compile(
     r"\b(should(n't| not| never) have|apologi[sz]e for|(i'm|i am|so|really) sorry (for|that i|i)"
     r"|i was wrong (to|about)|that was wrong|forget (i said|what i said)|scratch that"
     r"|i take (that|it) back)\b",
+    re.IGNORECASE,
+)
+# What someone else said or the notes say, told back to the customer ("I can see the note
+# where you were told repair only"): a report of the wall, not the wall.
+REPORTED = re.compile(
+    r"\b(you were told|you've been told|you was told|someone (told|said to) you"
+    r"|the notes? (say|says|show|shows)|it says (here|on (the|your))|according to the notes)\b",
     re.IGNORECASE,
 )
 # A suggestion or offer: what can repeat a failure (a paraphrase of it cannot).
@@ -591,7 +599,7 @@ class MeaningReader:
                 continue
             ck = self._kind(part, vector)
             by_pattern = ck.score >= PATTERN_CONFIDENCE
-            pledged = pledge_in(part)
+            pledged = pledge_in(part) and not CHECKS_BACK.search(part)
             neutral = None
             if not (by_pattern and ck.kind != "other"):
                 # (a plain "this or that?" is a question here; "would you like..." and "a new
@@ -606,7 +614,8 @@ class MeaningReader:
                 ck = ClauseKind(part, None, 0.0, "")  # "..., which is why I'm sending one today"
             if neutral == "read-back" and not by_pattern:
                 continue  # the customer's own account, read back, is no brush-off or wall
-            if RETRACTS.search(part) and not pledged:
+            if (RETRACTS.search(part) or REPORTED.search(part)) and not pledged:
+                # "you were told it's repair only" reports the wall, it does not put it up
                 continue  # "I apologise for quoting our policy at you": no wall
             if ck.kind in SIGNALS and (by_pattern or not pledged):
                 found(str(ck.kind), ck.score, ck.why)
@@ -645,11 +654,14 @@ class MeaningReader:
             kinds.append(None)  # "How can I help?" after the customer has explained
         neutral_as = neutral_turn(kinds)
         gentle = gentle_turn(kinds)
-        repeat = self._repeat(parts, vectors, scenario, account)
-        if repeat is not None:
-            found("repeats_failure", repeat[1], f"'{repeat[0]}' repeats what failed")
         plain = with_contractions(text.replace("’", "'"))
-        owns = bool(OWNS.search(plain) or RETRACTS.search(plain))
+        # "I can see the router was reset on each of your calls, so I won't ask you to do
+        # that again": naming the failure to promise not to repeat it takes it back
+        declined = declines_to_ask(plain) and bool(FIRST_PERSON.search(plain))
+        repeat = self._repeat(parts, vectors, scenario, account)
+        if repeat is not None and not declined:
+            found("repeats_failure", repeat[1], f"'{repeat[0]}' repeats what failed")
+        owns = bool(OWNS.search(plain) or RETRACTS.search(plain) or declined)
         sympathy = SYMPATHY in kinds  # "I can hear how worried you are": no lecture
         if _monologue(text, parts) and not owns and not sympathy:
             found(

@@ -59,6 +59,12 @@ _LOOKUP = re.compile(
     r"|\b(i can see|it says|it shows|(the )?system (shows|says)|i've got (it|that|the|your))\b",
     re.I,
 )
+# Checking back what was heard ("let me make sure I've got it straight"): no promise.
+CHECKS_BACK = re.compile(
+    r"\b(let me|just to|i (just )?want to) (just )?(make sure|check|be sure)"
+    r" (i've|i have|i)( got| understood| understand| heard)\b",
+    re.I,
+)
 _ACK = re.compile(
     r"^\W*((ok(ay)?|right|alright|all right|lovely|great|perfect|thanks|thank you( very much)?"
     r"|cheers|got it|i see|sure|yes|yeah|aye|no problem|of course|fair (point|enough)"
@@ -214,7 +220,7 @@ def neutral_kind(clause: str, account: Account) -> str | None:
         return "not asking again"  # "I won't ask you to reset it again"
     if _HOLD.search(text):
         return "hold"
-    if _LOOKUP.search(text):
+    if _LOOKUP.search(text) or CHECKS_BACK.search(text):
         return "look-up"
     if is_question(text.lower()):
         return "question"
