@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/judgement_tone.py [--json OUT]
 
 Sets (who wrote and who labelled each is in ``data/tone/README.md``):
-- ``dev``, ``test`` (round 1), ``test-rounds2-4`` and ``test-round5`` of
+- ``dev``, ``test`` (round 1), ``test-rounds2-4``, ``test-round5`` and ``test-round6`` of
   ``data/tone/items.jsonl``: round 1 written by three writers, rounds 2-4 by six more,
   round 5 by two more (typed peer-support chat, helplines, counselling, spoken service
-  calls), all labelled by people who did not write them. Each round's test split is frozen
+  calls), round 6 by one more (restatements put as check-backs, near misses of empathy
+  and advice), all labelled by people who did not write them. Each round's test split is frozen
   (hashed) and never used to fit or tune; ``test-rounds2-4-primary`` and
   ``test-round5-primary`` score those test items against the one primary move their
   labeller chose, as ESConv is scored.
@@ -104,6 +105,7 @@ def tag_table(rows: Sequence[dict], got: Sequence[set[str]], tags: Sequence[str]
 
 ROUND1 = ("writer_a", "writer_b", "writer_c")
 ROUND5 = ("writer_j", "writer_k")  # written and frozen on 2026-12-07, after the first encoder
+ROUND6 = ("writer_l",)  # the gaps ESConv showed (restatements as check-backs, near misses)
 
 
 def run() -> dict:
@@ -112,13 +114,12 @@ def run() -> dict:
         dev, test = load_items("dev"), load_items("test")
         sets["dev"] = dev
         sets["test"] = [r for r in test if r["writer"] in ROUND1]
-        sets["test-rounds2-4"] = [
-            r for r in test if r["writer"] not in ROUND1 and r["writer"] not in ROUND5
-        ]
+        sets["test-rounds2-4"] = [r for r in test if r["writer"] not in (*ROUND1, *ROUND5, *ROUND6)]
         sets["test-round5"] = [r for r in test if r["writer"] in ROUND5]
+        sets["test-round6"] = [r for r in test if r["writer"] in ROUND6]
         # rounds 2-5's labellers also gave the one primary move: scored as one tag per turn,
         # as ESConv's annotators label
-        for name in ("test-rounds2-4", "test-round5"):
+        for name in ("test-rounds2-4", "test-round5", "test-round6"):
             sets[f"{name}-primary"] = [
                 {**r, "tags": [r["primary"]] if r["primary"] in FOUR else []}
                 for r in sets[name]
