@@ -304,6 +304,19 @@ def latencies(record: SessionRecord) -> tuple[list[float], list[float]]:
     return total, after_decision
 
 
+def _distributions(
+    records: list[tuple[str, SessionRecord, list[AudioArray]]],
+) -> tuple[Distribution, Distribution]:
+    """Speech end -> first audio, and decision -> first audio, over every call's turns."""
+    total: list[float] = []
+    decision: list[float] = []
+    for _name, record, _w in records:
+        t, d = latencies(record)
+        total += t
+        decision += d
+    return Distribution.of(total), Distribution.of(decision)
+
+
 def turn_details(record: SessionRecord) -> list[dict[str, Any]]:
     """Per learner turn and its reply: where the time went (seconds), for ``--json``."""
     out: list[dict[str, Any]] = []
@@ -406,15 +419,9 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
     records, rss_per_turn, speculation = streamed.records, streamed.rss, streamed.speculation
     result.turns = streamed.turns
     result.barge_in_stop_s = [round(s, 3) for s in streamed.barge_stops]
-    total: list[float] = []
-    decision: list[float] = []
+    result.turn_latency, result.decision_to_audio = _distributions(records)
     for _name, record, _w in records:
-        t, d = latencies(record)
-        total += t
-        decision += d
         result.per_turn += turn_details(record)
-    result.turn_latency = Distribution.of(total)
-    result.decision_to_audio = Distribution.of(decision)
     result.speculation = speculation
     rss_per_turn.append(settled_rss_mb())  # after the last turn
     result.rss_peak_mb = rss_mb()[1]
@@ -432,13 +439,9 @@ def run_bench(options: BenchOptions, progress: Progress = lambda _m: None) -> Be
             options, scripts, wavs, recording, tone, speaker, transcriber, progress,
             end_of_turn=EndOfTurnPolicy(),
         )  # fmt: skip
-        total, decision = [], []
-        for _name, record, _w in adaptive.records:
-            t, d = latencies(record)
-            total += t
-            decision += d
-        result.turn_latency_adaptive = Distribution.of(total)
-        result.decision_to_audio_adaptive = Distribution.of(decision)
+        result.turn_latency_adaptive, result.decision_to_audio_adaptive = _distributions(
+            adaptive.records
+        )
 
     progress("Naive pipeline on the same turns…")
     naive = _naive_turns(records, options, transcriber, tone, speaker, chat)

@@ -15,7 +15,6 @@ anger state, which moves only through ``anger.step``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -43,7 +42,7 @@ from calmline.customer.meaning import (
     clauses,
     offered_in,
 )
-from calmline.customer.neutral import Account
+from calmline.customer.neutral import READS_RECORD, Account
 from calmline.customer.policy import (
     LAST_WARNING,
     LINE_SOURCES,
@@ -287,7 +286,7 @@ class Customer:
                 c
                 for c in clauses(text)
                 if not (RETRACTS.search(c) or REPORTED.search(c))
-                and not (owned and _READS_BACK.search(c))
+                and not (owned and READS_RECORD.search(c))
             ]
             by_words = any(affirmed_phrase_in(c, p) for c in said for p in trigger.phrases)
             if by_tag or by_words:
@@ -460,7 +459,6 @@ PUSHING_MOVES: tuple[Move, ...] = (
     "abusive",
 )
 TAG_TRIGGER_SURE = 0.8  # a tone tag alone this sure hits a trigger
-_READS_BACK = re.compile(r"^\W*(and |so |right,? )?(i|we) can see\b", re.IGNORECASE)
 
 
 def _heard_push(confidence: float, meaning: TurnMeaning | None) -> bool:

@@ -470,13 +470,17 @@ SYMPATHY_BRUSH_OFF = 0.7
 _PURPOSE = re.compile(r"^\W*(i|we) (can|could|will|'ll)\b", re.I)
 
 
-def _purpose(part: str, text: str) -> bool:
-    """Is ``part`` the "so (that) I can ..." reason for the question before it?"""
+def _purpose(part: str, turn: str) -> bool:
+    """Is ``part`` the "so (that) I can ..." reason for the question before it? ``turn``:
+    the whole turn, already through ``_plain``."""
     if not _PURPOSE.match(part):
         return False
-    lead = re.escape(with_contractions(part.replace("’", "'"))[:25].lower())
-    plain = with_contractions(text.replace("’", "'")).lower()
-    return re.search(rf"\bso( that)?,?\s+{lead}", plain) is not None
+    lead = re.escape(_plain(part)[:25])
+    return re.search(rf"\bso( that)?,?\s+{lead}", turn) is not None
+
+
+def _plain(text: str) -> str:
+    return with_contractions(text.replace("’", "'")).lower()
 
 
 def pledge_in(clause: str) -> bool:
@@ -590,11 +594,12 @@ class MeaningReader:
 
         account = Account(scenario, customer_lines)
         kinds: list[str | None] = []
+        lowered = _plain(text)
         for k, (part, vector) in enumerate(zip(parts, vectors, strict=True)):
             if (
                 k
                 and is_question(parts[k - 1].lower())
-                and _purpose(part, text)
+                and _purpose(part, lowered)
                 and not (WHEN.search(part) or AMOUNT.search(part) or REMEDY.search(part))
             ):
                 # "Can I see the receipt, just so I can put it through quickly?": the
@@ -806,7 +811,7 @@ def _sentence_starts(parts: list[str]) -> list[str]:
     return out
 
 
-def _identifiers(line: str) -> set[str]:
+def _answer_identifiers(line: str) -> set[str]:
     """What makes an answer line checkable as said: its numbers, references and dates."""
     refs = {m.lower() for m in _REF.findall(line)}
     return spoken_numbers(line) | calendar_words(line) | refs
@@ -814,7 +819,7 @@ def _identifiers(line: str) -> set[str]:
 
 def reasked_answers(text: str, scenario: Scenario, customer_lines: Sequence[str]) -> list[str]:
     """Ids of the pack answers the learner asks for although the customer already said them."""
-    said_ids = _identifiers(" ".join(customer_lines))
+    said_ids = _answer_identifiers(" ".join(customer_lines))
     out: list[str] = []
     for sentence in sentence_parts(with_contractions(text.replace("’", "'"))):
         asking = is_question(sentence.lower()) or _REQUEST.match(sentence)
@@ -823,7 +828,7 @@ def reasked_answers(text: str, scenario: Scenario, customer_lines: Sequence[str]
         for answer in scenario.answers:
             if answer.id in out or not _asks_topic(sentence, answer):
                 continue
-            wanted = _identifiers(answer.lines[0])
+            wanted = _answer_identifiers(answer.lines[0])
             # its references ("HB-662019", "NW 418") said is enough: "the last two times"
             # in the same answer is no reason to ask for the claim number again
             refs = {w for w in wanted if sum(ch.isdigit() for ch in w) >= 3 and "." not in w}

@@ -59,6 +59,9 @@ _LOOKUP = re.compile(
     r"|\b(i can see|it says|it shows|(the )?system (shows|says)|i've got (it|that|the|your))\b",
     re.I,
 )
+# Reading from the record at the start of a clause ("and I can see the router was reset"):
+# what the customer told, not a promise or a repeat of it.
+READS_RECORD = re.compile(r"^\W*(and |so |right,? )?(i|we) can see\b", re.IGNORECASE)
 # Checking back what was heard ("let me make sure I've got it straight"): no promise.
 CHECKS_BACK = re.compile(
     r"\b(let me|just to|i (just )?want to) (just )?(make sure|check|be sure)"
@@ -77,7 +80,7 @@ _ACK = re.compile(
     re.I,
 )
 # What the customer should do or should have done: a suggestion, never neutral.
-_SUGGESTS = re.compile(
+_CUSTOMER_SHOULD = re.compile(
     r"\b(have you (tried|checked|looked|asked|had a look|rung|called|contacted)|can you try"
     r"|could you try|try (turning|switching|restarting|resetting)|did you (try|check|fill|use|put"
     r"|drop|read|follow|overfill|descale|keep|get)|was it (put in|installed|fitted|used)"
@@ -115,7 +118,7 @@ _OWN_DOING = re.compile(
 )
 
 
-def _identifiers(text: str) -> set[str]:
+def _checkable(text: str) -> set[str]:
     refs = {re.sub(r"[^0-9a-z]", "", m.lower()) for m in re.findall(r"\b[\w-]*\d[\w-]*\b", text)}
     return spoken_numbers(text) | calendar_words(text) | {r for r in refs if len(r) >= 3}
 
@@ -132,7 +135,7 @@ class Account:
     def __init__(self, scenario: Scenario, customer_lines: Iterable[str] = ()) -> None:
         text = " ".join([*scenario.facts.values(), scenario.summary, *customer_lines])
         text += " " + scenario.persona.name
-        self.identifiers = _identifiers(text)
+        self.identifiers = _checkable(text)
         self.words = _content(text)
         # the stems of its words: "reset" in the facts, "resetting" in the turn
         self.stems = {w[:5] for w in self.words}
@@ -144,9 +147,9 @@ class Account:
         ``strict``, for a clause that reads like something done ("the part's been ordered",
         "engineer attended Tuesday"): every number, date and reference in it is the
         customer's, and most of its words are; an agent's own "I've booked" never is."""
-        if _SUGGESTS.search(clause) or DOUBTS.search(clause) or _OWN_DONE.search(clause):
+        if _CUSTOMER_SHOULD.search(clause) or DOUBTS.search(clause) or _OWN_DONE.search(clause):
             return False
-        said = _identifiers(clause)
+        said = _checkable(clause)
         ids = said & self.identifiers
         words = _content(clause)
         if not words and not ids:
@@ -206,7 +209,7 @@ def neutral_kind(clause: str, account: Account) -> str | None:
     """What neutral thing the clause does ("question", "look-up", "hold", "read-back",
     "identity check", "acknowledgement"), or None when it does something else."""
     text = clause.replace("’", "'").strip()
-    if not text or DOUBTS.search(text) or _SUGGESTS.search(text) or _PUSHES.search(text):
+    if not text or DOUBTS.search(text) or _CUSTOMER_SHOULD.search(text) or _PUSHES.search(text):
         return None
     if identity_details(text):
         return "identity check"
