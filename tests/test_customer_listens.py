@@ -283,6 +283,43 @@ def test_a_reference_read_back_wrong_is_corrected(tmp_path: Path) -> None:
     assert replies(record)[0].text == "No, it's ND-558213."
 
 
+def test_a_reference_spelt_out_wrong_is_corrected_not_confirmed(tmp_path: Path) -> None:
+    """ "so that's k seven p q two n yeah" for booking K7PQ2M is corrected (realism round 9:
+    "Yes. That's it."); read back right, it is not."""
+    lines = ["Can I take the booking reference?", "so that's k seven p q two n yeah"]
+    record = play(tmp_path, "cancelled-flight", lines)
+    assert replies(record)[1].text.startswith("No, it's K7PQ2M")
+    right = play(tmp_path, "cancelled-flight", [lines[0], "so that's k seven p q two m yeah"])
+    assert not replies(right)[1].text.startswith("No")
+
+
+def test_fetching_a_colleague_to_the_desk_is_no_transfer_or_blame() -> None:
+    """ "I'm asking my colleague to come through and join us" brings help here (realism
+    round 9: read as blame at 0.79 and +9.9); with the customer's name before it, "Dean, I
+    can see how serious this is" is sympathy, which no learned brush-off below 0.7 undoes."""
+    pack = load_scenario("benefits-counter-safety")
+    reader = load_meaning_reader()
+    said = [pack.opening_line]
+    fetch = "I'm asking my colleague to come through from the back office and join us now."
+    meaning = reader.read(fetch, pack, said)
+    assert not {"transfer", "blames", "brush_off"} & {*meaning.moves, *meaning.learned}, meaning
+    named = "Dean, I can see how serious this is for you. I'm going to step back a bit."
+    assert "brush_off" not in reader.read(named, pack, said).learned
+
+
+def test_a_choice_put_to_the_customer_is_answered_with_a_pick(tmp_path: Path) -> None:
+    """ "the £34.99 back or a new one, your choice" settles the customer, who says which
+    (realism round 9: a thank-you that left the learner guessing)."""
+    lines = [
+        "Oh no, that's not right after nine days, I'm sorry. That's on us, not you.",
+        "It's well inside thirty days, so you can have the full £34.99 back or a new one, "
+        "your choice entirely.",
+    ]
+    record = play(tmp_path, "kettle-counter", lines, "easy")
+    assert record.outcome == "satisfied"
+    assert replies(record)[-1].text.startswith("A new one, please.")
+
+
 def test_a_reference_the_learner_read_out_is_not_given_back(tmp_path: Path) -> None:
     """ "Is that the receipt? 40217, that all matches up" is not answered with "The
     receipt's right here, number 40217" (realism round 6)."""

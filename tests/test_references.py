@@ -37,3 +37,6 @@ def test_a_reference_spelled_out_by_the_recogniser_is_read() -> None:
     flight = load_scenario("cancelled-flight").facts
     assert misread_reference("Okay, K7PQ2N, four passengers, correct?", flight) == "K7PQ2M"
     assert misread_reference("k seven p q two m thank you", flight) is None
+    # "that's" is a word, not the letter s at the front of the code (realism round 9)
+    assert misread_reference("so that's k seven p q two n yeah", flight) == "K7PQ2M"
+    assert misread_reference("so that's k seven p q two m yeah", flight) is None

@@ -110,8 +110,10 @@ _HOURS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|mi
 WHEN = re.compile(
     r"\b(today|tonight|this (morning|afternoon|evening|week)|tomorrow|first thing"
     r"|(by|before) (the )?end of (the )?(day|play|week)|end of today"
-    r"|within (the |an |one |two |three |\d+ )?(hour|hours|minutes|mins|days|working days)"
-    r"|in (the next )?(\d+|a few|five|ten|fifteen|twenty|thirty|an|one|two) (minutes|mins|hours)"
+    r"|within (the (next )?|an |half an |a few |\d+ |(one|two|three|five|ten|fifteen|twenty"
+    r"|thirty|forty|forty-five|sixty) )?(hour|hours|minutes|mins|days|working days)"
+    r"|in (the next )?(\d+|a few|five|ten|fifteen|twenty|thirty|forty|an|one|two|half an)"
+    r" (minutes|mins|hours|hour)|(ready|there|done|booked) (right )?now\b"
     rf"|(by|at|before|from|after|until|till|between|and) (\d{{1,2}}([:.]\d\d)?|{_HOURS})\b"
     r"|\d{1,2}([:.]\d\d)? ?(am|pm)\b|o'?clock|half (past|one|two|three|four|five|six|seven)"
     r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday)|\d{1,2}(st|nd|rd|th)\b"
@@ -248,6 +250,18 @@ RETRACTS = re.compile(
 REPORTED = re.compile(
     r"\b(you were told|you've been told|you was told|someone (told|said to) you"
     r"|the notes? (say|says|show|shows)|it says (here|on (the|your))|according to the notes)\b",
+    re.IGNORECASE,
+)
+# Fetching someone to the customer now ("I'm asking my colleague to come through and join
+# us", "let me get my supervisor over"): help brought here, the opposite of sending the
+# customer elsewhere; the learned reader, which hears "colleague" and "back office", must
+# not read it as a transfer or as blame.
+SUMMONS = re.compile(
+    r"\b(i'm|i am|i'll|i will|let me|i'm going to|i am going to|i've|i have)\s+(just\s+)?"
+    r"(ask(ing|ed)?|get(ting)?|bring(ing)?|call(ing|ed)?|fetch(ing|ed)?|grab(bing|bed)?"
+    r"|pag(e|ing|ed)|buzz(ing|ed)?)\s+(my|a|the|our)\s+(\w+\s+)?(colleague|manager|supervisor"
+    r"|senior( officer)?|team leader|duty manager)\b[^.?!]*?\b(to join|join us|come (over|through"
+    r"|down|out|here|and join)|over here|out here|down here|through here)\b",
     re.IGNORECASE,
 )
 # A suggestion or offer: what can repeat a failure (a paraphrase of it cannot).
@@ -440,7 +454,8 @@ REMEDY = re.compile(
 # A proposal the customer can take up ("shall I book them?", "would you like a refund?").
 OFFER = re.compile(
     r"\b(shall i|should i|shall we|would you like|do you want|would you prefer|which would you"
-    r"|how about|whichever you)\b",
+    r"|how about|whichever you|you can have|you could have|(it's |it is )?your (choice|call)"
+    r"|(it's |it is )?up to you|you can choose|you can pick)\b",
     re.IGNORECASE,
 )
 
@@ -616,7 +631,7 @@ class MeaningReader:
                 remedy = offered_in(part) and REMEDY.search(part)
                 if not (pledged or OFFER.search(part) or remedy):
                     neutral = neutral_kind(part, account)
-                elif account.read_back(part, strict=True):
+                elif account.read_back(part, strict=True) or account.reads_back_failure(part):
                     neutral = "read-back"  # "engineer went out Tuesday, part's been ordered"
             kinds.append(neutral)
             if ck.kind == "brush_off" and pledged and WHEN.search(part):
@@ -695,10 +710,13 @@ class MeaningReader:
             reading = self.learned.read(self.embedder, [TurnText(text, context)])[0]
             # a turn that acts is not also a brush-off: what it does for the problem wins
             acts = "concrete_action" in moves or reading.does.get("acts", 0.0) >= SIGNAL_AT
+            summons = SUMMONS.search(lowered) is not None
             for label, move in LEARNED_MOVES.items():
                 conf = reading.does.get(label, 0.0)
                 if sympathy and move == "brush_off" and conf < SYMPATHY_BRUSH_OFF:
                     continue  # warm words read as a brush-off only when it is plain
+                if summons and move in ("transfer", "blames", "brush_off"):
+                    continue  # help fetched to the customer now (SUMMONS)
                 if owns or (opening and move == "reasks_given"):
                     # "I didn't mean you'd done anything wrong" takes blame back; the
                     # reference taken at the start is no re-ask (above)

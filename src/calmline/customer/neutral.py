@@ -104,6 +104,7 @@ _STOP = frozenset(
 _ASKING_WORDS = frozenset(["please", "take", "tell", "give", "confirm", "usually", "again"])
 READ_BACK_SHARE = 0.5  # of a clause's content words found in the facts or the customer's words
 STRICT_SHARE = 0.6  # ... for a clause that reads like something done
+FAILURE_SHARE = 0.8  # ... for the failure itself told back ("we've put you in room 112")
 # What the agent has just done ("I've attached them", "we've sent it"): news, not a read-back.
 _OWN_DONE = re.compile(
     r"\b(i've|i have|we've|we have)\s+(just\s+|now\s+|already\s+|also\s+|personally\s+)?"
@@ -164,12 +165,26 @@ class Account:
             return (bool(ids) and share >= STRICT_SHARE) or share >= 0.8
         return len(ids) >= 2 or (len(ids) >= 1 and share >= READ_BACK_SHARE) or share >= 0.8
 
+    def reads_back_failure(self, clause: str) -> bool:
+        """Does ``clause`` tell back what was done to the customer, the complaint itself ("and
+        we've put you in room 112, a twin over the car park")? Something done, whose every
+        number and reference is the customer's (one at least) and nearly all of whose words
+        are: a restatement, not news of an action."""
+        if not _OWN_DONE.search(clause) or _CUSTOMER_SHOULD.search(clause):
+            return False
+        said = _checkable(clause)
+        words = _content(clause)
+        if not said or not said <= self.identifiers or not words:
+            return False
+        known = sum(1 for w in words if w in self.words or w[:5] in self.stems)
+        return known / len(words) >= FAILURE_SHARE
+
 
 SYMPATHY = "sympathy"
 # Sorry, understanding, that it is not right: feelings, which the anger model weighs.
 _SYMPATHY = re.compile(
     r"^\W*((ok(ay)?|oh|right|well|and|look|honestly"
-    r"|(mr|mrs|ms|miss|dr) \w+|sir|madam|love|pet)\W+)*"
+    r"|(mr|mrs|ms|miss|dr) \w+|sir|madam|love|pet|[a-z]+(?=,))\W+)*"  # "Dean, I can see..."
     r"((i'm|i am) (so |really |very |truly )?sorry|sorry|i (do )?apologi[sz]e"
     r"|i (completely |totally |really )?understand|i can (see|hear|imagine)"
     r"|that('s| is| must be) (awful|terrible|horrible|rubbish|dreadful|frustrating|upsetting"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from calmline.customer.authored import unsaid
+from calmline.customer.choice import chosen
 from calmline.customer.difficulty import Temper
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
@@ -107,20 +108,24 @@ class ScriptedMoments:
             if sc.persona.at_limit == "hang_up":
                 return CustomerLine(sc.hangup_line, source="authored", outcome="hung_up")
             return CustomerLine(sc.manager_line, source="authored", outcome="manager")
+        earlier = [sc.opening_line, *(t.text for t in call[:-1])]
+        wrong = misread_reference(learner_text, sc.facts, earlier)
+        # a reference read back wrong is corrected first, even in the last warning
+        correction = f"No, it's {wrong}." if wrong is not None else None
+        corrects = [f"corrects a misread {wrong}"] if wrong is not None else []
         if streak >= patience:
             lines = sc.warning_lines or GENERIC_WARNINGS[sc.persona.at_limit]
             said = [t.text for t in call if t.speaker == "customer"]
             text = next(iter(unsaid(lines, said)), lines[-1])
-            return CustomerLine(text, source="authored", notes=[LAST_WARNING])
-        earlier = [sc.opening_line, *(t.text for t in call[:-1])]
-        wrong = misread_reference(learner_text, sc.facts, earlier)
-        if wrong is not None:
-            return CustomerLine(
-                f"No, it's {wrong}.", source="authored", notes=[f"corrects a misread {wrong}"]
-            )
+            text = f"{correction} {text}" if correction else text
+            return CustomerLine(text, source="authored", notes=[LAST_WARNING, *corrects])
+        if correction is not None:
+            return CustomerLine(correction, source="authored", notes=corrects)
         settle_below = sc.settle_below + self.temper.settle_shift
         if state.resolution_offered and state.anger < settle_below:
-            return CustomerLine(sc.satisfied_line, source="authored", outcome="satisfied")
+            pick = chosen(learner_text, sc)  # "A new one, please." to "a refund or a new one"
+            text = sc.satisfied_line if pick is None else f"{pick} {sc.satisfied_line}"
+            return CustomerLine(text, source="authored", outcome="satisfied")
         detail = self._asked_detail(call, learner_text)
         if detail is not None:
             return CustomerLine(

@@ -62,7 +62,9 @@ def spelled_references(text: str) -> set[str]:
     out: set[str] = set()
     run: list[str] = []
     double = False
-    for token in [*re.findall(r"[a-z0-9]+", text.lower()), ""]:
+    # "that's", "it's": a word, not the letter s before a spelt reference
+    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower().replace("’", "'"))
+    for token in [*words, ""]:
         if token == "double":
             double = True
             continue

@@ -1,0 +1,40 @@
+"""A choice put to the customer (``customer/choice.py``): the customer takes one, in their words."""
+
+from __future__ import annotations
+
+import pytest
+
+from calmline.customer.choice import chosen, options
+from calmline.customer.scenario import load_scenario
+
+
+@pytest.mark.parametrize(
+    ("pack", "turn", "pick"),
+    [
+        # realism round 9: answered "Yes, that's it exactly. So what happens now?"
+        (
+            "kettle-counter",
+            "It's well inside thirty days, so you can have the full £34.99 back or a new one, "
+            "your choice entirely.",
+            "A new one, please.",
+        ),
+        (
+            "hotel-room",
+            "Would you like me to move you to a sea view room tonight, or refund the difference?",
+            "Move me to a sea view room tonight, please.",
+        ),
+        # a question with "or" in it is no offer
+        ("kettle-counter", "Is it leaking from the base or the lid?", None),
+        # nor is a choice between things the customer never asked for
+        ("late-parcel", "Do you want a call or an email about it?", None),
+    ],
+)
+def test_the_customer_takes_the_option_they_want_most(
+    pack: str, turn: str, pick: str | None
+) -> None:
+    assert chosen(turn, load_scenario(pack)) == pick
+
+
+def test_the_options_are_the_offer_itself_not_its_frame() -> None:
+    turn = "so do you want me to grab you a new one now or put the money back on your card"
+    assert options(turn) == ["grab you a new one now", "put the money back on your card"]
