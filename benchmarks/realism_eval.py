@@ -17,7 +17,9 @@ Files under ``data/realism/`` (its README says who wrote and labelled what):
 - ``labelling/lines.jsonl`` and ``labelling/moves.jsonl``: what the labeller sees (no
   anger figures, no machine notes);
 - ``labels/lines.jsonl`` (``in_character``, ``answers``, ``contradicts_facts``) and
-  ``labels/moves.jsonl`` (``should``: rise / hold / fall, ``kind``: what the move is).
+  ``labels/moves.jsonl`` (``should``: rise / hold / fall, ``kind``: what the move is);
+  ``labels/moves_second.jsonl``, where a second labeller labelled the same moves apart: how
+  far two people agree on the direction, the ceiling for any anger model.
 
 Anger "moved" up or down when the turn's step is more than ``HOLD`` points; otherwise it held.
 Each script is also replayed at the two other difficulties, to show whether difficulty
@@ -144,6 +146,40 @@ def _direction(delta: float) -> str:
     return "rise" if delta > HOLD else "fall" if delta < -HOLD else "hold"
 
 
+def _kappa(pairs: list[tuple[str, str]]) -> float:
+    """Cohen's kappa of two labellers' directions."""
+    n = len(pairs)
+    seen = sum(a == b for a, b in pairs) / n
+    first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    chance = sum(first[k] * second[k] for k in first) / (n * n)
+    return (seen - chance) / (1 - chance) if chance < 1 else 1.0
+
+
+def _second_labeller(
+    path: Path, first: dict[str, dict[str, Any]], steps: dict[str, float]
+) -> dict[str, Any] | None:
+    """How far two blind labellers agree on which way anger should go (the ceiling of any
+    anger model measured against one of them), and the machine against each and both."""
+    if not path.exists():
+        return None
+    other = {r["id"]: r for r in read_jsonl(path)}
+    ids = [i for i in other if i in first and i in steps]
+    if not ids:
+        return None
+    pairs = [(first[i]["should"], other[i]["should"]) for i in ids]
+    both = [i for i in ids if first[i]["should"] == other[i]["should"]]
+    return {
+        "moves": len(ids),
+        "labellers_agree": len(both),
+        "kappa": round(_kappa(pairs), 3),
+        "machine_agrees_second": sum(_direction(steps[i]) == other[i]["should"] for i in ids),
+        "machine_agrees_both": sum(_direction(steps[i]) == first[i]["should"] for i in both),
+        "confusion_first_vs_second": {
+            f"{a}->{b}": c for (a, b), c in sorted(Counter(pairs).items())
+        },
+    }
+
+
 def score(root: Path, json_out: Path | None) -> int:
     runs = read_jsonl(root / "runs.jsonl")
     line_labels = {r["id"]: r for r in read_jsonl(root / "labels" / "lines.jsonl")}
@@ -185,6 +221,7 @@ def score(root: Path, json_out: Path | None) -> int:
         > 5
         for r in runs
     )
+    second = _second_labeller(root / "labels" / "moves_second.jsonl", move_labels, steps)
     report = {
         "calls": len(runs),
         "customer_lines": n_lines,
@@ -200,6 +237,7 @@ def score(root: Path, json_out: Path | None) -> int:
         "stage_direction_repeats": repeats,
         "difficulty_changed_outcome_or_anger": changed,
         "by_difficulty": by_difficulty,
+        **({"second_labeller": second} if second else {}),
     }
     pct = lambda a, b: f"{a}/{b} = {100 * a / b:.0f}%" if b else "n/a"  # noqa: E731
     print(f"calls {len(runs)}, customer lines {n_lines}, learner moves {len(judged)}")
@@ -213,6 +251,13 @@ def score(root: Path, json_out: Path | None) -> int:
     print(f"stage directions repeated within a call: {repeats}")
     print(f"scripts whose outcome or final anger (>5) changes with difficulty: "
           f"{pct(changed, len(runs))}")  # fmt: skip
+    if second:
+        print(f"a second blind labeller on {second['moves']} moves: agrees with the first on "
+              f"{pct(second['labellers_agree'], second['moves'])} (Cohen's kappa "
+              f"{second['kappa']:.2f}); anger agrees with the second on "
+              f"{pct(second['machine_agrees_second'], second['moves'])}, and where the two "
+              f"labellers agree, with both on "
+              f"{pct(second['machine_agrees_both'], second['labellers_agree'])}")  # fmt: skip
     for row in by_difficulty:
         print("  ", row)
     if json_out:
