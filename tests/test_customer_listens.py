@@ -433,6 +433,15 @@ def test_a_real_question_about_what_else_happened_is_not_dismissive() -> None:
                 "reset on each of your calls, so I will not ask you to do that again."
             ],
         ),
+        # the customer's right granted, which names the rules (realism round 10: the "no
+        # rights" trigger, +15.8)
+        (
+            "cancelled-flight",
+            [
+                "You're entitled to be rerouted at the earliest opportunity, including on "
+                "another airline, and Monday is not that."
+            ],
+        ),
         # the customer's own account, checked back
         (
             "boiler-repair-sla",

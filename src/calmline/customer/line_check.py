@@ -103,12 +103,35 @@ def _forms(token: str) -> set[str]:
     return out
 
 
+_NEGATORS = frozenset({"not", "no", "never", "cannot", "nothing"})
+NEGATED_SPAN = 6  # tokens after a negation in which the rest of a negated phrase must come
+
+
+def _in_order(words: list[str], forms: list[set[str]]) -> bool:
+    at = 0
+    for word in words:
+        while at < len(forms) and word not in forms[at]:
+            at += 1
+        if at == len(forms):
+            return False
+        at += 1
+    return True
+
+
 def _phrase_hits(phrase: str, tokens: list[str]) -> int | None:
     """Index of the first token of ``phrase`` in ``tokens`` if all its words occur."""
     wanted = line_words(phrase)
     if not wanted:
         return None
     forms = [_forms(tok) for tok in tokens]
+    if wanted[0] in _NEGATORS and len(wanted) > 1:
+        # "not entitled", "no compensation": the negation bears on the next words, so they
+        # follow it closely ("you're entitled to ..., and Monday is not that" has no "not
+        # entitled" in it)
+        for i, f in enumerate(forms):
+            if wanted[0] in f and _in_order(wanted[1:], forms[i + 1 : i + 1 + NEGATED_SPAN]):
+                return i
+        return None
     positions = []
     for word in wanted:
         found = [i for i, f in enumerate(forms) if word in f]

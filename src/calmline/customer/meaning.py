@@ -114,6 +114,8 @@ WHEN = re.compile(
     r"|thirty|forty|forty-five|sixty) )?(hour|hours|minutes|mins|days|working days)"
     r"|in (the next )?(\d+|a few|five|ten|fifteen|twenty|thirty|forty|an|one|two|half an)"
     r" (minutes|mins|hours|hour)|(ready|there|done|booked) (right )?now\b"
+    r"|(no|not be|won't be|not) (more|longer) than (a few|\d+|one|two|three|five|ten|fifteen"
+    r"|twenty|thirty) (minutes|mins|hours|hour)"
     rf"|(by|at|before|from|after|until|till|between|and) (\d{{1,2}}([:.]\d\d)?|{_HOURS})\b"
     r"|\d{1,2}([:.]\d\d)? ?(am|pm)\b|o'?clock|half (past|one|two|three|four|five|six|seven)"
     r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday)|\d{1,2}(st|nd|rd|th)\b"
@@ -179,7 +181,10 @@ PLEDGE = re.compile(
     r"|\b(going out|on (its|their) way|on the van|in the post|booked in|booked for|goes back)\b"
     r"|\bback (on|to|in|into) (your|the) (\w+ )?(card|account)\b"
     r"|\b(is|are) (going|coming) (on|onto|to|out|back|over|round|in|into)\b"
-    r"|\b(is|are) being \w+ed\b",
+    r"|\b(is|are) being \w+ed\b"
+    # doing it while the customer holds: "one moment while I get the refund authorised"
+    r"|\bwhile (i|we) (get|put|book|process|arrange|authori[sz]e|sort|raise|log|set|send|issue"
+    r"|secure|reserve|confirm)\b",
     re.IGNORECASE,
 )
 # The agent's own pledge ("I'll credit your account"): definite even without a when.
@@ -237,6 +242,28 @@ OWNS = re.compile(
     r"|\b(nobody|no one|no-one)('s| is) (saying|suggesting|blaming|accusing)\b|\bi believe you\b",
     re.IGNORECASE,
 )
+# The customer's right granted ("you're entitled to be rerouted", "section 22 gives you the
+# right to reject it"): the opposite of a policy shield, though it names the rules; the tone
+# reader hears the policy in it (realism round 10: "no rights" trigger, +15.8, both blind
+# labellers *fall*).
+GRANTS = re.compile(
+    r"\b(you're|you are|you'd be|you would be|you're fully|you are fully|you're absolutely"
+    r"|you are absolutely)\s+(fully\s+|absolutely\s+|definitely\s+)?entitled to\b"
+    r"|\byou (have|'ve got|have got) (the|every|a) right to\b"
+    r"|\b(gives|give|gave) you (the|a|every) right to\b",
+    re.IGNORECASE,
+)
+
+
+def _grants(text: str) -> bool:
+    """Does the turn grant the customer a right, not negated ("you're not entitled to...")?"""
+    return any(
+        not re.search(r"\b(not|no|never|n't)\b[^.?!]{0,20}$", text[: m.start()], re.I)
+        and " not " not in m.group(0).lower()
+        for m in GRANTS.finditer(text)
+    )
+
+
 # Taking back what was said before ("I apologise for quoting our policy at you", "I should
 # not have pushed you to the app"): naming the policy or the failure is not repeating it.
 RETRACTS = re.compile(
@@ -685,7 +712,7 @@ class MeaningReader:
         repeat = self._repeat(parts, vectors, scenario, account)
         if repeat is not None and not declined:
             found("repeats_failure", repeat[1], f"'{repeat[0]}' repeats what failed")
-        owns = bool(OWNS.search(plain) or RETRACTS.search(plain) or declined)
+        owns = bool(OWNS.search(plain) or RETRACTS.search(plain) or declined or _grants(plain))
         sympathy = SYMPATHY in kinds  # "I can hear how worried you are": no lecture
         if _monologue(text, parts) and not owns and not sympathy:
             found(
