@@ -142,7 +142,7 @@ def _steps(run: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _direction(delta: float) -> str:
+def direction_of(delta: float) -> str:
     return "rise" if delta > HOLD else "fall" if delta < -HOLD else "hold"
 
 
@@ -172,8 +172,8 @@ def _second_labeller(
         "moves": len(ids),
         "labellers_agree": len(both),
         "kappa": round(_kappa(pairs), 3),
-        "machine_agrees_second": sum(_direction(steps[i]) == other[i]["should"] for i in ids),
-        "machine_agrees_both": sum(_direction(steps[i]) == first[i]["should"] for i in both),
+        "machine_agrees_second": sum(direction_of(steps[i]) == other[i]["should"] for i in ids),
+        "machine_agrees_both": sum(direction_of(steps[i]) == first[i]["should"] for i in both),
         "confusion_first_vs_second": {
             f"{a}->{b}": c for (a, b), c in sorted(Counter(pairs).items())
         },
@@ -191,7 +191,7 @@ def score(root: Path, json_out: Path | None) -> int:
     contradicts = [i for i, r in line_labels.items() if r["contradicts_facts"]]
     steps = {k: v for r in runs for k, v in _steps(r).items()}
     judged = [
-        (i, lab["should"], _direction(steps[i])) for i, lab in move_labels.items() if i in steps
+        (i, lab["should"], direction_of(steps[i])) for i, lab in move_labels.items() if i in steps
     ]
     agree = sum(should == got for _, should, got in judged)
     confusion = Counter((should, got) for _, should, got in judged)
