@@ -65,6 +65,8 @@ BRUSH_OFFS = {
         "You'll need to give it another 48 hours, that's the process.",
         "There's nothing more I can do, I'm afraid.",
         "These things happen with couriers, unfortunately.",
+        # closing the call with nothing settled (realism round 10)
+        "Is there anything else I can help you with today? Have a great rest of your day!",
     ],
 }
 

@@ -205,8 +205,13 @@ class Customer:
             return None
         said = [self.scenario.opening_line]
         said += [t.text for t in history if t.speaker == "customer" and t.phase == "call"]
-        first = not any(t.speaker == "learner" and t.phase == "call" for t in history)
-        return self.meanings.read(text, self.scenario, said, first_turn=first)
+        learner = [t for t in history if t.speaker == "learner" and t.phase == "call"]
+        settled = any(
+            r.cause == "resolution offered" for t in learner if t.anger for r in t.anger.reasons
+        )
+        return self.meanings.read(
+            text, self.scenario, said, first_turn=not learner, settled=settled
+        )
 
     def resolution_offered(self, text: str) -> bool:
         """Does the learner's turn offer a resolution this customer accepts?

@@ -264,6 +264,16 @@ def _grants(text: str) -> bool:
     )
 
 
+# Closing the call ("Is there anything else I can help you with today? Have a great day!"):
+# a brush-off while nothing is settled (realism round 10: both blind labellers *rise*, held).
+CLOSES = re.compile(
+    r"\b(is there )?anything else (that )?(i|we) can (help|do|assist)\b"
+    r"|\b(have|enjoy) a (great|good|nice|lovely|wonderful|fab|brilliant) (rest of (your|the) )?"
+    r"(day|evening|afternoon|weekend|night)\b|\b(good ?bye|bye now|bye bye)\W*$",
+    re.IGNORECASE,
+)
+
+
 # Taking back what was said before ("I apologise for quoting our policy at you", "I should
 # not have pushed you to the app"): naming the policy or the failure is not repeating it.
 RETRACTS = re.compile(
@@ -620,9 +630,11 @@ class MeaningReader:
         scenario: Scenario,
         customer_lines: Sequence[str] = (),
         first_turn: bool = False,
+        settled: bool = False,
     ) -> TurnMeaning:
         """What ``text`` does for this scenario's customer, who has said ``customer_lines``;
-        ``first_turn``: the learner's first turn of the call."""
+        ``first_turn``: the learner's first turn of the call; ``settled``: a resolution the
+        customer accepts has been offered in the call (closing it is then no brush-off)."""
         parts = clauses(text)
         vectors = self.embedder.embed(parts)
         moves: dict[str, float] = {}
@@ -753,6 +765,8 @@ class MeaningReader:
                     cues.append(f"{move} (learned): the turn reads as {label} ({conf:.2f})")
             direction = reading.direction
             learned_acts = round(reading.does.get("acts", 0.0), 3)
+        if CLOSES.search(text) and not settled and "concrete_action" not in moves:
+            found("brush_off", 0.8, "closes the call with nothing settled")
         if "concrete_action" in moves:
             moves.pop("vague_action", None)  # a hedge beside a concrete action takes nothing away
         return TurnMeaning(
