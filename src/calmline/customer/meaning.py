@@ -259,7 +259,6 @@ def _grants(text: str) -> bool:
     """Does the turn grant the customer a right, not negated ("you're not entitled to...")?"""
     return any(
         not re.search(r"\b(not|no|never|n't)\b[^.?!]{0,20}$", text[: m.start()], re.I)
-        and " not " not in m.group(0).lower()
         for m in GRANTS.finditer(text)
     )
 

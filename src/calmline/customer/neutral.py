@@ -155,8 +155,7 @@ class Account:
         words = _content(clause)
         if not words and not ids:
             return False
-        known = sum(1 for w in words if w in self.words or w[:5] in self.stems)
-        share = known / len(words) if words else 1.0
+        share = self._known_share(words) if words else 1.0
         if strict:
             own = _OWN_DOING.search(clause.replace("’", "'"))
             # a time in words ("twenty to five") need not match the facts' figures
@@ -176,8 +175,11 @@ class Account:
         words = _content(clause)
         if not said or not said <= self.identifiers or not words:
             return False
-        known = sum(1 for w in words if w in self.words or w[:5] in self.stems)
-        return known / len(words) >= FAILURE_SHARE
+        return self._known_share(words) >= FAILURE_SHARE
+
+    def _known_share(self, words: set[str]) -> float:
+        """The share of ``words`` (not empty) that are the customer's, or a form of them."""
+        return sum(1 for w in words if w in self.words or w[:5] in self.stems) / len(words)
 
 
 SYMPATHY = "sympathy"
