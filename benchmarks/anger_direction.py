@@ -21,6 +21,10 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from calmline.models import AngerStep
 
 REPO = Path(__file__).resolve().parents[1]
 ITEMS = REPO / "data" / "tone" / "items.jsonl"
@@ -41,10 +45,11 @@ def generic_scenario():
     )
 
 
-def run(split: str) -> dict:
+def steps(split: str, direction: Any = None) -> list[tuple[dict[str, Any], AngerStep]]:
+    """Each labelled turn of one split and its anger step from anger 60 (``direction``: the
+    anger model's learned direction, or None for its rules alone)."""
     from calmline.customer.anger import step
     from calmline.customer.meaning import load_meaning_reader
-    from calmline.evaluate.agreement import bootstrap
     from calmline.models import AngerState
     from calmline.tone.reader import ToneInput, load_tone_reader
 
@@ -54,13 +59,24 @@ def run(split: str) -> dict:
     tone = load_tone_reader()
     meanings = load_meaning_reader()
     readings = tone.read_batch([ToneInput(r["text"], r["context"]) for r in rows])
-    pairs = []
+    out = []
     for r, reading in zip(rows, readings, strict=True):
         meaning = meanings.read(r["text"], scenario, [r["context"]])
         _, s = step(
             AngerState(anger=START), reading, scenario.persona,
             resolution_offered=False, repeated_failure=False, meaning=meaning,
+            direction=direction,
         )  # fmt: skip
+        out.append((r, s))
+    return out
+
+
+def run(split: str, learned: bool = True) -> dict:
+    from calmline.customer.direction import load_direction_model
+    from calmline.evaluate.agreement import bootstrap
+
+    pairs = []
+    for r, s in steps(split, load_direction_model() if learned else None):
         delta = s.after - s.before
         got = "rise" if delta > HOLD else "fall" if delta < -HOLD else "hold"
         pairs.append((r["direction"], got))
@@ -69,6 +85,7 @@ def run(split: str) -> dict:
     rises = [p for p in pairs if p[0] == "rise"]
     report = {
         "split": split,
+        "learned_direction": learned,
         "items": len(pairs),
         "agrees": round(est.value, 3),
         "ci": [round(est.low, 3), round(est.high, 3)],
@@ -87,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=("dev", "test"), default="dev")
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--rules", action="store_true", help="the anger model's rules alone (no learned direction)"
+    )
     args = ap.parse_args(argv)
-    report = run(args.split)
+    report = run(args.split, learned=not args.rules)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0

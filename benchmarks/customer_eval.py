@@ -385,16 +385,24 @@ TONE_MODE = "reader"  # --tone: reader, none or jitter (authored mode only)
 
 
 def run_call_authored(
-    scenario: str, lines: list[str], out: Path, *, difficulty: str | None = None
+    scenario: str,
+    lines: list[str],
+    out: Path,
+    *,
+    difficulty: str | None = None,
+    direction: Any = "shipped",
 ) -> CallResult:
     """One call in this process with the pack's lines (no LLM): what ``calmline practice
-    --lines authored --no-speak`` does, minus the model load and the subprocess."""
+    --lines authored --no-speak`` does, minus the model load and the subprocess.
+    ``direction``: the shipped learned direction of the anger model, None for its rules
+    alone, or another ``DirectionJudge`` (the training script's recorder)."""
     from rich.console import Console
 
     from calmline.call.inputs import ScriptInput
     from calmline.call.practice import Collaborators, PracticeCall, PracticeOptions
     from calmline.call.view import CallView
     from calmline.customer.character import Customer, CustomerOptions
+    from calmline.customer.direction import load_direction_model
     from calmline.customer.meaning import load_meaning_reader
     from calmline.customer.scenario import load_scenario
     from calmline.testing.fake_llm import FakeChatModel
@@ -413,6 +421,7 @@ def run_call_authored(
             CustomerOptions(lines="authored"),
             seed=SEED,
             meanings=load_meaning_reader(),
+            direction=load_direction_model() if direction == "shipped" else direction,
         ),
         tone=load_tone_reader()
         if TONE_MODE == "reader"

@@ -5,13 +5,11 @@ as played is its unseen figure).
 
     .venv/bin/python benchmarks/realism_replay.py                       # every labelled round
     .venv/bin/python benchmarks/realism_replay.py --rounds round9,round10 --errors
-    .venv/bin/python benchmarks/realism_replay.py --learned             # + leave-one-round-out
+    .venv/bin/python benchmarks/realism_replay.py --rules               # rules alone
 
-``--learned`` asks whether a learned direction would do better than the anger model's own
-step: a logistic regression over what the pipeline reads of each move (the step and its
-reasons, the tone tags, the encoder's uptake, the meaning reader's moves), trained on all
-rounds but one and scored on that one, for each round in turn. It is a measurement; nothing
-it fits ships.
+The shipped learned direction (``customer/direction.py``) was fitted on these rounds, so its
+replay here is a training figure; ``benchmarks/train_direction.py`` prints the honest one
+(each round scored by a model that never saw it).
 """
 
 from __future__ import annotations
@@ -41,22 +39,52 @@ def labelled_rounds() -> list[Path]:
     return ([ROOT] if (ROOT / "labels" / "moves.jsonl").exists() else []) + found
 
 
-def replay(root: Path, work: Path) -> list[Move]:
-    """Each labelled learner move of the round's scripts, played now: its label and what the
-    pipeline read and did."""
+class Recorder:
+    """A learned direction that decides nothing and keeps the features the anger model
+    gives it, one per learner turn: the training data of ``train_direction.py``, exactly
+    as the product computes them."""
+
+    sure = 2.0  # no probability reaches it
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, float]] = []
+
+    def probabilities(self, named: Any) -> dict[str, float]:
+        self.seen.append(dict(named))
+        return {"fall": 1 / 3, "hold": 1 / 3, "rise": 1 / 3}
+
+
+def replay(root: Path, work: Path, *, direction: Any = "shipped") -> list[Move]:
+    """Each labelled learner move of the round's scripts, played now: its label (and the
+    second labeller's, where there is one) and what the pipeline read and did.
+    ``direction="record"``: played by the rules alone, each move with the direction model's
+    features (``customer.direction.features``)."""
     from customer_eval import run_call_authored
+
+    from calmline.customer.scenario import load_scenario
 
     calls = yaml.safe_load((root / "calls.yaml").read_text())["calls"]
     labels = {r["id"]: r for r in read_jsonl(root / "labels" / "moves.jsonl")}
+    second_file = root / "labels" / "moves_second.jsonl"
+    second = {r["id"]: r["should"] for r in read_jsonl(second_file)} if second_file.exists() else {}
     out: list[Move] = []
     for call in calls:
+        recorder = Recorder() if direction == "record" else None
         result = run_call_authored(
-            call["scenario"], call["turns"], work / call["id"], difficulty=call["difficulty"]
+            call["scenario"],
+            call["turns"],
+            work / call["id"],
+            difficulty=call["difficulty"],
+            direction=recorder or direction,
         )
         session = json.loads((Path(result.session) / "session.json").read_text())
         learner = [
             t for t in session["turns"] if t["speaker"] == "learner" and t.get("phase") == "call"
         ]
+        stepped = [t for t in learner if t.get("anger") is not None]
+        if recorder is not None and len(recorder.seen) != len(stepped):
+            raise RuntimeError(f"{call['id']}: {len(recorder.seen)} features, {len(stepped)} steps")
+        named = dict(zip((id(t) for t in stepped), recorder.seen, strict=True)) if recorder else {}
         for n, turn in enumerate(learner, start=1):
             label, anger = labels.get(f"{call['id']}/l{n}"), turn.get("anger")
             if label is None or anger is None:
@@ -67,7 +95,10 @@ def replay(root: Path, work: Path) -> list[Move]:
                     "id": label["id"],
                     "round": "round1" if root == ROOT else root.name,
                     "difficulty": call["difficulty"],
+                    "sensitivity": load_scenario(call["scenario"]).persona.sensitivity,
                     "should": label["should"],
+                    "second": second.get(label["id"]),
+                    "features": named.get(id(turn)),
                     "kind": label.get("kind"),
                     "text": turn["text"],
                     "before": anger["before"],
@@ -102,53 +133,12 @@ def report(moves: list[Move], errors: bool) -> None:
                       f"{m['text'][:90]!r}")  # fmt: skip
 
 
-def learned_direction(moves: list[Move]) -> None:
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    tags = sorted({t for m in moves for t in m["tags"]})
-    kinds = sorted({k for m in moves for k in m["moves"]})
-    causes = sorted({r["cause"].split(":")[0] for m in moves for r in m["reasons"]})
-
-    def features(m: Move) -> list[float]:
-        by_cause: Counter[str] = Counter()
-        for r in m["reasons"]:
-            by_cause[r["cause"].split(":")[0]] += r["delta"] / 10
-        return [
-            m["step"] / 10,
-            m["before"] / 100,
-            float(m["acts"]),
-            *(m["uptake"].get(k, 0.0) for k in ("fall", "hold", "rise")),
-            *(m["tags"].get(t, 0.0) for t in tags),
-            *(m["moves"].get(k, 0.0) for k in kinds),
-            *(by_cause[c] for c in causes),
-            1.0 if m["neutral"] else 0.0,
-            {"easy": 0.0, "standard": 0.5, "hard": 1.0}[m["difficulty"]],
-        ]
-
-    x = np.array([features(m) for m in moves])
-    y = np.array([m["should"] for m in moves])
-    rule = np.array([direction_of(m["step"]) for m in moves])
-    rounds = np.array([m["round"] for m in moves])
-    hits_rule = hits_learned = 0
-    print("leave one round out: the anger model's step / a learned direction")
-    for name in dict.fromkeys(rounds):
-        test = rounds == name
-        model = LogisticRegression(C=0.3, max_iter=3000).fit(x[~test], y[~test])
-        got = model.predict(x[test])
-        a, b = int((rule[test] == y[test]).sum()), int((got == y[test]).sum())
-        hits_rule, hits_learned = hits_rule + a, hits_learned + b
-        print(f"  {name:10s} n={int(test.sum()):3d}  step {a / test.sum():.3f}  "
-              f"learned {b / test.sum():.3f}")  # fmt: skip
-    print(f"  all          step {hits_rule / len(y):.3f}  learned {hits_learned / len(y):.3f}")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", help="comma-separated round folders (round1 is data/realism)")
     ap.add_argument("--errors", action="store_true", help="list every move it gets wrong")
     ap.add_argument(
-        "--learned", action="store_true", help="also a learned direction, leave one round out"
+        "--rules", action="store_true", help="the anger model's rules alone (no learned direction)"
     )
     ap.add_argument("--save", type=Path, help="write the replayed moves here (JSON lines)")
     args = ap.parse_args(argv)
@@ -163,12 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="calmline-replay-") as tmp:
         for root in rounds:
             print(f"replaying {root.relative_to(REPO)}…", file=sys.stderr, flush=True)
-            moves += replay(root, Path(tmp))
+            moves += replay(root, Path(tmp), direction=None if args.rules else "shipped")
     if args.save:
         args.save.write_text("".join(json.dumps(m) + "\n" for m in moves))
     report(moves, args.errors)
-    if args.learned:
-        learned_direction(moves)
     return 0
 
 

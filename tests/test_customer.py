@@ -329,6 +329,17 @@ def test_asked_about_needs_a_question_on_the_topic() -> None:
     assert not asked_about("Is that right? I have the photo here.", ["photo"])
 
 
+def test_asked_about_hears_requests_run_on_questions_and_american_spelling() -> None:
+    # realism round 10: a request to show, a recogniser's run-on question, "neighbors"
+    show = "Pop it down here and show me whereabouts it's leaking."
+    assert asked_about(show, ["where leak"])
+    assert asked_about("hiya you are through to dale sorry what was that order number again mate",
+                       ["order number"])  # fmt: skip
+    assert asked_about("Have you checked with your neighbors?", ["neighbour"])
+    assert asked_about("Please hold for one moment while I get the refund authorised.", ["hold"])
+    assert not asked_about("I'll check where it's leaking.", ["where leak"])
+
+
 @pytest.mark.parametrize(
     "attack",
     [

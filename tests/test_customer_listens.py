@@ -17,6 +17,7 @@ import pytest
 from calmline.call.inputs import ScriptInput
 from calmline.call.practice import Collaborators
 from calmline.customer.character import LAST_WARNING, Customer, CustomerOptions
+from calmline.customer.direction import load_direction_model
 from calmline.customer.meaning import asks_for, load_meaning_reader
 from calmline.customer.scenario import load_scenario
 from calmline.models import SessionRecord, Turn
@@ -34,7 +35,11 @@ def play(tmp_path: Path, scenario: str, lines: list[str], difficulty: str | None
     if difficulty is not None:
         pack = pack.model_copy(update={"difficulty": difficulty})
     customer = Customer(
-        pack, FakeChatModel(), CustomerOptions(lines="authored"), meanings=load_meaning_reader()
+        pack,
+        FakeChatModel(),
+        CustomerOptions(lines="authored"),
+        meanings=load_meaning_reader(),
+        direction=load_direction_model(),  # as calmline practice plays it
     )
     parts = Collaborators(customer=customer, tone=load_tone_reader(), speaker=FakeSpeaker())
     out = tmp_path / f"{scenario}-{difficulty or pack.difficulty}-{len(list(tmp_path.iterdir()))}"
@@ -351,6 +356,32 @@ def test_an_identity_check_is_answered_and_leaves_anger_where_it_was(tmp_path: P
     assert replies(record)[0].text.startswith("It's Tomasz Kowalski, postcode LS6 2QT.")
     step = learner(record)[0].anger
     assert step is not None and abs(step.delta) <= 1.0
+
+
+def test_a_security_check_gets_identity_details_not_the_packs_story(tmp_path: Path) -> None:
+    """ "the postcode and the email address on the order" asks for identity details; the
+    pack's hidden detail about the rejection email waits until it is asked about (realism
+    round 10)."""
+    lines = ["Can I just check the postcode and the email address on the order for security?"]
+    record = play(tmp_path, "cra-right-to-reject", lines)
+    assert replies(record)[0].text.startswith("It's postcode LS6 2QT, email t.kowalski@")
+
+
+def test_a_doubt_about_the_booking_is_not_confirmed(tmp_path: Path) -> None:
+    """ "Are you sure you didn't book the twin?" is never answered "That's accurate"."""
+    lines = [
+        "Okay, room 112, the system's got you down in a twin there. Are you sure you didn't "
+        "book the standard twin? Might be worth checking your booking."
+    ]
+    record = play(tmp_path, "hotel-room", lines, "easy")
+    text = replies(record)[0].text.lower()
+    assert not text.startswith(("that's accurate", "correct", "that's right", "yes"))
+
+
+def test_a_request_to_show_is_answered(tmp_path: Path) -> None:
+    lines = ["Don't apologise at all. Pop it down here and show me whereabouts it's leaking."]
+    record = play(tmp_path, "kettle-counter", lines)
+    assert "answer: where_leaks" in replies(record)[0].notes
 
 
 def test_reading_back_what_was_offered_is_not_offering_it_again(tmp_path: Path) -> None:

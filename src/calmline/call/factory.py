@@ -146,6 +146,7 @@ def build_collaborators(
 ) -> Collaborators:
     """Load every model a call needs, once, and wire them together."""
     from calmline.customer.character import Customer, CustomerOptions
+    from calmline.customer.direction import load_direction_model
     from calmline.customer.meaning import load_meaning_reader
     from calmline.customer.role_check import default_role_check
     from calmline.evaluate.debrief import build_debrief_questions
@@ -187,6 +188,8 @@ def build_collaborators(
             role_check=role_check,
             # the same MiniLM again: what each turn does, and which pack line answers it
             meanings=load_meaning_reader(),
+            # which way people say such a turn moves an upset customer (learned)
+            direction=load_direction_model(),
         ),
         tone=tone,
         speaker=speaker,

@@ -136,6 +136,7 @@ class LearnerTurns:
             extra=extra,
             meaning=turn.meaning,
             temper=customer.temper,
+            direction=customer.direction,
         )
 
     def read_and_weigh(self, utt: LearnerUtterance) -> LearnerStep:

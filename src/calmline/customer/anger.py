@@ -45,6 +45,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from calmline.customer.difficulty import Temper
+from calmline.customer.direction import DirectionJudge, features
 from calmline.customer.scenario import Persona
 from calmline.models import AngerBand, AngerReason, AngerState, AngerStep, ToneReading, TurnMeaning
 
@@ -128,6 +129,7 @@ PUSHING_TAGS = frozenset(
 MIN_RISE = 2.0  # the least a brush-off (etc.) adds when nothing in the turn acts
 EMPTY_AGAIN = 1.5  # feelings with nothing done, the second time in a row and after
 RECOVERY = -6.0  # paraphrase plus ownership or a concrete action
+RECOVERED = "recovery: heard and owned"
 SIGNAL_AT = 0.5  # meaning and tag confidence that counts as the move
 # The learned reader's view of which way an upset customer's anger goes (TurnMeaning
 # .direction): "rise" as the likeliest, at this probability or more, pushes like a
@@ -257,11 +259,7 @@ def _meaning_reasons(
     paraphrased = reading.tags.get("paraphrase", 0.0) >= SIGNAL_AT
     owned = reading.tags.get("ownership", 0.0) >= SIGNAL_AT or concrete >= SIGNAL_AT
     if paraphrased and owned:
-        reasons.append(
-            AngerReason(
-                cause="recovery: heard and owned", delta=RECOVERY * _gain(persona, temper, False)
-            )
-        )
+        reasons.append(AngerReason(cause=RECOVERED, delta=RECOVERY * _gain(persona, temper, False)))
     return reasons
 
 
@@ -397,6 +395,62 @@ def _meaning_floors(
     return []
 
 
+# causes that are the call's facts or a push the rules are sure of: the learned direction
+# never makes such a turn calm (and never holds one the facts push up)
+FACT_CAUSES = frozenset({"failure repeated", "trigger", "abuse", "odd remark"})
+PUSH_CAUSES = frozenset(
+    {
+        "brush-off", "sent elsewhere", "policy as the answer", "a flat no",
+        "asked again for what was already said", "the fault put elsewhere",
+        "brushed off, nothing done", "taken badly", "nothing done, again",
+        "apologies without action", "another promise without a when",
+    }
+)  # fmt: skip
+TAKEN = "as people take it"
+TAKEN_LEAST = 1.5  # the least a learned rise or fall moves anger (more than a hold)
+
+
+def _bounded(anger: float, floor: float, reasons: list[AngerReason]) -> float:
+    """Anger kept within [floor, 100], the clipping added to the reasons."""
+    bounded = min(100.0, max(floor, anger))
+    if bounded != anger:
+        cause = "no resolution yet" if bounded == floor and floor > 0 else "limit"
+        reasons.append(AngerReason(cause=cause, delta=bounded - anger))
+    return bounded
+
+
+def taken_as(
+    probs: dict[str, float],
+    sure: float,
+    moved: float,
+    reasons: Sequence[AngerReason],
+    *,
+    rise: float,
+    fall: float,
+) -> AngerReason | None:
+    """The step moved towards the learned direction when it is sure and the call's facts
+    allow it: the rules' size where they agree, ``rise`` or ``fall`` (at least) where not.
+    A resolution offered, the failure repeated, a pack trigger or abuse keep the rules'
+    step; a turn the rules hear pushing (a brush-off, a wall, a re-ask...) never calms, and
+    a recovery (heard and owned) is credited whatever the moment."""
+    way = max(probs, key=probs.__getitem__)
+    if probs[way] < sure:
+        return None
+    kinds = {r.cause.split(":")[0].strip() for r in reasons if r.delta > 0}
+    kept = {r.cause for r in reasons} & {"resolution offered", RECOVERED}
+    if kept or kinds & FACT_CAUSES:
+        return None
+    if way == "rise":
+        target = max(moved, rise)
+    elif way == "hold":
+        target = min(HOLD_CAP, max(-HOLD_CAP, moved))
+    elif kinds & PUSH_CAUSES:
+        return None
+    else:
+        target = min(moved, -fall)
+    return AngerReason(cause=TAKEN, delta=target - moved) if abs(target - moved) > 0.01 else None
+
+
 def step(
     state: AngerState,
     reading: ToneReading,
@@ -407,6 +461,7 @@ def step(
     extra: Sequence[AngerReason] = (),
     meaning: TurnMeaning | None = None,
     temper: Temper | None = None,
+    direction: DirectionJudge | None = None,
 ) -> tuple[AngerState, AngerStep]:
     """Apply one learner turn to the customer's anger.
 
@@ -422,9 +477,12 @@ def step(
             rises are scaled by sensitivity like tone.
         meaning: what the turn does (``customer.meaning``); without it, tone alone.
         temper: the difficulty's scaling (``customer.difficulty``); standard if None.
+        direction: the learned direction (``customer.direction``): when it is sure, the
+            step goes the way people said such turns go, within the call's facts.
     """
     temper = temper or Temper()
     before = state.anger
+    read_as = (reading, meaning)  # as read, for the learned direction (its training data)
     reads_back = meaning is not None and "read-back" in (meaning.neutral or "")
     if meaning is not None and (meaning.owns or reads_back):
         # "that's on us, not you", "sorry, I shouldn't have quoted policy": the blame or the
@@ -552,10 +610,18 @@ def step(
     floor = 0.0 if on_table else min(before, CALM_BELOW)
     if concrete and not on_table:
         floor = max(0.0, floor - ACTION_INTO_CALM)  # a real step, not yet what they want
-    bounded = min(100.0, max(floor, anger))
-    if bounded != anger:
-        cause = "no resolution yet" if bounded == floor and floor > 0 else "limit"
-        reasons.append(AngerReason(cause=cause, delta=bounded - anger))
+    anger = _bounded(anger, floor, reasons)
+    if direction is not None:
+        taken = taken_as(
+            direction.probabilities(features(state, reasons, *read_as, persona, temper)),
+            direction.sure, anger - before, reasons,
+            rise=max(TAKEN_LEAST, MIN_RISE * persona.sensitivity * temper.sensitivity),
+            fall=max(TAKEN_LEAST, MIN_FALL * persona.sensitivity * temper.recovery),
+        )  # fmt: skip
+        if taken is not None:
+            reasons.append(taken)
+            anger = _bounded(anger + taken.delta, floor, reasons)
+    bounded = anger
 
     new_state = AngerState(
         anger=bounded,

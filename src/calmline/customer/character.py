@@ -22,6 +22,7 @@ from calmline.customer.anger import band
 from calmline.customer.authored import AuthoredLines, AuthoredState, LineContext
 from calmline.customer.choosing import LineChooser
 from calmline.customer.difficulty import Temper, temper_for
+from calmline.customer.direction import DirectionJudge
 from calmline.customer.generation import GenerationSettings, LineGenerator, clean_generation
 from calmline.customer.identity import identity_answer, identity_details
 from calmline.customer.line import CustomerLine, LineOutcome, Source
@@ -158,9 +159,12 @@ class Customer:
         role_check: RoleCheck | None = None,
         meanings: MeaningReader | None = None,
         temper: Temper | None = None,
+        direction: DirectionJudge | None = None,
     ) -> None:
         self.scenario = scenario
         self.meanings = meanings
+        # how people take a turn (rise, hold, fall), for the anger step; None: rules alone
+        self.direction = direction
         self.temper = temper or temper_for(scenario.difficulty)
         self.options = options or CustomerOptions()
         if seed is not None:

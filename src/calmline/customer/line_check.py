@@ -227,19 +227,51 @@ def is_question(sentence: str) -> bool:
     return bool(_QUESTION_START.match(sentence)) and not _PSEUDO_QUESTION.match(sentence)
 
 
+# a request for something the customer can show or say: "pop it down here and show me
+# whereabouts it's leaking", "read me the number on the back", "I'll need you to ..."
+_REQUESTS = re.compile(
+    r"\b(show|tell|read|give|send|pass|hand)\s+(me|us)\b"
+    r"|\blet (me|us) (see|have a look at|have a look)\b"
+    r"|\b(i|we)('d| would| will| 'll|'ll| need| just need)( need| like)? you to\b"
+    r"|\bwould you mind\b|\bif you (could|can|would)\b"
+    r"|\bplease (hold|bear with|wait)\b|\b(can|could) you (hold|bear with)\b"
+    # a question run on without its question mark, as a recogniser writes it: "hiya you're
+    # through to dale sorry what was that order number again mate"
+    r"|\b(sorry|so|and|but|okay|ok|right|remind me|just|mate|love|then)\s+"
+    r"(what|when|where|which|who|how)\s+(was|is|were|are|did|does|do)\b",
+    re.IGNORECASE,
+)
+
+
+# American spellings of words the packs' topics spell the British way ("neighbors")
+_BRITISH = (
+    ("neighbor", "neighbour"), ("color", "colour"), ("favor", "favour"), ("center", "centre"),
+    ("cancelation", "cancellation"), ("canceled", "cancelled"), ("apologiz", "apologis"),
+    ("realiz", "realis"), ("authoriz", "authoris"), ("organiz", "organis"),
+)  # fmt: skip
+
+
+def _british(token: str) -> str:
+    for us, uk in _BRITISH:
+        if token.startswith(us):
+            return uk + token[len(us) :]
+    return token
+
+
 def asked_about(text: str, topics: Iterable[str]) -> bool:
     """Did the learner ask about one of ``topics``?
 
     True when one sentence is a question (ends with "?" or starts with a question
-    word) and mentions a topic. A topic is one or more words, all of which must
-    appear in that sentence; a topic word matches a word starting with it, so
-    ``deliver`` matches "delivered" and "delivery".
+    word) or a request ("show me where...", "read me the...") and mentions a topic. A
+    topic is one or more words, all of which must appear in that sentence; a topic word
+    matches a word starting with it, so ``deliver`` matches "delivered" and "delivery"
+    (and an American spelling its British one: "neighbors").
     """
     lowered = text.lower().replace("’", "'")
-    questions = [s for s in sentence_parts(lowered) if is_question(s)]
+    questions = [s for s in sentence_parts(lowered) if is_question(s) or _REQUESTS.search(s)]
     wanted = [w for w in (line_words(topic) for topic in topics) if w]
     for question in questions:
-        tokens = line_words(question)
+        tokens = [_british(t) for t in line_words(question)]
         if any(all(any(t.startswith(w) for t in tokens) for w in topic) for topic in wanted):
             return True
     return False

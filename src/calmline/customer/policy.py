@@ -17,11 +17,13 @@ from typing import Literal, get_args
 from calmline.customer.authored import unsaid
 from calmline.customer.choice import chosen
 from calmline.customer.difficulty import Temper
+from calmline.customer.identity import identity_details
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
 from calmline.customer.references import misread_reference
 from calmline.customer.scenario import HiddenDetail, Scenario
 from calmline.models import AngerState, AngerStep, Turn
+from calmline.text import sentence_parts
 
 LineSource = Literal["generated", "authored-first", "authored"]
 LINE_SOURCES: tuple[LineSource, ...] = get_args(LineSource)
@@ -176,7 +178,10 @@ class ScriptedMoments:
 
     def _asked_detail(self, call: list[Turn], learner_text: str) -> HiddenDetail | None:
         said = " ".join(t.text for t in call if t.speaker == "customer")
+        # a security check ("the postcode and the email on the order") asks for identity
+        # details, which the customer gives (customer.identity), not for the pack's story
+        asked = " ".join(s for s in sentence_parts(learner_text) if not identity_details(s))
         for detail in self.scenario.hidden_details:
-            if detail.detail not in said and asked_about(learner_text, detail.topics):
+            if detail.detail not in said and asked_about(asked, detail.topics):
                 return detail
         return None
