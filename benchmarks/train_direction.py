@@ -165,6 +165,7 @@ def decided(model, row: Row) -> str:
         model.probabilities(row["features"]), model.sure, row["step"], reasons,
         rise=max(TAKEN_LEAST, MIN_RISE * row["sensitivity"] * temper.sensitivity),
         fall=max(TAKEN_LEAST, MIN_FALL * row["sensitivity"] * temper.recovery),
+        owned=bool(row["features"].get("owns")),
     )  # fmt: skip
     return direction_of(row["step"] + (taken.delta if taken else 0.0))
 

@@ -338,6 +338,9 @@ def test_asked_about_hears_requests_run_on_questions_and_american_spelling() -> 
     assert asked_about("Have you checked with your neighbors?", ["neighbour"])
     assert asked_about("Please hold for one moment while I get the refund authorised.", ["hold"])
     assert not asked_about("I'll check where it's leaking.", ["where leak"])
+    # a topic's words in order and near each other, not anywhere in the sentence (round 11)
+    assert not asked_about("On Friday, did anybody call you before the slot?", ["call you on"])
+    assert asked_about("How is your mum keeping?", ["how mum"])
 
 
 @pytest.mark.parametrize(

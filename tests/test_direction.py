@@ -36,6 +36,14 @@ def test_the_calls_facts_keep_the_rules_step(cause: str) -> None:
     assert taken_as(hold, 0.5, 9.0, [AngerReason(cause=cause, delta=9.0)], rise=2, fall=3) is None
 
 
+def test_a_pack_trigger_the_rules_let_calm_is_taken_as_a_rise() -> None:
+    # "For changes you can use the app": an apology outweighed the trigger (round 8)
+    reasons = [AngerReason(cause="apology", delta=-10), AngerReason(cause="trigger: app", delta=7)]
+    rise = {"rise": 0.8, "hold": 0.1, "fall": 0.1}
+    taken = taken_as(rise, 0.5, -3.0, reasons, rise=2, fall=3)
+    assert taken is not None and -3.0 + taken.delta == pytest.approx(2.0)
+
+
 def test_a_sure_hold_keeps_the_step_small_and_an_unsure_model_changes_nothing() -> None:
     hold = {"rise": 0.1, "hold": 0.8, "fall": 0.1}
     taken = taken_as(hold, 0.5, -4.0, [AngerReason(cause="empathy", delta=-4.0)], rise=2, fall=3)

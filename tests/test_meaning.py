@@ -273,3 +273,38 @@ def test_a_reply_about_being_asked_questions_needs_leave_to_ask() -> None:
     ]:
         assert not fits_turn(line, offered=False, asked=asks_customer("What can I do for you?"))
         assert fits_turn(line, offered=False, asked=asks_customer("Can I ask a few questions?"))
+
+
+@pytest.mark.parametrize(
+    ("pack", "turn", "concrete", "owns"),
+    [
+        # a recogniser's run-on offer with its check-back: an action, not a look-up (round 11)
+        (
+            "hotel-room",
+            "right ive got room three oh four sea view double with a balcony you can move in "
+            "tonight and ill get your bags brought up in twenty minutes does that work for you both",
+            True,
+            False,
+        ),
+        # a guess about what went wrong is no action done
+        (
+            "benefits-counter-safety",
+            "theres no record of it on the system im afraid so it may not have been scanned in",
+            False,
+            False,
+        ),
+        # the fault put on the company's own side is owned, not a brush-off
+        (
+            "broadband-outages",
+            "That's really useful. If they start in the evening like that, it points at our "
+            "network, not your kit, so I won't be asking you to touch that router again.",
+            False,
+            True,
+        ),
+    ],
+)
+def test_what_round_11_turns_do(pack: str, turn: str, concrete: bool, owns: bool) -> None:
+    meaning = load_meaning_reader().read(turn, load_scenario(pack))
+    assert meaning.has("concrete_action") == concrete, meaning
+    assert meaning.owns == owns, meaning
+    assert not meaning.learned.get("brush_off"), meaning

@@ -281,6 +281,11 @@ def _heard(meaning: TurnMeaning | None, reading: ToneReading) -> TurnMeaning | N
     which that reader, trained on a few hundred turns, confuses with stalling."""
     if meaning is None:
         return None
+    if meaning.owns:
+        # the turn takes the fault on ("it points at our network, not your kit"): the
+        # words of blame or deflection the learned reader hears in it are what it takes back
+        kept = meaning.direction if _likely(meaning)[0] != "rise" else {}
+        return meaning.model_copy(update={"learned": {}, "direction": kept})
     if reading.primary in GENTLE_PRIMARY:
         # its "hold" is safe to hear (it only stops a fall); its "rise" and moves are not
         kept = meaning.direction if _likely(meaning)[0] != "rise" else {}
@@ -427,20 +432,26 @@ def taken_as(
     *,
     rise: float,
     fall: float,
+    owned: bool = False,
 ) -> AngerReason | None:
     """The step moved towards the learned direction when it is sure and the call's facts
     allow it: the rules' size where they agree, ``rise`` or ``fall`` (at least) where not.
-    A resolution offered, the failure repeated, a pack trigger or abuse keep the rules'
-    step; a turn the rules hear pushing (a brush-off, a wall, a re-ask...) never calms, and
-    a recovery (heard and owned) is credited whatever the moment."""
+    A resolution offered or a recovery (heard and owned) keeps the rules' step; the failure
+    repeated, a pack trigger or abuse is never held or calmed (only a rise is taken); a turn
+    the rules hear pushing (a brush-off, a wall, a re-ask...) never calms; a turn that takes
+    the fault on, takes a doubt back or grants the customer's right (``owned``) is never
+    taken badly."""
     way = max(probs, key=probs.__getitem__)
     if probs[way] < sure:
         return None
     kinds = {r.cause.split(":")[0].strip() for r in reasons if r.delta > 0}
-    kept = {r.cause for r in reasons} & {"resolution offered", RECOVERED}
-    if kept or kinds & FACT_CAUSES:
+    if {r.cause for r in reasons} & {"resolution offered", RECOVERED}:
         return None
+    if kinds & FACT_CAUSES and way != "rise":
+        return None  # the failure repeated, a pack trigger, abuse: never held or calmed
     if way == "rise":
+        if owned:
+            return None
         target = max(moved, rise)
     elif way == "hold":
         target = min(HOLD_CAP, max(-HOLD_CAP, moved))
@@ -617,6 +628,7 @@ def step(
             direction.sure, anger - before, reasons,
             rise=max(TAKEN_LEAST, MIN_RISE * persona.sensitivity * temper.sensitivity),
             fall=max(TAKEN_LEAST, MIN_FALL * persona.sensitivity * temper.recovery),
+            owned=read_as[1] is not None and read_as[1].owns,
         )  # fmt: skip
         if taken is not None:
             reasons.append(taken)

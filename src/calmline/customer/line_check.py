@@ -205,7 +205,7 @@ _QUESTION_START = re.compile(
     # spoken questions often open with a filler: "ok so what time suits you", "right
     # can I take the order number", "hi there, can I take your name"
     r"^\W*((ok(ay)?|right|so|and|hi|hello|hi there|well|alright|great|lovely|thanks|thank you"
-    r"|um|er|good (morning|afternoon|evening))\W+)*"
+    r"|please|um|er|good (morning|afternoon|evening))\W+)*"
     r"(what|when|where|which|who|whose|why|how|did|does|do|is|are|was|were|have|has"
     r"|had|can|could|would|will|may|tell me|talk me through|walk me through|explain|describe)\b"
 )
@@ -272,7 +272,31 @@ def asked_about(text: str, topics: Iterable[str]) -> bool:
     wanted = [w for w in (line_words(topic) for topic in topics) if w]
     for question in questions:
         tokens = [_british(t) for t in line_words(question)]
-        if any(all(any(t.startswith(w) for t in tokens) for w in topic) for topic in wanted):
+        if any(_topic_in(topic, tokens) for topic in wanted):
+            return True
+    return False
+
+
+TOPIC_GAP = 4  # the most words between two words of a topic ("how is your mum")
+
+
+def _topic_in(topic: Sequence[str], tokens: Sequence[str]) -> bool:
+    """Are the topic's words in the sentence, in order, each within ``TOPIC_GAP`` words of
+    the one before ("call you on" is not "call you ... On Friday the 7th")?"""
+    starts = [i for i, t in enumerate(tokens) if t.startswith(topic[0])]
+    for start in starts:
+        at, found = start, True
+        for word in topic[1:]:
+            nxt = next(
+                (j for j in range(at + 1, min(len(tokens), at + 2 + TOPIC_GAP))
+                 if tokens[j].startswith(word)),
+                None,
+            )  # fmt: skip
+            if nxt is None:
+                found = False
+                break
+            at = nxt
+        if found:
             return True
     return False
 

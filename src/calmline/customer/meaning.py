@@ -143,7 +143,9 @@ _DONE_VERBS = (
 DONE = re.compile(
     r"\b(i've|i have|we've|we have)\s+(just\s+|now\s+|already\s+|also\s+|all\s+)?"
     rf"({_DONE_VERBS}|cancelled|put (it|you|a|the))\b"
-    r"|\b([\w-]+'s|[\w-]+ (is|are|has been|have been))\s+(just\s+|now\s+|already\s+|all\s+)?"
+    # (not "it may not have been scanned in", "it might have been sent")
+    r"|\b(?!(not|never|may|might|could|must|should|would)\b)"
+    r"([\w-]+'s|[\w-]+ (is|are|has been|have been))\s+(just\s+|now\s+|already\s+|all\s+)?"
     rf"(been\s+)?({_DONE_VERBS})\b"
     # said the brisk way: "Booked.", "swapped now", "all sorted"
     r"|^\W*(all |that's |it's )?(booked|sorted|swapped|refunded|credited|reinstated)"
@@ -199,7 +201,9 @@ PROGRESSIVE = re.compile(r"\b(i'm|i am|we're|we are)\s+(also\s+|just\s+|now\s+)*
 # Finding the record and keeping notes is not doing anything for the problem: "I'll
 # bring job JB-30418 up now", "I'm just pulling the account up", "writing the dates down".
 _LOOKUP_VERB = (
-    r"(pull|pulling|bring|bringing|get|getting|call|calling|load|loading)\s+([\w-]+\s+){0,3}?up\b"
+    r"(pull|pulling|bring|bringing|get|getting|call|calling|load|loading)\s+"
+    # (not "I'll get your bags brought up")
+    r"(?!(?:[\w-]+\s+){0,2}(?:brought|sent|taken|carried|moved|delivered)\b)([\w-]+\s+){0,3}?up\b"
     r"|have a look at (it|that|this)\b"
     r"|(write|writing|jot|jotting|note|noting|take|taking)\s+([\w-]+\s+){0,3}?down\b"
     r"|(make|making) a note\b|noting\b"
@@ -239,7 +243,10 @@ OWNS = re.compile(
     r"|\b(our|my) (problem|fault|mistake|error|responsibility)\b|\b(that's|that is|it's|its"
     r"|this is) on (us|me)\b|\bwe('ve| have) (let you down|got (this|it) wrong)\b"
     r"|\bthat was (rubbish|wrong|unfair|out of order|not (fair|right|ok(ay)?)) of me\b"
-    r"|\b(nobody|no one|no-one)('s| is) (saying|suggesting|blaming|accusing)\b|\bi believe you\b",
+    r"|\b(nobody|no one|no-one)('s| is) (saying|suggesting|blaming|accusing)\b|\bi believe you\b"
+    # the fault put on the company's own side: "it points at our network, not your kit"
+    r"|\b(points? (at|to)|it's|that's|it is|that is) (a fault (on|in|with) |an issue (on|with) )?"
+    r"our (network|end|side|system|line|equipment|kit)\b|\bnot your (kit|router|equipment|end)\b",
     re.IGNORECASE,
 )
 # The customer's right granted ("you're entitled to be rerouted", "section 22 gives you the
@@ -338,7 +345,11 @@ _CONFIRM = re.compile(
 )
 _CLAUSE = re.compile(
     r"(?<=[.!?;])\s+|,?\s+(?:and|so|but|then|plus|or)\s+(?=(?:i|i'll|i've|i'm|we|we'll|we've|you"
-    r"|you'll|it|it'll|they|they'll|he|he'll|she|she'll|the|that|that's|this|there)\b)",
+    r"|you'll|it|it'll|they|they'll|he|he'll|she|she'll|the|that|that's|this|there)\b)"
+    # a check-back run on without punctuation, as a recogniser writes it: "... in twenty
+    # minutes does that work for you both"
+    r"|,?\s+(?=(?:does|would|will|is|how does|how would)\s+(?:that|this)\s+"
+    r"(?:work|suit|sound|do|be ok|be okay|be alright)\b)",
     re.IGNORECASE,
 )
 
