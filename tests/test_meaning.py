@@ -282,7 +282,8 @@ def test_a_reply_about_being_asked_questions_needs_leave_to_ask() -> None:
         (
             "hotel-room",
             "right ive got room three oh four sea view double with a balcony you can move in "
-            "tonight and ill get your bags brought up in twenty minutes does that work for you both",
+            "tonight and ill get your bags brought up in twenty minutes does that work for you "
+            "both",
             True,
             False,
         ),
