@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calmline.customer.choice import chosen, options
+from calmline.customer.choice import chosen, options, picked
 from calmline.customer.scenario import load_scenario
 
 
@@ -38,3 +38,22 @@ def test_the_customer_takes_the_option_they_want_most(
 def test_the_options_are_the_offer_itself_not_its_frame() -> None:
     turn = "so do you want me to grab you a new one now or put the money back on your card"
     assert options(turn) == ["grab you a new one now", "put the money back on your card"]
+
+
+@pytest.mark.parametrize(
+    ("turn", "pick"),
+    [
+        # realism round 12: two slots offered, the customer thanked them without a pick
+        (
+            "um so i can do thursday eight till ten or friday twelve till two which suits you "
+            "better thursdays the earliest",
+            "Thursday eight till ten, please.",
+        ),
+        ("I can send someone on Friday or this afternoon.", "This afternoon, please."),
+        # a question about the customer's case with "or" in it is answered, not picked from
+        ("Did you book direct or through a comparison site?", None),
+        ("Has it dropped out in the evening or during the day?", None),
+    ],
+)
+def test_a_choice_of_times_is_answered_with_a_pick(turn: str, pick: str | None) -> None:
+    assert picked(turn, load_scenario("broadband-outages")) == pick

@@ -378,6 +378,23 @@ def test_a_doubt_about_the_booking_is_not_confirmed(tmp_path: Path) -> None:
     assert not text.startswith(("that's accurate", "correct", "that's right", "yes"))
 
 
+def test_a_date_of_the_story_read_back_wrong_is_corrected(tmp_path: Path) -> None:
+    """Realism round 12: "Yes, that's it exactly" to the wrong day of the engineer's visit."""
+    lines = [
+        "okay so i see the engineer attended on um wednesday the twelfth and the diverted "
+        "valve part was ordered is that correct"
+    ]
+    record = play(tmp_path, "boiler-repair-sla", lines)
+    assert replies(record)[0].text.startswith("No, it was Tuesday 11 March.")
+
+
+def test_a_choice_of_slots_is_answered_with_a_pick(tmp_path: Path) -> None:
+    """Realism round 12: two engineer slots offered, a thank-you without a pick."""
+    lines = ["I can do Thursday eight till ten or Friday twelve till two, which suits you better?"]
+    record = play(tmp_path, "broadband-outages", lines)
+    assert replies(record)[0].text.startswith("Thursday eight till ten, please.")
+
+
 def test_a_request_to_show_is_answered(tmp_path: Path) -> None:
     lines = ["Don't apologise at all. Pop it down here and show me whereabouts it's leaking."]
     record = play(tmp_path, "kettle-counter", lines)

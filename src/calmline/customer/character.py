@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from calmline.customer.anger import band
 from calmline.customer.authored import AuthoredLines, AuthoredState, LineContext
+from calmline.customer.choice import picked
 from calmline.customer.choosing import LineChooser
 from calmline.customer.difficulty import Temper, temper_for
 from calmline.customer.direction import DirectionJudge
@@ -398,19 +399,23 @@ class Customer:
             tags=frozenset(reading.tags) if reading is not None else frozenset(),
         )
         policy, authored = self.policy, self.authored
+        # offered a choice, the customer says their pick first ("Thursday morning, please.")
+        pick = picked(learner_text, self.scenario)
         if policy.pack_answers:
             answer = self._answer(learner_text, context.earlier, meaning, current)
             if answer is not None:
+                answer = _with_pick(answer, pick)
                 yield answer.text
                 return answer
         candidates = authored.candidates(current, reading, meaning)
         if policy.move_replies_first:
             chosen = authored.choose(candidates.replies, learner_text, context)
             if chosen is not None:
+                chosen = _with_pick(chosen, pick)
                 yield chosen.text
                 return chosen
         if not policy.model:
-            line = authored.best_or_again(candidates.all, learner_text, context)
+            line = _with_pick(authored.best_or_again(candidates.all, learner_text, context), pick)
             yield line.text
             return line
         notes: list[str] = []
@@ -478,6 +483,13 @@ def _heard_push(confidence: float, meaning: TurnMeaning | None) -> bool:
         return False
     agrees = any(meaning.has(m) for m in PUSHING_MOVES) or bool(meaning.learned)
     return agrees or confidence >= TAG_TRIGGER_SURE
+
+
+def _with_pick(line: CustomerLine, pick: str | None) -> CustomerLine:
+    """``line`` with the customer's pick of the choice they were offered said first."""
+    if pick is None or line.text.lower().startswith(pick.lower().rstrip(".")):
+        return line
+    return replace(line, text=f"{pick} {line.text}", notes=[*line.notes, "picks an option"])
 
 
 def _given(call: list[Turn]) -> set[Given]:

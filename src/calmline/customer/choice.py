@@ -14,19 +14,21 @@ from __future__ import annotations
 import re
 
 from calmline.customer.line_check import affirmed_phrase_in
+from calmline.customer.meaning import OFFER
 from calmline.customer.scenario import Scenario
 
 # What frames an option and is not part of it: "you can have", "do you want me to", "either".
 _FRAME = re.compile(
     r"^\W*((so|and|or|um|er|erm|uh|well|right|okay|ok|either|then)\W+)*"
-    r"(((do|would) you (want|like|prefer)( me)?( to)?|shall i|should i|i can|we can|i could"
-    r"|we could|you can (have|choose|pick)|you could have|how about|whether)\W+)?"
+    r"(((do|would) you (want|like|prefer|rather)( me| we| us| i)?( to)?|shall i|should i"
+    r"|(i|we) (can|could)( do| offer( you)?| book( you)?( in)?( for)?| give you)?"
+    r"|you can (have|choose|pick)|you could have|how about|whether)\W+)?"
     r"((either)\W+)?",
     re.IGNORECASE,
 )
 _TAIL = re.compile(
     r"\W*(,|\s)\s*(it's |its |it is )?(your choice|up to you|your call|either's|either is"
-    r"|whichever)\b.*$|\W+$",
+    r"|whichever|which (suits|works|is|would|do|one|of))\b.*$|\W+$",
     re.IGNORECASE,
 )
 _SWAP = {"you": "me", "your": "my", "yours": "mine", "yourself": "myself"}
@@ -75,3 +77,35 @@ def chosen(turn: str, scenario: Scenario) -> str | None:
         return None  # neither option is something this customer asked for
     _, best = min(ranked, key=lambda r: r[0])
     return f"{_in_own_words(best)}, please."
+
+
+# A choice put as an offer ("I can do Thursday morning or Friday afternoon", "would you
+# rather we ring first or just knock?"), not a question about the customer's case ("did you
+# book direct or through a comparison site?"), which the pack's answers take.
+_OFFERS = re.compile(
+    r"\b((i|we) can (do|book|offer|send|give|get|arrange|put|move|have)"
+    r"|(would|do) you (rather|prefer)|which (would|do) you (want|like|prefer)|whichever|either)\b",
+    re.IGNORECASE,
+)
+# the sooner option, which a customer who has waited takes
+_SOONER = re.compile(
+    r"\b(now|today|tonight|this (morning|afternoon|evening)|first thing|earliest|earlier|asap"
+    r"|as soon as|straight away|right away|morning)\b",
+    re.IGNORECASE,
+)
+
+
+def picked(turn: str, scenario: Scenario) -> str | None:
+    """The customer's pick when ``turn`` offers a choice: the resolution they want most
+    (``chosen``), else the sooner option, else the first ("Thursday morning, please.").
+    None when the turn offers no choice."""
+    best = chosen(turn, scenario)
+    if best is not None:
+        return best
+    if not (OFFER.search(turn) or _OFFERS.search(turn)):
+        return None
+    opts = options(turn)
+    if not opts:
+        return None
+    sooner = [o for o in opts if _SOONER.search(o)]
+    return f"{_in_own_words((sooner or opts)[0])}, please."

@@ -16,6 +16,7 @@ from typing import Literal, get_args
 
 from calmline.customer.authored import unsaid
 from calmline.customer.choice import chosen
+from calmline.customer.dates import misread_date
 from calmline.customer.difficulty import Temper
 from calmline.customer.identity import identity_details
 from calmline.customer.line import CustomerLine
@@ -112,8 +113,12 @@ class ScriptedMoments:
             return CustomerLine(sc.manager_line, source="authored", outcome="manager")
         earlier = [sc.opening_line, *(t.text for t in call[:-1])]
         wrong = misread_reference(learner_text, sc.facts, earlier)
-        # a reference read back wrong is corrected first, even in the last warning
+        # a reference or a date of the story read back wrong is corrected first, even in the
+        # last warning
         correction = f"No, it's {wrong}." if wrong is not None else None
+        if wrong is None:
+            wrong = misread_date(learner_text, sc.facts)
+            correction = f"No, it was {wrong}." if wrong is not None else None
         corrects = [f"corrects a misread {wrong}"] if wrong is not None else []
         if streak >= patience:
             lines = sc.warning_lines or GENERIC_WARNINGS[sc.persona.at_limit]
