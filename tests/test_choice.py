@@ -52,8 +52,24 @@ def test_the_options_are_the_offer_itself_not_its_frame() -> None:
         ("I can send someone on Friday or this afternoon.", "This afternoon, please."),
         # a question about the customer's case with "or" in it is answered, not picked from
         ("Did you book direct or through a comparison site?", None),
+        # an account or a list of rights with "or" in it is no choice put (realism round 13)
+        (
+            "I'm sorry about Friday, the engineer was booked eight to one and nobody came or "
+            "called you.",
+            None,
+        ),
         ("Has it dropped out in the evening or during the day?", None),
     ],
 )
 def test_a_choice_of_times_is_answered_with_a_pick(turn: str, pick: str | None) -> None:
     assert picked(turn, load_scenario("broadband-outages")) == pick
+
+
+def test_a_right_stated_as_a_choice_is_answered_with_the_pick_not_an_echo() -> None:
+    # realism round 13: "You're entitled to a new one, please."
+    turn = "It's faulty, and you're entitled to a new one or your money back."
+    assert picked(turn, load_scenario("kettle-counter")) == "A new one, please."
+    times = "I have four seats tomorrow: one at 07:05 with a partner airline, or ours at 11:40."
+    assert picked(times + " Which would you prefer?", load_scenario("cancelled-flight")) == (
+        "One at 07:05 with a partner airline, please."
+    )

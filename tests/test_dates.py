@@ -39,6 +39,8 @@ from calmline.customer.scenario import load_scenario
         ("broadband-outages", "I've booked a senior engineer for Thursday, eight till ten.", None),
         ("late-parcel", "The tracking shows it delivered to a safe place on Saturday.", None),
         ("broadband-outages", "A fourth outage and an engineer who never showed.", None),
+        # when nothing happened is no date of it (realism round 13)
+        ("boiler-repair-sla", "You've had no heat since Monday and nobody came yesterday.", None),
     ],
 )
 def test_a_date_read_back_wrong_is_found(pack: str, turn: str, correction: str | None) -> None:

@@ -20,7 +20,8 @@ from calmline.customer.scenario import Scenario
 # What frames an option and is not part of it: "you can have", "do you want me to", "either".
 _FRAME = re.compile(
     r"^\W*((so|and|or|um|er|erm|uh|well|right|okay|ok|either|then)\W+)*"
-    r"(((do|would) you (want|like|prefer|rather)( me| we| us| i)?( to)?|shall i|should i"
+    r"(((you're|you are) (entitled|owed) to( have)?|(do|would) you (want|like|prefer|rather)"
+    r"( me| we| us| i)?( to)?|shall i|should i"
     r"|(i|we) (can|could)( do| offer( you)?| book( you)?( in)?( for)?| give you)?"
     r"|you can (have|choose|pick)|you could have|how about|whether)\W+)?"
     r"((either)\W+)?",
@@ -49,7 +50,7 @@ def options(turn: str) -> list[str]:
         if len(parts) != 2:
             continue
         # the clause of the first option starts after its last comma ("..., so you can have")
-        first = re.split(r",\s*|\bso\b\s+", parts[0])[-1]
+        first = re.split(r",\s*|:\s+|\bso\b\s+", parts[0])[-1]
         out = [_TAIL.sub("", _FRAME.sub("", p)).strip() for p in (first, parts[1])]
         if all(out) and all(len(o.split()) <= MAX_OPTION_WORDS for o in out):
             return out
@@ -87,6 +88,7 @@ _OFFERS = re.compile(
     r"|(would|do) you (rather|prefer)|which (would|do) you (want|like|prefer)|whichever|either)\b",
     re.IGNORECASE,
 )
+_PUT = re.compile(r"\b(you're|you are) (entitled|owed) to\b[^.!?]*\bor\b", re.IGNORECASE)
 # the sooner option, which a customer who has waited takes
 _SOONER = re.compile(
     r"\b(now|today|tonight|this (morning|afternoon|evening)|first thing|earliest|earlier|asap"
@@ -99,11 +101,14 @@ def picked(turn: str, scenario: Scenario) -> str | None:
     """The customer's pick when ``turn`` offers a choice: the resolution they want most
     (``chosen``), else the sooner option, else the first ("Thursday morning, please.").
     None when the turn offers no choice."""
+    # put to them: an offer ("which would you prefer?") or their right stated
+    # ("you're entitled to a new one or your money back"); not an account with "or" in it
+    # ("nobody came or called you") nor a list of rights ("a hotel, or a refund if you'd rather")
+    if not (OFFER.search(turn) or _OFFERS.search(turn) or _PUT.search(turn)):
+        return None
     best = chosen(turn, scenario)
     if best is not None:
         return best
-    if not (OFFER.search(turn) or _OFFERS.search(turn)):
-        return None
     opts = options(turn)
     if not opts:
         return None

@@ -85,6 +85,7 @@ def _agrees(told: tuple[str | None, int | None], fact: tuple[str | None, int | N
     return not (day and fact_day and day != fact_day)
 
 
+_NOT = frozenset({"nobody", "never", "didn't", "not", "hasn't", "haven't", "wasn't", "no"})
 NEAR = 5  # the most words between the event ("engineer attended") and its date
 
 
@@ -99,7 +100,12 @@ def _names_event(key: str, clause_words: list[str]) -> bool:
     for part in parts:
         forms = _SAME.get(part, (part,))
         for i, w in enumerate(clause_words):
-            if any(w.startswith(f[:6]) for f in forms) and any(abs(i - j) <= NEAR for j in at):
+            # "nobody came", "never turned up": when it did not happen is no date of it
+            if (
+                any(w.startswith(f[:6]) for f in forms)
+                and any(abs(i - j) <= NEAR for j in at)
+                and not _NOT.intersection(clause_words[max(0, i - 2) : i])
+            ):
                 return True
     return False
 
