@@ -259,15 +259,70 @@ def test_the_customer_agrees_to_hold_only_when_asked_to() -> None:
     assert promised is None or not any(a in promised.text.lower() for a in agrees), promised
 
 
-@pytest.mark.parametrize("opening", ["What can I do for you?", "hiya whats the problem"])
-def test_an_open_invitation_is_answered_with_the_problem(tmp_path: Path, opening: str) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "opening"),
+    [
+        ("hotel-room", "What can I do for you?"),
+        ("hotel-room", "hiya whats the problem"),
+        # realism round 13: "Any time, love, I'm not going anywhere" (a greeting is no time)
+        (
+            "boiler-repair-sla",
+            "Good morning, thank you for calling HeatSure home cover, my name is Callum, how "
+            "may I help you today?",
+        ),
+        # realism round 13: the kettle's model number, not its fault
+        ("kettle-counter", "Hey, how's it going? What's up with the kettle?"),
+    ],
+)
+def test_an_open_invitation_is_answered_with_the_problem(
+    tmp_path: Path, scenario: str, opening: str
+) -> None:
     """ "What can I do for you?" (with or without a question mark) is answered by saying
     what is wrong, not "Ask away" (realism round 6)."""
-    pack = load_scenario("hotel-room")
-    record = play(tmp_path, "hotel-room", [opening])
+    pack = load_scenario(scenario)
+    record = play(tmp_path, scenario, [opening])
     first = replies(record)[0]
     problem = next(a for a in pack.answers if a.id == "problem")
     assert first.text in problem.lines
+
+
+def test_an_amount_said_wrong_is_corrected_not_confirmed(tmp_path: Path) -> None:
+    """ "two fifty per passenger" to a customer owed £350 each under UK261 (realism round
+    11: "Yes. That's it.")."""
+    lines = ["and for compensation on this distance its um two fifty per passenger"]
+    record = play(tmp_path, "cancelled-flight", lines)
+    assert replies(record)[0].text.startswith("No, it's £350 per passenger.")
+
+
+def test_a_turn_that_owns_the_failure_is_not_answered_as_blame(tmp_path: Path) -> None:
+    """Reading the customer's account back, or owning it, names the engineer who never came
+    but blames nobody: no "My fault?" (realism round 13)."""
+    lines = [
+        "Thank you, that is very useful. If it always drops in the evening and comes back "
+        "after midnight, that points to our network, not your router. And I am sorry about "
+        "Friday, the engineer was booked eight to one and nobody came or called you.",
+    ]
+    reply = replies(play(tmp_path, "broadband-outages", lines))[0].text
+    assert "fault" not in reply.lower()
+    lines = [
+        "lovely thank you so no heating or hot water since quarter past nine monday the "
+        "engineer didnt get to you till twenty to five tuesday and nobody came yesterday is "
+        "that right"
+    ]
+    reply = replies(play(tmp_path, "boiler-repair-sla", lines))[0].text
+    assert "fault" not in reply.lower()
+
+
+def test_two_options_put_in_two_sentences_get_a_pick(tmp_path: Path) -> None:
+    """ "...room 307, bags up within twenty minutes. Or if you'd rather stay put, I'll refund
+    the £120 difference. Which would you prefer?" (realism round 12: no choice made)."""
+    lines = [
+        "I can move you tonight to a sea-view double with a balcony, room 307, bags up within "
+        "twenty minutes. Or if you'd rather stay put, I'll refund the £120 difference. Which "
+        "would you prefer?",
+    ]
+    record = play(tmp_path, "hotel-room", lines)
+    assert replies(record)[0].text.startswith("The first one, please.")
 
 
 def test_a_resolution_in_speech_recogniser_style_settles_the_customer(tmp_path: Path) -> None:

@@ -39,6 +39,13 @@ from calmline.customer.scenario import load_scenario
         ("broadband-outages", "I've booked a senior engineer for Thursday, eight till ten.", None),
         ("late-parcel", "The tracking shows it delivered to a safe place on Saturday.", None),
         ("broadband-outages", "A fourth outage and an engineer who never showed.", None),
+        # two events in one sentence, each with its date (realism round 13)
+        (
+            "late-parcel",
+            "ok so thats the sonar headphones in black ordered on the sixth and marked "
+            "delivered saturday the eighth at two fifty two",
+            "Wednesday 5 March",
+        ),
         # when nothing happened is no date of it (realism round 13)
         ("boiler-repair-sla", "You've had no heat since Monday and nobody came yesterday.", None),
     ],

@@ -40,3 +40,12 @@ def test_a_reference_spelled_out_by_the_recogniser_is_read() -> None:
     # "that's" is a word, not the letter s at the front of the code (realism round 9)
     assert misread_reference("so that's k seven p q two n yeah", flight) == "K7PQ2M"
     assert misread_reference("so that's k seven p q two m yeah", flight) is None
+    # the spelt run runs on into the next number: "... two n four passengers" (realism round 13)
+    line = "thank you thats k seven p q two n four passengers on the n w four one eight"
+    assert misread_reference(line, flight) == "K7PQ2M"
+    assert misread_reference(line.replace(" n four", " m four"), flight) is None
+
+
+def test_a_reference_put_right_in_the_same_turn_is_left() -> None:
+    benefits = load_scenario("benefits-counter-safety").facts
+    assert misread_reference("Right, HB-662091... no, sorry, 662019.", benefits) is None

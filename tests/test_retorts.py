@@ -50,3 +50,11 @@ def test_a_denial_needs_a_doubt():
     line = "I did not drop it. Why would I come back if I'd broken it myself?"
     assert not retort_fits(line, "Morning! What seems to be the problem with it?")
     assert retort_fits(line, "Are you sure it wasn't knocked over at some point?")
+
+
+def test_a_line_that_throws_back_the_learners_word_needs_the_word() -> None:
+    """ "Try? Don't try." answers "I'll try", not "I'll look wider" (realism round 13)."""
+    line = "Try? Don't try. Get us on a plane."
+    assert not retort_fits(line, "You're entitled to be rerouted, so I'll look wider.")
+    assert retort_fits(line, "I'll try to find you something today.")
+    assert retort_fits("Yeah? I'll believe it when I see it.", "We'll sort it.")

@@ -81,6 +81,17 @@ def test_reads_paraphrase_and_empathy_said_without_stock_phrases() -> None:
     assert got.has("empathy")
 
 
+def test_a_restatement_read_without_its_line_is_still_heard() -> None:
+    """A transcript excerpt or `calmline tag` on bare text has no customer line to compare
+    with: a restating opener is the evidence left (ESConv's restatements are mostly so)."""
+    reader = load_tone_reader()
+    assert reader.read("So you've been out of work since the spring?").has("paraphrase")
+    assert reader.read("It sounds like your sister hasn't spoken to you since June.").has(
+        "paraphrase"
+    )
+    assert not reader.read("I'll send the replacement out today.").has("paraphrase")
+
+
 def test_batch_of_fifty_equals_one_by_one(repo: Path) -> None:
     reader = load_tone_reader()
     rows = [json.loads(line) for line in (repo / "data" / "tone_labels.jsonl").open()][:50]

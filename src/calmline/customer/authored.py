@@ -72,6 +72,9 @@ def unsaid(lines: Sequence[str], said: Sequence[str]) -> list[str]:
     return [line for line in lines if line.strip().lower() not in spoken]
 
 
+OWNED_AWAY = ("blame", "defensive")  # replies a turn that owns the failure does not get
+
+
 class AuthoredLines:
     """Chooses the pack's lines and stage directions for one customer in one call."""
 
@@ -103,6 +106,12 @@ class AuthoredLines:
         if meaning is not None and meaning.neutral and "read-back" in meaning.neutral:
             # the customer's account read back: confirmed, as a restatement is
             moves["paraphrase"] = max(moves.get("paraphrase", 0.0), READ_BACK_FIT)
+        if meaning is not None and (meaning.owns or "read-back" in (meaning.neutral or "")):
+            # "nobody came or called you... that's on us": a turn that owns the failure, or
+            # reads the customer's account back, blames nobody, whatever third party it names
+            # (realism round 13: "My fault?" and "Whoever's fault it is" to such turns)
+            for tag in OWNED_AWAY:
+                moves.pop(tag, None)
         for i, reply in enumerate(self.scenario.replies):
             if current not in reply.bands:
                 continue
@@ -181,7 +190,10 @@ class AuthoredLines:
         """
         reasked = set(meaning.reasked) if meaning is not None else set()
         invited = invites_complaint(learner_text)
-        for answer in self.scenario.answers:
+        answers = list(self.scenario.answers)
+        if invited:  # "What's up with the kettle?" asks for the fault, not the model
+            answers.sort(key=lambda a: a.id != PROBLEM_ANSWER)
+        for answer in answers:
             asked = asked_about(learner_text, answer.topics) or (
                 invited and answer.id == PROBLEM_ANSWER
             )

@@ -401,7 +401,9 @@ class Customer:
         policy, authored = self.policy, self.authored
         # offered a choice, the customer says their pick first ("Thursday morning, please.")
         pick = picked(learner_text, self.scenario)
-        if policy.pack_answers:
+        # the pick answers "which suits you better?": no pack answer after it ("Eight till
+        # ten, please. Any time, love" contradicts itself; realism round 13)
+        if policy.pack_answers and pick is None:
             answer = self._answer(learner_text, context.earlier, meaning, current)
             if answer is not None:
                 answer = _with_pick(answer, pick)

@@ -36,40 +36,74 @@ _SWAP = {"you": "me", "your": "my", "yours": "mine", "yourself": "myself"}
 MAX_OPTION_WORDS = 14
 
 
+_CONDITION = re.compile(r"^\W*(if|in case|should)\b[^,]*,\s*", re.IGNORECASE)
+SAID_BACK_WORDS = 8  # a longer option is taken by its place: "The first one, please."
+_PLACE = ("The first one", "The second one")
+
+
 def _in_own_words(option: str) -> str:
     words = [_SWAP.get(w.lower(), w) for w in option.split()]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
-def options(turn: str) -> list[str]:
-    """The options of the choice in ``turn`` ("a new one", "the money back on your card"),
-    or [] when it puts no choice."""
-    for sentence in re.split(r"(?<=[.!?])\s+", turn.replace("’", "'")):
+def _said(option: str, choice: list[tuple[str, str, bool]]) -> str:
+    """The pick as the customer says it: a short option in their own words ("A new one,
+    please."), a long one, or one said amid a longer offer ("room 307, bags up within twenty
+    minutes"), by its place ("The first one, please.")."""
+    at = next((i for i, (said, _, _) in enumerate(choice) if said == option), None)
+    if at is None or (len(option.split()) <= SAID_BACK_WORDS and choice[at][2]):
+        return f"{_in_own_words(option)}, please."
+    return f"{_PLACE[at]}, please."
+
+
+def _choice(turn: str) -> list[tuple[str, str, bool]]:
+    """The two options of the choice in ``turn``, each as (said, whole, entire): the option's
+    own words; for the first, everything before "or" in its sentence (which names it: "Room
+    305, a sea-view double, free now" is said "free now" but is the sea-view room); and
+    whether the words said are the entire option."""
+    # "...room 307, bags up in twenty minutes. Or if you'd rather stay put, I'll refund..."
+    text = re.sub(r"[.!]\s+(?=or\b)", ", ", turn.replace("’", "'"), flags=re.IGNORECASE)
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
         parts = re.split(r"\s*,?\s+\bor\b\s+", sentence, flags=re.IGNORECASE)
         if len(parts) != 2:
             continue
         # the clause of the first option starts after its last comma ("..., so you can have")
         first = re.split(r",\s*|:\s+|\bso\b\s+", parts[0])[-1]
-        out = [_TAIL.sub("", _FRAME.sub("", p)).strip() for p in (first, parts[1])]
+        # the second may come with its condition first: "or if you'd rather stay put, I refund"
+        second = _CONDITION.sub("", parts[1])
+        out = [_TAIL.sub("", _FRAME.sub("", p)).strip() for p in (first, second)]
         if all(out) and all(len(o.split()) <= MAX_OPTION_WORDS for o in out):
-            return out
+            # cut from a longer offer with no frame of its own ("room 307, bags up within
+            # twenty minutes"), the first option is not what it says
+            whole = (
+                first == parts[0]
+                or _FRAME.sub("", first) != first
+                or bool(re.search(r":\s+[^,]*$", parts[0]))  # a list after a colon
+            )
+            return [(out[0], parts[0], whole), (out[1], out[1], True)]
     return []
+
+
+def options(turn: str) -> list[str]:
+    """The options of the choice in ``turn`` ("a new one", "the money back on your card"),
+    or [] when it puts no choice."""
+    return [said for said, _, _ in _choice(turn)]
 
 
 def chosen(turn: str, scenario: Scenario) -> str | None:
     """The customer's pick, said as they would ("A new one, please."), when ``turn`` puts a
     choice between two of the pack's acceptable resolutions; else None."""
-    opts = options(turn)
-    if not opts:
+    choice = _choice(turn)
+    if not choice:
         return None
     ranked = []
-    for option in opts:
+    for option, whole, _ in choice:
         rank = next(
             (
                 i
                 for i, resolution in enumerate(scenario.will_accept)
-                if any(affirmed_phrase_in(option, p) for p in resolution.phrases)
+                if any(affirmed_phrase_in(whole, p) for p in resolution.phrases)
             ),
             None,
         )
@@ -77,7 +111,7 @@ def chosen(turn: str, scenario: Scenario) -> str | None:
     if all(rank == len(scenario.will_accept) for rank, _ in ranked):
         return None  # neither option is something this customer asked for
     _, best = min(ranked, key=lambda r: r[0])
-    return f"{_in_own_words(best)}, please."
+    return _said(best, choice)
 
 
 # A choice put as an offer ("I can do Thursday morning or Friday afternoon", "would you
@@ -109,8 +143,9 @@ def picked(turn: str, scenario: Scenario) -> str | None:
     best = chosen(turn, scenario)
     if best is not None:
         return best
-    opts = options(turn)
-    if not opts:
+    choice = _choice(turn)
+    if not choice:
         return None
+    opts = [said for said, _, _ in choice]
     sooner = [o for o in opts if _SOONER.search(o)]
-    return f"{_in_own_words((sooner or opts)[0])}, please."
+    return _said((sooner or opts)[0], choice)

@@ -118,7 +118,8 @@ def misread_date(learner_text: str, facts: Mapping[str, str]) -> str | None:
     if any; None when every date told back agrees with the facts or nothing was told back."""
     text = learner_text.replace("’", "'")
     # each clause apart: "He came on Tuesday the 11th, the repair was promised for yesterday"
-    for sentence in re.split(r"(?<=[.!?,;])\s+|\s+and\s+(?=the\b)", text):
+    # and each side of "and": "ordered on the sixth and marked delivered Saturday the eighth"
+    for sentence in re.split(r"(?<=[.!?,;])\s+|\s+and\s+", text):
         told = _dates(sentence)
         if len(told) != 1 or not _PAST.search(sentence) or _FUTURE.search(sentence):
             continue

@@ -70,8 +70,13 @@ def identity_answer(turn: str, scenario: Scenario, band: AngerBand) -> str | Non
     """The customer's answer to an identity check in ``turn``: the details asked for that
     the pack holds, or None when the turn checks nothing or none is known."""
     known = {"name": scenario.persona.name, **scenario.facts}
-    parts = [_SAID[d].format(known[d]) for d in identity_details(turn) if known.get(d)]
+    details = [d for d in identity_details(turn) if known.get(d)]
+    # "It's 14 Larch Close, born 3 April 1967", never "It's born..."
+    details.sort(key=lambda d: d == "date_of_birth")
+    parts = [_SAID[d].format(known[d]) for d in details]
     if not parts:
         return None
+    if details == ["date_of_birth"]:
+        return f"I was born {known['date_of_birth']}." + _TAIL[band]
     line = "It's " + ", ".join(parts) + "."
     return line + _TAIL[band]

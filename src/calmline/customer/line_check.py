@@ -258,6 +258,13 @@ def _british(token: str) -> str:
     return token
 
 
+# A greeting is not a topic: "Good morning, how may I help you today?" asks nothing about
+# the morning (realism round 13: it got "Any time, love, I'm not going anywhere").
+_GREETING = re.compile(
+    r"\bgood (morning|afternoon|evening|day)\b|^\W*(morning|afternoon|evening)\b(?=\W)"
+)
+
+
 def asked_about(text: str, topics: Iterable[str]) -> bool:
     """Did the learner ask about one of ``topics``?
 
@@ -267,7 +274,7 @@ def asked_about(text: str, topics: Iterable[str]) -> bool:
     matches a word starting with it, so ``deliver`` matches "delivered" and "delivery"
     (and an American spelling its British one: "neighbors").
     """
-    lowered = text.lower().replace("’", "'")
+    lowered = _GREETING.sub(" ", text.lower().replace("’", "'"))
     questions = [s for s in sentence_parts(lowered) if is_question(s) or _REQUESTS.search(s)]
     wanted = [w for w in (line_words(topic) for topic in topics) if w]
     for question in questions:

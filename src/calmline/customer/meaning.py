@@ -175,6 +175,9 @@ PLEDGE = re.compile(
     r"|expecting|typing|searching"
     r"|having|being|feeling|struggling|doing|working)\b)\w{3,}ing\b)"
     r"|\b(you'll|you will) (get|have(?! to)|receive|see|be getting|be receiving|hear from me)\b"
+    # the plain present of a remedy, as said in an offer: "or I refund the £120 difference"
+    r"|\b(i|we)\s+(just\s+|also\s+|then\s+)?(refund|move you|send|book you|credit|swap|replace"
+    r"|rebook|upgrade|waive|reinstate|backdate|reimburse|fetch)\b"
     r"|\b(it'll|it will|they'll|they will|that'll|that will|he'll|he will|she'll|she will"
     r"|the [\w-]+ will|the [\w-]+'ll|an? [\w-]+ will|[\w-]+s will|[\w-]+'s|someone will"
     r"|somebody will"
@@ -230,7 +233,7 @@ FAILED_BEFORE = re.compile(
 )
 _NEGATED_BEFORE = re.compile(
     r"\b(not|never|won't|wont|don't|dont|can't|cant|cannot|no need|shouldn't|stop|unable|instead)"
-    r"\W+(\w+\W+){0,3}$",
+    r"[^\w,;]+(\w+[^\w,;]+){0,3}$",  # not across a comma: "if you'd rather not move, I refund"
     re.IGNORECASE,
 )
 # Taking the fault on, or taking back a doubt ("that's our problem to sort, not yours",
@@ -502,7 +505,8 @@ REMEDY = re.compile(
 OFFER = re.compile(
     r"\b(shall i|should i|shall we|would you like|do you want|would you prefer|which would you"
     r"|how about|whichever you|you can have|you could have|(it's |it is )?your (choice|call)"
-    r"|(it's |it is )?up to you|you can choose|you can pick)\b",
+    r"|(it's |it is )?up to you|you can choose|you can pick"
+    r"|(two|three|a couple of|a few) options|(the )?(first|second|other) option)\b",
     re.IGNORECASE,
 )
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from calmline.customer.amounts import misread_amount
 from calmline.customer.authored import unsaid
 from calmline.customer.choice import chosen
 from calmline.customer.dates import misread_date
@@ -119,6 +120,9 @@ class ScriptedMoments:
         if wrong is None:
             wrong = misread_date(learner_text, sc.facts)
             correction = f"No, it was {wrong}." if wrong is not None else None
+        if wrong is None:
+            wrong = misread_amount(learner_text, sc.facts)
+            correction = f"No, it's {wrong}." if wrong is not None else None
         corrects = [f"corrects a misread {wrong}"] if wrong is not None else []
         if streak >= patience:
             lines = sc.warning_lines or GENERIC_WARNINGS[sc.persona.at_limit]

@@ -83,6 +83,12 @@ def spelled_references(text: str) -> set[str]:
     return out
 
 
+def _windows(got: str, size: int) -> list[str]:
+    """``got`` itself, and when it is longer than a reference, its first and last ``size``
+    characters."""
+    return [got, got[:size], got[-size:]] if len(got) > size else [got]
+
+
 def misread_reference(
     learner_text: str, facts: Mapping[str, str], said: Iterable[str] = ()
 ) -> str | None:
@@ -99,7 +105,11 @@ def misread_reference(
         if plain in spoken:
             continue
         digits = re.sub(r"\D", "", plain)
-        for got in spoken - elsewhere:
+        # a spelt run may run on into the next number ("k seven p q two n four passengers")
+        heard = {w for got in spoken - elsewhere for w in _windows(got, len(plain))}
+        if plain in heard or digits in heard:  # "HB-662091... no, sorry, 662019"
+            continue
+        for got in heard:
             if _misread(got, plain) or (got.isdigit() and _misread(got, digits)):
                 return ref
     return None

@@ -65,4 +65,21 @@ def retort_fits(line: str, learner_text: str, tags: Iterable[str] = ()) -> bool:
     not say (and none of its tone ``tags`` is what the retort answers)."""
     text = line.replace("’", "'")
     tags = tuple(tags)
+    if not _echo_fits(text, learner_text):
+        return False
     return all(r.answers(learner_text, tags) for r in retorts() if r.line.search(text))
+
+
+# "Try? Don't try.", "Soon? ...", "Policy? ...": a line that opens by throwing one of the
+# learner's words back needs the learner to have said it (realism round 13: "Try? Don't
+# try." to "I'll look wider"). Interjections are not echoes.
+_ECHO = re.compile(r"^\W*([A-Za-z']{3,})\?\s")
+_NOT_ECHO = frozenset({"yeah", "yes", "really", "right", "sorry", "what", "pardon", "okay", "and"})
+
+
+def _echo_fits(line: str, learner_text: str) -> bool:
+    echo = _ECHO.match(line)
+    if echo is None or echo.group(1).lower() in _NOT_ECHO:
+        return True
+    stem = echo.group(1).lower()[:4]
+    return any(w.startswith(stem) for w in re.findall(r"[a-z']+", learner_text.lower()))

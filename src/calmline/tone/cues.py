@@ -55,6 +55,8 @@ class ParaphraseOptions:
         markers: regexes of paraphrase openers.
         not_restating: regexes of sentences that offer or speak for the learner; without
             a marker they halve the confidence.
+        marker_alone: the confidence a marker gives a turn read with no customer line
+            (nothing to compare against, so the opener is the evidence left).
     """
 
     weight: float = 0.8
@@ -65,6 +67,7 @@ class ParaphraseOptions:
     parrot_overlap: float = 0.85
     marker_bonus: float = 0.35
     second_person_bonus: float = 0.15
+    marker_alone: float = 0.6
     markers: tuple[re.Pattern[str], ...] = ()
     not_restating: tuple[re.Pattern[str], ...] = ()
 

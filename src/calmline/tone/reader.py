@@ -259,6 +259,8 @@ class ToneReader:
             and ctx_vec is not None
         ):
             self._apply_paraphrase(plan, seg_vecs, inp.context, ctx_vec, ev)
+        if "paraphrase" in self.learned and not (inp.context and inp.context.strip()):
+            self._apply_paraphrase_markers(plan, ev)
         for tag, conf in learned.tags.items():
             ev.offer(tag, conf, f"learned read-out {conf:.2f}")
         self._apply_voice(inp, ev)
@@ -391,6 +393,15 @@ class ToneReader:
             why += ", parroted" if parrot else ""
             why += ", speaks for the learner" if offering else ""
             ev.offer("paraphrase", min(conf, 1.0), why + ")")
+
+    def _apply_paraphrase_markers(self, plan: _Plan, ev: _Evidence) -> None:
+        """With no customer line to compare against, a restating opener ("so you've been
+        out of work since spring?", "it sounds like you...") is the evidence left."""
+        opts = self.cues.paraphrase
+        for sentence in plan.sentences:
+            if any(m.search(sentence) for m in opts.markers):
+                ev.offer("paraphrase", opts.marker_alone, "restating opener, no line to compare")
+                return
 
     def _apply_voice(self, inp: ToneInput, ev: _Evidence) -> None:
         opts = self.cues.voice
