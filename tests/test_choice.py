@@ -73,3 +73,13 @@ def test_a_right_stated_as_a_choice_is_answered_with_the_pick_not_an_echo() -> N
     assert picked(times + " Which would you prefer?", load_scenario("cancelled-flight")) == (
         "One at 07:05 with a partner airline, please."
     )
+
+
+def test_an_option_cut_from_a_longer_offer_is_taken_by_its_place() -> None:
+    """ "...so it's with you tomorrow, well before Saturday, or I can refund the £89 today":
+    not "Before Saturday, please." (realism round 13)."""
+    turn = (
+        "I can send a replacement pair out today on tracked next-day, so it's with you "
+        "tomorrow, well before Saturday, or I can refund the £89 today. Which would you rather?"
+    )
+    assert picked(turn, load_scenario("late-parcel")) == "The first one, please."

@@ -313,6 +313,19 @@ def test_a_turn_that_owns_the_failure_is_not_answered_as_blame(tmp_path: Path) -
     assert "fault" not in reply.lower()
 
 
+def test_a_read_back_ending_in_a_check_is_confirmed(tmp_path: Path) -> None:
+    """ "... stopping with an e twenty one error have i got that right", no question mark:
+    the customer confirms it, not "please go ahead" (realism round 13)."""
+    pack = load_scenario("cra-right-to-reject")
+    lines = [
+        "okay i have it here the hallam w m eight delivered tuesday the fourth of march four "
+        "forty nine including installation leaking at the door seal and stopping with an e "
+        "twenty one error have i got that right"
+    ]
+    confirming = next(r for r in pack.replies if "paraphrase" in r.when).lines
+    assert replies(play(tmp_path, "cra-right-to-reject", lines))[0].text in confirming
+
+
 def test_two_options_put_in_two_sentences_get_a_pick(tmp_path: Path) -> None:
     """ "...room 307, bags up within twenty minutes. Or if you'd rather stay put, I'll refund
     the £120 difference. Which would you prefer?" (realism round 12: no choice made)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from calmline.customer.choosing import Candidate, LineChooser, read_back
 from calmline.customer.line import CustomerLine
-from calmline.customer.line_check import asked_about
+from calmline.customer.line_check import asked_about, checks_back
 from calmline.customer.meaning import asks_customer, asks_for, fits_turn, invites_complaint
 from calmline.customer.scenario import ALL_BANDS, Scenario
 from calmline.models import MOVES, AngerBand, Given, ToneReading, Turn, TurnMeaning
@@ -92,7 +92,11 @@ class AuthoredLines:
         self._rotation, self._spoken = dict(saved.rotation), list(saved.spoken)
 
     def candidates(
-        self, current: AngerBand, reading: ToneReading | None, meaning: TurnMeaning | None
+        self,
+        current: AngerBand,
+        reading: ToneReading | None,
+        meaning: TurnMeaning | None,
+        learner_text: str = "",
     ) -> Candidates:
         """Replies to the turn's moves (what it does, then how it sounds), then the band's
         lines and the neighbouring bands'."""
@@ -106,6 +110,10 @@ class AuthoredLines:
         if meaning is not None and meaning.neutral and "read-back" in meaning.neutral:
             # the customer's account read back: confirmed, as a restatement is
             moves["paraphrase"] = max(moves.get("paraphrase", 0.0), READ_BACK_FIT)
+        if checks_back(learner_text):
+            # "... have I got that right": asks for a yes, not leave to ask (realism round 13:
+            # "That's fine. I have everything to hand, so please go ahead.")
+            moves["paraphrase"] = max(moves.pop("question", 0.0), READ_BACK_FIT)
         if meaning is not None and (meaning.owns or "read-back" in (meaning.neutral or "")):
             # "nobody came or called you... that's on us": a turn that owns the failure, or
             # reads the customer's account back, blames nobody, whatever third party it names

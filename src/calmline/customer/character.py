@@ -409,7 +409,7 @@ class Customer:
                 answer = _with_pick(answer, pick)
                 yield answer.text
                 return answer
-        candidates = authored.candidates(current, reading, meaning)
+        candidates = authored.candidates(current, reading, meaning, learner_text)
         if policy.move_replies_first:
             chosen = authored.choose(candidates.replies, learner_text, context)
             if chosen is not None:
@@ -428,7 +428,7 @@ class Customer:
         generated, notes = yield from self.generator.generate(request, context, base_seed, notes)
         if generated is not None:
             return generated
-        fallback = authored.candidates(current, reading, meaning).all
+        fallback = authored.candidates(current, reading, meaning, learner_text).all
         line = authored.best_or_again(fallback, learner_text, context)
         yield line.text
         return replace(line, notes=notes)

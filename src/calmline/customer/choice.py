@@ -27,6 +27,9 @@ _FRAME = re.compile(
     r"((either)\W+)?",
     re.IGNORECASE,
 )
+_FILLERS = re.compile(
+    r"^\W*((so|and|or|um|er|erm|uh|well|right|okay|ok|either|then)\W+)*", re.IGNORECASE
+)
 _TAIL = re.compile(
     r"\W*(,|\s)\s*(it's |its |it is )?(your choice|up to you|your call|either's|either is"
     r"|whichever|which (suits|works|is|would|do|one|of))\b.*$|\W+$",
@@ -78,7 +81,7 @@ def _choice(turn: str) -> list[tuple[str, str, bool]]:
             # twenty minutes"), the first option is not what it says
             whole = (
                 first == parts[0]
-                or _FRAME.sub("", first) != first
+                or _FRAME.sub("", first) != _FILLERS.sub("", first)  # "well" frames nothing
                 or bool(re.search(r":\s+[^,]*$", parts[0]))  # a list after a colon
             )
             return [(out[0], parts[0], whole), (out[1], out[1], True)]

@@ -222,9 +222,18 @@ _PSEUDO_QUESTION = re.compile(
 def is_question(sentence: str) -> bool:
     """Is ``sentence`` a question (a question mark, or a question word at the start that
     does not open a statement: "what I can do is...")?"""
-    if sentence.rstrip().endswith("?"):
+    if sentence.rstrip().endswith("?") or _CHECK_TAG.search(sentence):
         return True
     return bool(_QUESTION_START.match(sentence)) and not _PSEUDO_QUESTION.match(sentence)
+
+
+# a check-back tag ending a run-on read-back with no question mark, as a recogniser writes it:
+# "... stopping with an e twenty one error have i got that right" (realism round 13)
+_CHECK_TAG = re.compile(
+    r"\b(have i got (that|it|this|all that|everything) (right|correct)|is that (right|correct)"
+    r"|did i get (that|it) right|does that sound right|am i right)\W*$",
+    re.IGNORECASE,
+)
 
 
 # a request for something the customer can show or say: "pop it down here and show me
@@ -265,6 +274,12 @@ _GREETING = re.compile(
 )
 
 
+def checks_back(text: str) -> bool:
+    """Does the turn end by asking the customer to confirm what it read back ("... have I
+    got that right", "is that correct?")?"""
+    return bool(_CHECK_TAG.search(text.replace("’", "'").rstrip(" ?.!")))
+
+
 def asked_about(text: str, topics: Iterable[str]) -> bool:
     """Did the learner ask about one of ``topics``?
 
@@ -275,7 +290,12 @@ def asked_about(text: str, topics: Iterable[str]) -> bool:
     (and an American spelling its British one: "neighbors").
     """
     lowered = _GREETING.sub(" ", text.lower().replace("’", "'"))
-    questions = [s for s in sentence_parts(lowered) if is_question(s) or _REQUESTS.search(s)]
+    # a read-back ending "is that right?" asks to confirm, not about what it reads back
+    questions = [
+        s
+        for s in sentence_parts(lowered)
+        if (is_question(s) or _REQUESTS.search(s)) and not _CHECK_TAG.search(s)
+    ]
     wanted = [w for w in (line_words(topic) for topic in topics) if w]
     for question in questions:
         tokens = [_british(t) for t in line_words(question)]
