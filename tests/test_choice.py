@@ -83,3 +83,13 @@ def test_an_option_cut_from_a_longer_offer_is_taken_by_its_place() -> None:
         "tomorrow, well before Saturday, or I can refund the £89 today. Which would you rather?"
     )
     assert picked(turn, load_scenario("late-parcel")) == "The first one, please."
+
+
+def test_rights_told_are_not_answered_by_place() -> None:
+    """ "You're entitled to be rerouted..., or a full refund" tells rights; "The first one,
+    please." answers a question nobody asked (realism round 14)."""
+    turn = (
+        "Your rights, plainly. You're entitled to be rerouted at the earliest opportunity, on "
+        "another airline if needed, or a full refund. Meals and a hotel while you wait."
+    )
+    assert picked(turn, load_scenario("cancelled-flight")) is None

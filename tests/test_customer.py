@@ -341,6 +341,12 @@ def test_asked_about_hears_requests_run_on_questions_and_american_spelling() -> 
     # a topic's words in order and near each other, not anywhere in the sentence (round 11)
     assert not asked_about("On Friday, did anybody call you before the slot?", ["call you on"])
     assert asked_about("How is your mum keeping?", ["how mum"])
+    # realism round 14: a request with no question mark, a hold put plainly, a greeting
+    assert asked_about("repairs line can i take the job reference please", ["reference"])
+    assert asked_about("Account 7781 2290, bear with us while it loads.", ["bear with"])
+    assert not asked_about("Good morning, how may I help you today?", ["morning"])
+    # a read-back checked at its end asks for a yes, not about what it reads back
+    assert not asked_about("so the leak started on Monday, is that right?", ["leak"])
 
 
 @pytest.mark.parametrize(

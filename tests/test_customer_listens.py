@@ -272,6 +272,8 @@ def test_the_customer_agrees_to_hold_only_when_asked_to() -> None:
         ),
         # realism round 13: the kettle's model number, not its fault
         ("kettle-counter", "Hey, how's it going? What's up with the kettle?"),
+        # realism round 14: "That's fine. I have the confirmation here if you need it."
+        ("hotel-room", "Good evening, madam. How may I be of assistance?"),
     ],
 )
 def test_an_open_invitation_is_answered_with_the_problem(
@@ -324,6 +326,41 @@ def test_a_read_back_ending_in_a_check_is_confirmed(tmp_path: Path) -> None:
     ]
     confirming = next(r for r in pack.replies if "paraphrase" in r.when).lines
     assert replies(play(tmp_path, "cra-right-to-reject", lines))[0].text in confirming
+
+
+@pytest.mark.parametrize(
+    ("scenario", "turn"),
+    [
+        ("cancelled-flight", "Four seats together tomorrow, 09:40, Manchester to Alicante with "
+         "another carrier. Shall I book them now?"),
+        ("late-parcel", "I have approval to send a replacement pair out today by tracked "
+         "next-day delivery, so it reaches you tomorrow. Shall I go ahead with that?"),
+    ],
+)  # fmt: skip
+def test_a_yes_or_no_offer_of_a_fix_is_taken_up(tmp_path: Path, scenario: str, turn: str):
+    """ "Shall I book them now?" gets "Yes, please." and a line that takes the action up,
+    not "You cancelled on us" (realism round 14)."""
+    pack = load_scenario(scenario)
+    reply = replies(play(tmp_path, scenario, [turn]))[0].text
+    assert reply.startswith("Yes, please. ")
+    taking = [t for r in pack.replies if "concrete_action" in r.when for t in r.lines]
+    assert reply.removeprefix("Yes, please. ") in taking
+
+
+def test_a_transfer_offered_yes_or_no_is_not_accepted(tmp_path: Path) -> None:
+    turn = "Shall I pass you over to the courier so you can chase them?"
+    assert not replies(play(tmp_path, "late-parcel", [turn]))[0].text.startswith("Yes")
+
+
+def test_a_question_that_blames_the_customer_is_rebutted_not_answered(tmp_path: Path) -> None:
+    """ "Are you sure it was installed proper?" got the delivery date (realism round 11)."""
+    pack = load_scenario("cra-right-to-reject")
+    lines = [
+        "Can I take the order number please?",
+        "Are you sure it was installed proper? Overloading 'em can make the door seal go.",
+    ]
+    reply = replies(play(tmp_path, "cra-right-to-reject", lines))[1].text
+    assert reply in [t for r in pack.replies if "blame" in r.when for t in r.lines]
 
 
 def test_two_options_put_in_two_sentences_get_a_pick(tmp_path: Path) -> None:

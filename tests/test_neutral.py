@@ -20,6 +20,14 @@ def test_an_identity_check_is_answered_with_the_details_asked_for() -> None:
     angry = identity_answer("may I kindly confirm the mobile number on the order", parcel, "angry")
     assert angry is not None and angry.startswith("It's mobile 07700 900412.")
     assert identity_answer("I'll text your mobile at four.", parcel, "calm") is None
+    # a booking in the customer's name checks nothing (realism round 14: "It's Mark Brennan.")
+    flight = load_scenario("cancelled-flight")
+    booking = "Hotel at the airport tonight in your name. I'll have the team bring the bag back."
+    assert identity_answer(booking, flight, "angry") is None
+    # the date of birth is never said first: "It's 14 Larch Close, born 3 April 1967."
+    boiler = load_scenario("boiler-repair-sla")
+    both = "Can I just check the first line of the address and your date of birth, please?"
+    assert identity_answer(both, boiler, "calm") == "It's 14 Larch Close, born 3 April 1967."
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 
 from calmline.customer.anger import band
 from calmline.customer.authored import AuthoredLines, AuthoredState, LineContext
-from calmline.customer.choice import picked
-from calmline.customer.choosing import LineChooser
+from calmline.customer.choice import AGREED, agreed, picked
+from calmline.customer.choosing import Candidate, LineChooser
 from calmline.customer.difficulty import Temper, temper_for
 from calmline.customer.direction import DirectionJudge
 from calmline.customer.generation import GenerationSettings, LineGenerator, clean_generation
@@ -401,15 +401,30 @@ class Customer:
         policy, authored = self.policy, self.authored
         # offered a choice, the customer says their pick first ("Thursday morning, please.")
         pick = picked(learner_text, self.scenario)
+        if pick is None and meaning is not None and not _pushes(meaning):
+            pick = agreed(learner_text)  # "Shall I book that for you now?" "Yes, please."
+        # "Are you sure it was installed properly?" hits the pack's blame trigger: the
+        # customer rebuts it, not answers it ("Tuesday 4 March": realism round 11)
+        accused = self._accused(learner_text, reading, meaning)
+        if accused and reading is not None:
+            reading = reading.model_copy(update={"tags": {**reading.tags, "blame": 1.0}})
         # the pick answers "which suits you better?": no pack answer after it ("Eight till
         # ten, please. Any time, love" contradicts itself; realism round 13)
-        if policy.pack_answers and pick is None:
+        if policy.pack_answers and pick is None and not accused:
             answer = self._answer(learner_text, context.earlier, meaning, current)
             if answer is not None:
                 answer = _with_pick(answer, pick)
                 yield answer.text
                 return answer
         candidates = authored.candidates(current, reading, meaning, learner_text)
+        if pick == AGREED:
+            # having said yes, the customer takes the action up, nothing else ("Yes, please.
+            # Right. Now we're getting somewhere."), or says no more than yes
+            taking = self._taking_up(current)
+            line = authored.choose(taking, learner_text, context) if taking else None
+            line = _with_pick(line or CustomerLine("Go ahead.", source="authored"), pick)
+            yield line.text
+            return line
         if policy.move_replies_first:
             chosen = authored.choose(candidates.replies, learner_text, context)
             if chosen is not None:
@@ -432,6 +447,30 @@ class Customer:
         line = authored.best_or_again(fallback, learner_text, context)
         yield line.text
         return replace(line, notes=notes)
+
+    def _taking_up(self, current: AngerBand) -> list[Candidate]:
+        """The pack's replies to a concrete action, for this band."""
+        return [
+            Candidate(text, f"reply:{i}", 1.0)
+            for i, reply in enumerate(self.scenario.replies)
+            if "concrete_action" in reply.when and current in reply.bands
+            for text in reply.lines
+        ]
+
+    def _accused(
+        self, learner_text: str, reading: ToneReading | None, meaning: TurnMeaning | None
+    ) -> bool:
+        """Does the turn put the fault on the customer: the meaning reader hears it, or it
+        hits one of the pack's triggers that blame?"""
+        if meaning is not None and (
+            meaning.has("blames") or meaning.learned.get("blames", 0.0) >= ACCUSED_LEARNED
+        ):
+            return True
+        hit = {
+            r.cause.removeprefix("trigger: ")
+            for r in self.trigger_reasons(learner_text, reading, meaning)
+        }
+        return any("blame" in t.tags for t in self.scenario.triggers if t.id in hit)
 
     def _answer(
         self, learner_text: str, said: list[str], meaning: TurnMeaning | None, current: AngerBand
@@ -485,6 +524,22 @@ def _heard_push(confidence: float, meaning: TurnMeaning | None) -> bool:
         return False
     agrees = any(meaning.has(m) for m in PUSHING_MOVES) or bool(meaning.learned)
     return agrees or confidence >= TAG_TRIGGER_SURE
+
+
+# what the customer does not say yes to: "Shall I pass you to the manufacturer?"
+PUSHES: tuple[Move, ...] = (
+    "transfer",
+    "brush_off",
+    "policy_wall",
+    "refusal",
+    "repeats_failure",
+    "blames",
+)
+ACCUSED_LEARNED = 0.8  # the learned reader's blame this sure is a rebuttal's cue
+
+
+def _pushes(meaning: TurnMeaning) -> bool:
+    return any(meaning.has(m) or meaning.learned.get(m, 0.0) >= 0.5 for m in PUSHES)
 
 
 def _with_pick(line: CustomerLine, pick: str | None) -> CustomerLine:

@@ -141,14 +141,35 @@ def picked(turn: str, scenario: Scenario) -> str | None:
     # put to them: an offer ("which would you prefer?") or their right stated
     # ("you're entitled to a new one or your money back"); not an account with "or" in it
     # ("nobody came or called you") nor a list of rights ("a hotel, or a refund if you'd rather")
-    if not (OFFER.search(turn) or _OFFERS.search(turn) or _PUT.search(turn)):
+    offered = bool(OFFER.search(turn) or _OFFERS.search(turn))
+    if not (offered or _PUT.search(turn)):
         return None
     best = chosen(turn, scenario)
-    if best is not None:
+    # rights told, not put as a choice, are picked from only when an option can be said
+    # back: "The first one, please." to "you're entitled to be rerouted..., or a full
+    # refund" answers a question nobody asked (realism round 14)
+    if best is not None and (offered or not best.startswith(_PLACE)):
         return best
     choice = _choice(turn)
     if not choice:
         return None
     opts = [said for said, _, _ in choice]
     sooner = [o for o in opts if _SOONER.search(o)]
-    return _said((sooner or opts)[0], choice)
+    said = _said((sooner or opts)[0], choice)
+    return said if offered or not said.startswith(_PLACE) else None
+
+
+# A yes/no offer to do something: "Shall I book that for you now?", "Do you want me to go
+# ahead?". A customer who wants it says so first (realism round 14: "Don't tell me to
+# wait" and "You cancelled on us" to offers of a replacement tomorrow and seats at 09:40).
+_YES_NO_OFFER = re.compile(
+    r"\b(shall i|should i|shall we|do you want me to|would you like me to|want me to"
+    r"|is it ok(ay)? if i|are you happy for me to|can i go ahead|should i go ahead)\b[^.!?]*\?",
+    re.IGNORECASE,
+)
+AGREED = "Yes, please."
+
+
+def agreed(turn: str) -> str | None:
+    """ "Yes, please." when ``turn`` ends by offering, yes or no, to do something."""
+    return AGREED if _YES_NO_OFFER.search(turn.replace("’", "'")) else None

@@ -19,7 +19,9 @@ from calmline.models import AngerBand
 # An identity or security check: what the customer is asked to confirm, by detail.
 IDENTITY_DETAILS: dict[str, re.Pattern[str]] = {
     "name": re.compile(
-        r"\b(full name|your name|(the )?name (on|of|for) (the|your)|account holder'?s? name"
+        # "a hotel tonight in your name" books, it does not check
+        r"\b(full name|(?<!\bin )(?<!under )your name|(the )?name (on|of|for) (the|your)"
+        r"|account holder'?s? name"
         r"|name of the account holder|who (am i|i'm|i am) (speaking|talking) (to|with))\b",
         re.I,
     ),

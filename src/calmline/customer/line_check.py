@@ -244,6 +244,9 @@ _REQUESTS = re.compile(
     r"|\b(i|we)('d| would| will| 'll|'ll| need| just need)( need| like)? you to\b"
     r"|\bwould you mind\b|\bif you (could|can|would)\b"
     r"|\bplease (hold|bear with|wait)\b|\b(can|could) you (hold|bear with)\b"
+    r"|\bbear with (me|us)\b|\b(hang|hold) on (a )?(sec|second|moment|minute|one)\b"
+    # "repairs line can i take the job reference please", no question mark (realism round 14)
+    r"|\b(can|could|may) (i|we) (just )?(take|have|get|grab|confirm|check)\b"
     # a question run on without its question mark, as a recogniser writes it: "hiya you're
     # through to dale sorry what was that order number again mate"
     r"|\b(sorry|so|and|but|okay|ok|right|remind me|just|mate|love|then)\s+"

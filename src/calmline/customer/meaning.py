@@ -433,7 +433,7 @@ def follows_up(line: str) -> bool:
 # "how can I help you today"), question mark or not (speech recognisers drop them): the
 # customer answers it by saying what the problem is (the pack's ``problem`` answer).
 INVITES_COMPLAINT = re.compile(
-    r"\b(what|how) (can|may|could) (i|we) (do for you|help|be of help|assist)\b"
+    r"\b(what|how) (can|may|could) (i|we) (do for you|help|be of (help|assistance)|assist)\b"
     r"|\bwhat('?s| is| seems to be) (up|wrong|the (problem|issue|matter|trouble))\b"
     r"|\bwhat('?s| has) (happened|gone wrong)\b|\bwhat brings you\b"
     r"|\bwhat can i help (you )?with\b|\bhow can i help\b"

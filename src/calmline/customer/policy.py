@@ -16,7 +16,7 @@ from typing import Literal, get_args
 
 from calmline.customer.amounts import misread_amount
 from calmline.customer.authored import unsaid
-from calmline.customer.choice import chosen
+from calmline.customer.choice import agreed, chosen
 from calmline.customer.dates import misread_date
 from calmline.customer.difficulty import Temper
 from calmline.customer.identity import identity_details
@@ -134,7 +134,8 @@ class ScriptedMoments:
             return CustomerLine(correction, source="authored", notes=corrects)
         settle_below = sc.settle_below + self.temper.settle_shift
         if state.resolution_offered and state.anger < settle_below:
-            pick = chosen(learner_text, sc)  # "A new one, please." to "a refund or a new one"
+            # "A new one, please." to "a refund or a new one"; "Yes, please." to "shall I?"
+            pick = chosen(learner_text, sc) or agreed(learner_text)
             text = sc.satisfied_line if pick is None else f"{pick} {sc.satisfied_line}"
             return CustomerLine(text, source="authored", outcome="satisfied")
         detail = self._asked_detail(call, learner_text)
