@@ -228,8 +228,15 @@ def test_face_to_face_lines_carry_stage_directions_phone_lines_do_not(kettle, pa
 def test_the_safety_scenario_shows_risk_indicators_at_high_anger() -> None:
     pack = load_scenario("benefits-counter-safety")
     customer = Customer(pack, FakeChatModel(replies=[" Sort it out."], cycle=True))
-    angry = customer.respond(call(pack, "Take a ticket."), AngerState(anger=70, turns=1))
+    pushed = call(pack, "Take a ticket.")
+    pushed[-1].anger = AngerStep(before=60, after=70, band="angry")
+    angry = customer.respond(pushed, AngerState(anger=70, turns=1))
     assert angry.stage_direction in pack.risk_indicators
+    # a turn that calmed him, still angry, shows no risk indicator (realism round 14)
+    eased = call(pack, "I'm calling my senior officer out to join us now.")
+    eased[-1].anger = AngerStep(before=75, after=66, band="angry")
+    settling = customer.respond(eased, AngerState(anger=66, turns=1))
+    assert settling.stage_direction not in pack.risk_indicators
     calmer = customer.respond(call(pack, "I hear you."), AngerState(anger=40, turns=2))
     assert calmer.stage_direction in pack.stage_directions.irritated  # type: ignore[union-attr]
 

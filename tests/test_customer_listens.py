@@ -403,6 +403,10 @@ def test_a_reference_spelt_out_wrong_is_corrected_not_confirmed(tmp_path: Path) 
     assert replies(record)[1].text.startswith("No, it's K7PQ2M")
     right = play(tmp_path, "cancelled-flight", [lines[0], "so that's k seven p q two m yeah"])
     assert not replies(right)[1].text.startswith("No")
+    # and the slip costs a little: blind labellers said anger rises on 28 of 40 such turns
+    slip, read_right = learner(record)[1].anger, learner(right)[1].anger
+    assert slip is not None and read_right is not None
+    assert slip.delta > 1 and slip.delta > read_right.delta
 
 
 def test_fetching_a_colleague_to_the_desk_is_no_transfer_or_blame() -> None:

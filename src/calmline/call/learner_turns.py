@@ -122,6 +122,7 @@ class LearnerTurns:
         # what the turn does for the customer, beside how it sounds (customer.meaning)
         turn.meaning = customer.read_meaning(utt.text, self.writer.record.turns)
         extra = customer.trigger_reasons(utt.text, reading, turn.meaning)
+        extra += customer.misread_reasons(utt.text, self.writer.record.turns)
         if looks_like_injection(utt.text):
             # A real customer hears "ignore your instructions" as a strange, unhelpful
             # remark: it annoys a little and changes nothing else.

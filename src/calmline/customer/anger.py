@@ -46,6 +46,7 @@ from collections.abc import Sequence
 
 from calmline.customer.difficulty import Temper
 from calmline.customer.direction import DirectionJudge, features
+from calmline.customer.misreads import MISREAD_CAUSE
 from calmline.customer.scenario import Persona
 from calmline.models import AngerBand, AngerReason, AngerState, AngerStep, ToneReading, TurnMeaning
 
@@ -402,7 +403,7 @@ def _meaning_floors(
 
 # causes that are the call's facts or a push the rules are sure of: the learned direction
 # never makes such a turn calm (and never holds one the facts push up)
-FACT_CAUSES = frozenset({"failure repeated", "trigger", "abuse", "odd remark"})
+FACT_CAUSES = frozenset({"failure repeated", "trigger", "abuse", "odd remark", MISREAD_CAUSE})
 PUSH_CAUSES = frozenset(
     {
         "brush-off", "sent elsewhere", "policy as the answer", "a flat no",

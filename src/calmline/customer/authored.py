@@ -22,6 +22,7 @@ from calmline.models import MOVES, AngerBand, Given, ToneReading, Turn, TurnMean
 REPLY_MIN_CONFIDENCE = 0.5  # a learner move this sure gets its authored reply on fallback
 MEANING_FIT_BONUS = 0.15  # a reply to what the turn does beats one to how it sounds
 BAND_LINE_FIT = 0.3  # the band's own lines: they fit any turn a little
+RISK_FROM = 1.0  # anger must have risen this much on the turn for a risk indicator
 MOMENT_DELTA = 5.0  # an anger move this big is a moment worth a stage direction
 READ_BACK_FIT = 0.8  # a read-back of the customer's account gets the replies to a restatement
 PROBLEM_ANSWER = "problem"  # the pack's answer to "What can I do for you?" (every pack has one)
@@ -266,12 +267,16 @@ class AuthoredLines:
             return None
         at = ALL_BANDS.index(current)
         pools: list[list[str]] = []
-        if sc.risk_indicators and current in ("angry", "furious"):
+        delta = learner.anger.delta if learner is not None and learner.anger is not None else 0.0
+        # a risk indicator (leaning over the counter, blocking the way out) shows anger
+        # growing, not a turn that calmed him (realism round 14: a finger jabbed at "I'm
+        # calling my colleague out to join us")
+        rising = learner is None or learner.anger is None or delta > RISK_FROM
+        if sc.risk_indicators and current in ("angry", "furious") and rising:
             pools.append(list(sc.risk_indicators))
         pools.append(sc.stage_directions.for_band(current))
         # borrowed only from the band the customer is heading for: a calmer gesture when
         # anger has just risen would contradict the line
-        delta = learner.anger.delta if learner is not None and learner.anger is not None else 0.0
         toward = at + (1 if delta > 0 else -1)
         if 0 <= toward < len(ALL_BANDS):
             pools.append(sc.stage_directions.for_band(ALL_BANDS[toward]))

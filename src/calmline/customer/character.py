@@ -44,6 +44,7 @@ from calmline.customer.meaning import (
     clauses,
     offered_in,
 )
+from calmline.customer.misreads import MISREAD_ANGER, MISREAD_CAUSE, misread
 from calmline.customer.neutral import READS_RECORD, Account
 from calmline.customer.policy import (
     LAST_WARNING,
@@ -302,6 +303,13 @@ class Customer:
             if by_tag or by_words:
                 out.append(AngerReason(cause=f"trigger: {trigger.id}", delta=trigger.extra_anger))
         return out
+
+    def misread_reasons(self, text: str, history: Sequence[Turn]) -> list[AngerReason]:
+        """A detail of the case read back wrong, for ``anger.step(extra=...)``."""
+        said = [t.text for t in history if t.phase == "call" and t.text != text]
+        if misread(text, self.scenario.facts, [self.scenario.opening_line, *said]) is None:
+            return []
+        return [AngerReason(cause=MISREAD_CAUSE, delta=MISREAD_ANGER)]
 
     # ------------------------------------------------------------------ speaking
 

@@ -14,15 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from calmline.customer.amounts import misread_amount
 from calmline.customer.authored import unsaid
 from calmline.customer.choice import agreed, chosen
-from calmline.customer.dates import misread_date
 from calmline.customer.difficulty import Temper
 from calmline.customer.identity import identity_details
 from calmline.customer.line import CustomerLine
 from calmline.customer.line_check import asked_about
-from calmline.customer.references import misread_reference
+from calmline.customer.misreads import misread
 from calmline.customer.scenario import HiddenDetail, Scenario
 from calmline.models import AngerState, AngerStep, Turn
 from calmline.text import sentence_parts
@@ -113,17 +111,11 @@ class ScriptedMoments:
                 return CustomerLine(sc.hangup_line, source="authored", outcome="hung_up")
             return CustomerLine(sc.manager_line, source="authored", outcome="manager")
         earlier = [sc.opening_line, *(t.text for t in call[:-1])]
-        wrong = misread_reference(learner_text, sc.facts, earlier)
-        # a reference or a date of the story read back wrong is corrected first, even in the
-        # last warning
-        correction = f"No, it's {wrong}." if wrong is not None else None
-        if wrong is None:
-            wrong = misread_date(learner_text, sc.facts)
-            correction = f"No, it was {wrong}." if wrong is not None else None
-        if wrong is None:
-            wrong = misread_amount(learner_text, sc.facts)
-            correction = f"No, it's {wrong}." if wrong is not None else None
-        corrects = [f"corrects a misread {wrong}"] if wrong is not None else []
+        # a reference, date or amount of the story read back wrong is corrected first, even
+        # in the last warning
+        wrong = misread(learner_text, sc.facts, earlier)
+        correction = wrong.correction if wrong is not None else None
+        corrects = [f"corrects a misread {wrong.right}"] if wrong is not None else []
         if streak >= patience:
             lines = sc.warning_lines or GENERIC_WARNINGS[sc.persona.at_limit]
             said = [t.text for t in call if t.speaker == "customer"]
