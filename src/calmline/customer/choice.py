@@ -122,7 +122,8 @@ def chosen(turn: str, scenario: Scenario) -> str | None:
 # book direct or through a comparison site?"), which the pack's answers take.
 _OFFERS = re.compile(
     r"\b((i|we) can (do|book|offer|send|give|get|arrange|put|move|have)"
-    r"|(would|do) you (rather|prefer)|which (would|do) you (want|like|prefer)|whichever|either)\b",
+    r"|(would|do) you (rather|prefer)|which (would|do) you (want|like|prefer)|whichever|either"
+    r"|suits?( you)?( better| best)?|works? (better |best )?for you)\b",
     re.IGNORECASE,
 )
 _PUT = re.compile(r"\b(you're|you are) (entitled|owed) to\b[^.!?]*\bor\b", re.IGNORECASE)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from calmline.customer.authored import unsaid
-from calmline.customer.choice import agreed, chosen
+from calmline.customer.choice import agreed, picked
 from calmline.customer.difficulty import Temper
 from calmline.customer.identity import identity_details
 from calmline.customer.line import CustomerLine
@@ -127,7 +127,7 @@ class ScriptedMoments:
         settle_below = sc.settle_below + self.temper.settle_shift
         if state.resolution_offered and state.anger < settle_below:
             # "A new one, please." to "a refund or a new one"; "Yes, please." to "shall I?"
-            pick = chosen(learner_text, sc) or agreed(learner_text)
+            pick = picked(learner_text, sc) or agreed(learner_text)
             text = sc.satisfied_line if pick is None else f"{pick} {sc.satisfied_line}"
             return CustomerLine(text, source="authored", outcome="satisfied")
         detail = self._asked_detail(call, learner_text)
