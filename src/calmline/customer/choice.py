@@ -17,18 +17,18 @@ from calmline.customer.line_check import affirmed_phrase_in
 from calmline.customer.meaning import OFFER
 from calmline.customer.scenario import Scenario
 
+# Words that lead into an option and frame nothing: "so", "um", "well", "either"...
+_LEAD = r"^\W*((so|and|or|um|er|erm|uh|well|right|okay|ok|either|then)\W+)*"
+_FILLERS = re.compile(_LEAD, re.IGNORECASE)
 # What frames an option and is not part of it: "you can have", "do you want me to", "either".
 _FRAME = re.compile(
-    r"^\W*((so|and|or|um|er|erm|uh|well|right|okay|ok|either|then)\W+)*"
-    r"(((you're|you are) (entitled|owed) to( have)?|(do|would) you (want|like|prefer|rather)"
+    _LEAD
+    + r"(((you're|you are) (entitled|owed) to( have)?|(do|would) you (want|like|prefer|rather)"
     r"( me| we| us| i)?( to)?|shall i|should i"
     r"|(i|we) (can|could)( do| offer( you)?| book( you)?( in)?( for)?| give you)?"
     r"|you can (have|choose|pick)|you could have|how about|whether)\W+)?"
     r"((either)\W+)?",
     re.IGNORECASE,
-)
-_FILLERS = re.compile(
-    r"^\W*((so|and|or|um|er|erm|uh|well|right|okay|ok|either|then)\W+)*", re.IGNORECASE
 )
 _TAIL = re.compile(
     r"\W*(,|\s)\s*(it's |its |it is )?(your choice|up to you|your call|either's|either is"
